@@ -1,0 +1,68 @@
+"""Diversity, length and balance figures of a set of conversations (used on data and on model answers)."""
+
+import zlib
+from collections import Counter
+
+import numpy as np
+
+from .text import ngram_hashes, word_hashes
+
+_COMPRESSION_SAMPLE = 2_000_000  # characters: the ratio is stable long before this and zlib is not free
+
+
+def distinct_n(normalized: list[str], n: int) -> float:
+    """Unique word n-grams over all n-grams of the texts (Li et al., 2016): 1.0 = nothing repeats."""
+    hashes, _ = ngram_hashes(*word_hashes(normalized), n, short_texts=False)
+    return float(np.unique(hashes).size / hashes.size) if hashes.size else 0.0
+
+
+def compression_ratio(texts: list[str]) -> float:
+    """Raw size over zlib size of the joined texts (Shaib et al., 2024): higher = more repetitive."""
+    step = max(1, sum(map(len, texts)) // _COMPRESSION_SAMPLE)
+    data = "\n".join(texts[::step]).encode("utf-8")
+    return round(len(data) / len(zlib.compress(data, 6)), 3) if data else 0.0
+
+
+def top_openings(normalized: list[str], words: int = 4, top: int = 10) -> list[tuple[str, int]]:
+    return Counter(" ".join(t.split()[:words]) for t in normalized if t).most_common(top)
+
+
+def diversity(replies: list[str], normalized: list[str], opening_words: int = 4) -> dict:
+    """Figures that fall when a model or a dataset collapses into templates."""
+    openings = top_openings(normalized, opening_words, top=1)
+    return {
+        "replies": len(replies),
+        "distinct_1": round(distinct_n(normalized, 1), 4),
+        "distinct_2": round(distinct_n(normalized, 2), 4),
+        "top_opening": openings[0][0] if openings else "",
+        "top_opening_share": round(openings[0][1] / len(normalized), 4) if openings else 0.0,
+        "compression_ratio": compression_ratio(replies),
+    }
+
+
+def length_stats(lengths: list[int], unit: str, bins: int = 20) -> dict:
+    if not lengths:
+        return {"unit": unit, "count": 0}
+    values = np.asarray(lengths)
+    counts, edges = np.histogram(values, bins=min(bins, max(1, int(values.max() - values.min()) + 1)))
+    return {
+        "unit": unit,
+        "count": int(values.size),
+        "mean": round(float(values.mean()), 1),
+        **{f"p{q}": int(np.percentile(values, q)) for q in (0, 50, 90, 99, 100)},
+        "histogram": {"edges": [round(float(e), 1) for e in edges], "counts": counts.tolist()},
+    }
+
+
+def group_breakdown(values: list, reasons: list, top: int = 50) -> list[dict]:
+    """Per value of a grouping field: how many records, and how many were duplicates or templates."""
+    rows = {}
+    for value, reason in zip(values, reasons):
+        row = rows.setdefault(value, {"value": value, "records": 0, "kept": 0, "exact_duplicate": 0,
+                                      "near_duplicate": 0, "template": 0, "invalid": 0})
+        row["records"] += 1
+        key = "kept" if reason is None else reason if reason in row else "invalid"
+        row[key] += 1
+    for row in rows.values():
+        row["duplicate_share"] = round((row["exact_duplicate"] + row["near_duplicate"]) / row["records"], 4)
+    return sorted(rows.values(), key=lambda r: (-r["duplicate_share"], -r["records"], str(r["value"])))[:top]
