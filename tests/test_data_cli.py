@@ -141,4 +141,5 @@ def test_audit_of_finance_example_shows_per_topic_duplication(tmp_path):
     assert len(topics) == 8 and all(row["duplicate_share"] > 0.95 for row in topics.values())
     assert "topic='MAS': 61 of 62 records are duplicates" in proc.stdout
     kept = read_jsonl(tmp_path / "kept.jsonl")
-    assert len(kept) == 12 and {r["topic"] for r in kept} == set(topics)
+    assert len(kept) == 8 and {r["topic"] for r in kept} == set(topics)  # one per topic: its unique content
+    assert report["counts"]["by_reason"] == {"exact_duplicate": 480, "near_duplicate": 8}

@@ -96,7 +96,7 @@ def finance_duplicated(rng: random.Random) -> list:
             elif n % 5 == 2:
                 a = a.replace(".", "!")  # punctuation only: exact duplicate
             elif n == 3:
-                a = a.replace("Singapore", "the Republic of Singapore", 1)  # a small edit: near duplicate
+                a = a + " Correct."  # one word more: a near duplicate
             records.append({"id": f"fin-{topic}-{n:02d}", "topic": topic, "prompt": q, "completion": a})
     rng.shuffle(records)
     return records

@@ -45,11 +45,12 @@ def _group_fields(records: list, asked) -> list:
     return [f for f in GROUP_FIELDS if records and sum(f in r for r in records) >= len(records) / 2]
 
 
-def _lengths(rows: list, tokenizer) -> tuple:
-    texts = [" ".join(m["content"] for m in r.messages) for r in rows]
+def _lengths(rows: list, normalized: list, tokenizer) -> tuple:
+    """Tokens per conversation with a tokenizer, else words of its normalised text."""
     if tokenizer is not None:
+        texts = [" ".join(m["content"] for m in r.messages) for r in rows]
         return [len(ids) for ids in tokenizer(texts, add_special_tokens=False)["input_ids"]], "tokens"
-    return [len(t.split()) for t in texts], "words"
+    return [t.count(" ") + 1 if t else 0 for t in normalized], "words"
 
 
 def run(source: str, cfg: CleaningConfig = None, tokenizer=None, split: str = "train") -> CleanResult:
@@ -92,7 +93,8 @@ def run(source: str, cfg: CleaningConfig = None, tokenizer=None, split: str = "t
     if len(kept) + len(rejected) != len(rows):
         raise AssertionError(f"conservation broken: {len(kept)} kept + {len(rejected)} rejected != {len(rows)} lines")
     kept_replies = [k for k, owner in enumerate(owners) if rows[owner].rejection is None]
-    report = _report(source, cfg, rows, names, valid, scan, replies, normalized_replies, kept_replies, tokenizer)
+    report = _report(source, cfg, rows, names, valid, normalized, scan, replies, normalized_replies, kept_replies,
+                     tokenizer)
     return CleanResult(rows, kept, rejected, report)
 
 
@@ -106,10 +108,10 @@ def _clusters(rows: list, names: list, reason: str, top: int = 20) -> dict:
             "largest": [{"kept": kept, "size": len(dups) + 1, "duplicates": dups[:10]} for kept, dups in biggest]}
 
 
-def _report(source, cfg, rows, names, valid, scan, replies, normalized_replies, kept_replies, tokenizer) -> dict:
+def _report(source, cfg, rows, names, valid, normalized, scan, replies, normalized_replies, kept_replies, tokenizer) -> dict:
     reasons = [r.rejection["reason"] if r.rejection else None for r in rows]
     records = [rows[i].record for i in valid]
-    lengths, unit = _lengths([rows[i] for i in valid], tokenizer)
+    lengths, unit = _lengths([rows[i] for i in valid], [normalized[i] for i in valid], tokenizer)
     groups = {f: metrics.group_breakdown([str(r.record.get(f)) if r.record else "(invalid)" for r in rows], reasons)
               for f in _group_fields(records, cfg.group_by)}
     by_reason = Counter(r for r in reasons if r)

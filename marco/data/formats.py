@@ -66,37 +66,35 @@ def to_messages(record: dict, fmt: str) -> list:
 
 
 def validate(messages: list, max_chars: int) -> list:
-    """Check roles, contents, alternation and length; return clean {role, content} messages."""
-    clean, total = [], 0
+    """Check roles, contents, alternation and length, in one pass; return the messages."""
+    system_first = bool(messages) and isinstance(messages[0], dict) and messages[0].get("role") == "system"
+    total = 0
     for i, message in enumerate(messages):
         where = f"messages[{i}]"
-        if not isinstance(message, dict) or "role" not in message or "content" not in message:
+        if type(message) is not dict or "role" not in message or "content" not in message:
             raise Invalid("bad_message", where, f"{where} must be an object with 'role' and 'content'")
         role, content = message["role"], message["content"]
         if role not in ROLES:
             raise Invalid("unknown_role", f"{where}.role", f"{where}.role {role!r} is not one of {', '.join(ROLES)}")
-        if not isinstance(content, str):
+        if type(content) is not str:
             raise Invalid("non_string_content", f"{where}.content",
                           f"{where}.content must be a string, got {type(content).__name__}")
-        if not content.strip():
+        if not content or content.isspace():
             raise Invalid("empty_content", f"{where}.content", f"{where}.content is empty")
+        if i or not system_first:
+            expected = ("user", "assistant")[(i - system_first) % 2]
+            if role != expected:
+                raise Invalid("not_alternating", f"{where}.role", f"{where} is {role!r} where {expected!r} was "
+                              "expected (optional system first, then user and assistant alternate)")
         total += len(content)
-        clean.append({"role": role, "content": content})
-    turns = clean[1:] if clean and clean[0]["role"] == "system" else clean
-    for i, message in enumerate(turns):
-        expected = "user" if i % 2 == 0 else "assistant"
-        if message["role"] != expected:
-            index = i + len(clean) - len(turns)
-            raise Invalid("not_alternating", f"messages[{index}].role",
-                          f"messages[{index}] is {message['role']!r} where {expected!r} was expected "
-                          "(optional system first, then user and assistant alternate)")
-    if not any(m["role"] == "assistant" for m in turns):
+    if len(messages) - system_first < 2:
         raise Invalid("no_assistant_turn", "messages", "the conversation has no assistant turn")
-    if turns[-1]["role"] != "assistant":
-        raise Invalid("not_alternating", f"messages[{len(clean) - 1}].role", "the conversation must end with an assistant turn")
+    if messages[-1]["role"] != "assistant":
+        raise Invalid("not_alternating", f"messages[{len(messages) - 1}].role",
+                      "the conversation must end with an assistant turn")
     if total > max_chars:
         raise Invalid("too_long", "messages", f"{total} characters, over the limit of {max_chars} (max_chars)")
-    return clean
+    return messages
 
 
 def conversation(record: dict, max_chars: int) -> tuple[str, list]:

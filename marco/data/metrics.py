@@ -7,11 +7,14 @@ import numpy as np
 
 from .text import ngram_hashes, word_hashes
 
-_COMPRESSION_SAMPLE = 2_000_000  # characters: the ratio is stable long before this and zlib is not free
+_COMPRESSION_SAMPLE = 1_000_000  # characters: the ratio is stable long before this and zlib is not free
+_DISTINCT_SAMPLE = 10_000  # texts: distinct-n falls as a corpus grows, so a fixed-size sample keeps it comparable
 
 
 def distinct_n(normalized: list[str], n: int) -> float:
-    """Unique word n-grams over all n-grams of the texts (Li et al., 2016): 1.0 = nothing repeats."""
+    """Unique word n-grams over all n-grams of the texts (Li et al., 2016): 1.0 = nothing repeats.
+    Over at most 10,000 texts spread evenly, so that corpora of different sizes compare."""
+    normalized = normalized[:: max(1, -(-len(normalized) // _DISTINCT_SAMPLE))]
     hashes, _ = ngram_hashes(*word_hashes(normalized), n, short_texts=False)
     return float(np.unique(hashes).size / hashes.size) if hashes.size else 0.0
 
@@ -24,7 +27,10 @@ def compression_ratio(texts: list[str]) -> float:
 
 
 def top_openings(normalized: list[str], words: int = 4, top: int = 10) -> list[tuple[str, int]]:
-    return Counter(" ".join(t.split()[:words]) for t in normalized if t).most_common(top)
+    """Most common first words; over at most 10,000 texts spread evenly (a share needs no more)."""
+    sample = normalized[:: max(1, -(-len(normalized) // _DISTINCT_SAMPLE))]
+    return [(text, round(count * len(normalized) / len(sample))) for text, count in
+            Counter(" ".join(t.split(" ", words)[:words]) for t in sample if t).most_common(top)]
 
 
 def diversity(replies: list[str], normalized: list[str], opening_words: int = 4) -> dict:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .config import CleaningConfig
-from .text import ngram_hashes, normalize_many, word_hashes
+from .text import gram_at, mix64, ngram_hashes, normalize_many, word_hashes
 
 STOCK_PHRASES = [
     # English tutoring-bot filler
@@ -35,7 +35,7 @@ _NUMBER = re.compile(r"\d+(?:[.,:]\d+)*")
 _NAME = re.compile(r"(?<=[a-zàèéìòù,;] )[A-ZÀÈÉÌÒÙ][\w'-]*")  # capitalised word inside a sentence
 _SENTENCE_END = re.compile(r"(?<=[.!?…])\s+|\n+")
 _SLOT_WORDS = {"slotq", "slotn", "slotx"}
-_LEARN_SAMPLE = 50_000  # phrases are learned on at most this many replies, spread evenly; flags apply to all
+_LEARN_SAMPLE = 5_000  # phrases and frames are learned on at most this many replies, spread evenly; flags apply to all
 
 
 @dataclass
@@ -72,23 +72,8 @@ def mask_slots(text: str) -> str:
     return _NAME.sub("SLOTX", text)
 
 
-def _is_frame(normalized: str) -> bool:
-    words = normalized.split()
-    return sum(w not in _SLOT_WORDS for w in words) >= 3
-
-
-def _edges(normalized: list[str], k: int, take_last: bool) -> list[list[str]]:
-    """Per reply, its first (or last) 3..k words as keys, longest first: 'nice try the' and 'nice try the word'."""
-    keys = []
-    for text in normalized:
-        words = text.split()
-        lengths = range(min(k, len(words) - 1), 2, -1)
-        keys.append([" ".join(words[-n:] if take_last else words[:n]) for n in lengths])
-    return keys
-
-
-def _frames(replies: list[str]) -> list[set]:
-    """Per reply, the set of its masked sentence frames and its whole masked frame."""
+def frames_of(replies: list[str]) -> list[set]:
+    """Per reply, its masked sentence frames (3+ literal words) and, for several sentences, its whole frame."""
     owners, pieces = [], []
     for i, reply in enumerate(replies):
         masked = mask_slots(reply)
@@ -97,124 +82,138 @@ def _frames(replies: list[str]) -> list[set]:
         owners.extend([i] * (len(sentences) + (len(sentences) > 1)))
     frames = [set() for _ in replies]
     for owner, frame in zip(owners, normalize_many(pieces)):
-        if _is_frame(frame):
+        if sum(w not in _SLOT_WORDS for w in frame.split()) >= 3:
             frames[owner].add(frame)
     return frames
 
 
-def _frequent_ngrams(normalized: list[str], n: int, min_share: float, min_count: int) -> tuple:
-    """Word n-grams used by many replies: learned on an even sample, then found in every reply."""
-    hashes, offsets = ngram_hashes(*word_hashes(normalized), n, short_texts=False)
-    owner = np.repeat(np.arange(len(normalized)), np.diff(offsets))
-    step = max(1, len(normalized) // _LEARN_SAMPLE)
-    sample = owner % step == 0
-    sample_size = len(range(0, len(normalized), step))
-    per_reply = np.unique(np.stack([owner[sample], hashes[sample]]), axis=1)[1]
-    values, counts = np.unique(per_reply, return_counts=True)
-    frequent = values[(counts >= max(min_share * sample_size, min_count / step))]
-    if frequent.size == 0:
-        return frequent, np.zeros(0, np.int64), np.zeros(0, np.int64), hashes, offsets
-    position = np.searchsorted(frequent, hashes)
-    hit = frequent[np.minimum(position, frequent.size - 1)] == hashes
-    pairs = np.unique(np.stack([position[hit], owner[hit]]), axis=1)
-    return frequent, pairs[0], pairs[1], hashes, offsets
+def _anchor(frame: str) -> str:
+    """The longest run of literal words in a frame: a reply without it cannot have the frame."""
+    runs = " ".join(w if w not in _SLOT_WORDS else "|" for w in frame.split()).split("|")
+    return max((r.strip() for r in runs), key=len)
 
 
-def _count(frequent: np.ndarray, gram_hash: int, replies_of_gram: dict) -> int:
-    i = int(np.searchsorted(frequent, np.uint64(gram_hash)))
-    return len(replies_of_gram.get(i, ())) if i < frequent.size and frequent[i] == gram_hash else 0
+class _Scanner:
+    """One scan: word hashes computed once, each template kind found from them."""
 
+    def __init__(self, replies, names, cfg, normalized):
+        self.replies, self.names, self.cfg, self.normalized = replies, names, cfg, normalized
+        self.total = len(replies)
+        self.min_needed = max(cfg.template_min_count, int(np.ceil(cfg.template_min_share * self.total)))
+        self.step = max(1, -(-self.total // _LEARN_SAMPLE))
+        self.sample = range(0, self.total, self.step)
+        # in the learning sample, a pattern must reach the same share (and the count scaled down)
+        self.min_in_sample = max(2.0, cfg.template_min_share * len(self.sample),
+                                 cfg.template_min_count * len(self.sample) / max(1, self.total))
+        self.words, self.offsets = word_hashes(normalized)
+        self.lengths = np.diff(self.offsets)
+        self.templates, self.hits, self._grams = [], [[] for _ in replies], {}
 
-def _phrase_templates(normalized, cfg, min_needed) -> tuple[list, list]:
-    """Merge frequent n-grams that sit next to each other in an example reply into one phrase each."""
-    n = cfg.template_phrase_words
-    frequent, gram_of_pair, reply_of_pair, hashes, offsets = _frequent_ngrams(
-        normalized, n, cfg.template_min_share, cfg.template_min_count)
-    replies_of_gram = defaultdict(set)
-    for gram, reply in zip(gram_of_pair.tolist(), reply_of_pair.tolist()):
-        replies_of_gram[gram].add(reply)
-    phrases, seen = [], {}
-    for gram in sorted(replies_of_gram, key=lambda g: (-len(replies_of_gram[g]), min(replies_of_gram[g]))):
-        replies = replies_of_gram[gram]
-        if len(replies) < min_needed or gram in seen:
-            continue
-        covered = Counter(seen[g] for g in seen if replies_of_gram[g] & replies)
-        best = max(covered, key=lambda p: len(phrases[p][1] & replies), default=None)
-        if best is not None and len(phrases[best][1] & replies) >= 0.8 * len(replies):
-            seen[gram] = best  # a variant of a phrase already reported (its edge shifted by a slot word)
-            continue
-        example = min(replies)
-        grams = hashes[offsets[example]: offsets[example + 1]]
-        strong = {i for i, g in enumerate(grams.tolist()) if _count(frequent, g, replies_of_gram) >= len(replies) / 2}
-        start = end = int(np.flatnonzero(grams == frequent[gram])[0])
-        while start - 1 in strong:
-            start -= 1
-        while end + 1 in strong:
-            end += 1
-        members = {int(np.searchsorted(frequent, g)) for g in grams[start: end + 1]}
-        for m in members:
-            seen.setdefault(m, len(phrases))
-        words = normalized[example].split()
-        phrases.append((" ".join(words[start: end + n]), set.union(*(replies_of_gram[m] for m in members))))
-    hits = [[] for _ in normalized]
-    for gram, replies in replies_of_gram.items():
-        if gram in seen:
-            for reply in replies:
-                if seen[gram] not in hits[reply]:
-                    hits[reply].append(seen[gram])
-    return phrases, hits
+    def add(self, kind: str, text: str, reply_indices) -> None:
+        reply_indices = sorted(set(reply_indices))
+        index = len(self.templates)
+        examples = list(dict.fromkeys(self.names[i] for i in reply_indices))[:5]
+        self.templates.append(Template(kind, text, len(reply_indices), len(reply_indices) / self.total, examples))
+        for i in reply_indices:
+            self.hits[i].append(index)
+
+    def grams(self, n: int):
+        if n not in self._grams:
+            self._grams[n] = ngram_hashes(self.words, self.offsets, n, short_texts=False)
+        return self._grams[n]
+
+    def edges(self, kind: str, take_last: bool) -> None:
+        """First/last 3..k words; each reply counts under its longest frequent key ('nice try the word' before
+        'nice try the'), and a shorter key is reported only where some reply stops at it."""
+        assigned = np.zeros(self.total, bool)
+        for k in range(self.cfg.template_edge_words, 2, -1):
+            eligible = np.flatnonzero(self.lengths > k)
+            if eligible.size == 0:
+                continue
+            starts = self.offsets[eligible + 1] - k if take_last else self.offsets[eligible]
+            values, inverse, counts = np.unique(gram_at(self.words, starts, k), return_inverse=True, return_counts=True)
+            for v in np.flatnonzero(counts >= self.min_needed):
+                members = eligible[inverse == v]
+                if not assigned[members].all():
+                    assigned[members] = True
+                    words = self.normalized[members[0]].split()
+                    self.add(kind, " ".join(words[-k:] if take_last else words[:k]), members.tolist())
+
+    def phrases(self) -> None:
+        """Word n-grams in many replies; neighbouring frequent n-grams of one example merge into one phrase."""
+        n = self.cfg.template_phrase_words
+        grams, offsets = self.grams(n)
+        owner = np.repeat(np.arange(self.total), np.diff(offsets))
+        in_sample = owner % self.step == 0
+        per_reply = np.unique(mix64(grams[in_sample] ^ mix64(owner[in_sample].astype(np.uint64))), return_index=True)[1]
+        values, counts = np.unique(grams[in_sample][per_reply], return_counts=True)
+        frequent = values[counts >= self.min_in_sample]
+        if frequent.size == 0:
+            return
+        position = np.minimum(np.searchsorted(frequent, grams), frequent.size - 1)
+        hit = frequent[position] == grams
+        replies_of = defaultdict(set)
+        for gram, reply in zip(position[hit].tolist(), owner[hit].tolist()):
+            replies_of[gram].add(reply)
+        claimed = set()
+        for gram in sorted(replies_of, key=lambda g: (-len(replies_of[g]), min(replies_of[g]))):
+            replies = replies_of[gram]
+            if len(replies) < self.min_needed or gram in claimed:
+                continue
+            example = min(replies)
+            example_grams = grams[offsets[example]: offsets[example + 1]]
+            strong = [g in replies_of and len(replies_of[g]) >= len(replies) / 2
+                      for g in np.searchsorted(frequent, example_grams).clip(0, frequent.size - 1).tolist()]
+            start = end = int(np.flatnonzero(example_grams == frequent[gram])[0])
+            while start > 0 and strong[start - 1]:
+                start -= 1
+            while end + 1 < len(strong) and strong[end + 1]:
+                end += 1
+            members = {int(np.searchsorted(frequent, g)) for g in example_grams[start: end + 1]}
+            members |= {g for g in replies_of if g not in claimed and len(replies_of[g] & replies) >= 0.8 * len(replies_of[g])}
+            claimed |= members
+            words = self.normalized[example].split()
+            self.add("phrase", " ".join(words[start: end + n]), set().union(*(replies_of[m] for m in members)))
+
+    def frames(self) -> None:
+        """Frames learned on the sample, then looked for in every reply that holds the frame's literal anchor."""
+        counts = Counter(f for frames in frames_of([self.replies[i] for i in self.sample]) for f in frames)
+        for frame, count in sorted(counts.items()):
+            if count < self.min_in_sample:
+                continue
+            anchor = f" {_anchor(frame)} "
+            candidates = [i for i, text in enumerate(self.normalized) if anchor in f" {text} "]
+            members = [i for i, frames in zip(candidates, frames_of([self.replies[i] for i in candidates]))
+                       if frame in frames]
+            if len(members) >= self.min_needed:
+                self.add("frame", frame, members)
+
+    def stock(self) -> None:
+        """Known stock phrases count from their first use."""
+        phrases = normalize_many(STOCK_PHRASES)
+        for n in sorted({len(p.split()) for p in phrases}):
+            of_length = [p for p in phrases if len(p.split()) == n]
+            targets = ngram_hashes(*word_hashes(of_length), n)[0]
+            grams, offsets = self.grams(n)
+            owner = np.repeat(np.arange(self.total), np.diff(offsets))
+            for phrase, target in zip(of_length, targets):
+                members = np.unique(owner[grams == target])
+                if members.size:
+                    self.add("stock", phrase, members.tolist())
 
 
 def scan(replies: list[str], names: list, cfg: CleaningConfig = None, normalized: list = None) -> TemplateScan:
     """Find the templates of a set of replies and which replies use them. `names[i]` names reply i's record."""
     cfg = cfg or CleaningConfig()
     normalized = normalized if normalized is not None else normalize_many(replies)
-    total = len(replies)
-    min_needed = max(cfg.template_min_count, int(np.ceil(cfg.template_min_share * total)))
-    templates, hits = [], [[] for _ in replies]
-
-    def add(kind, text, reply_indices):
-        index = len(templates)
-        reply_indices = sorted(reply_indices)
-        examples = list(dict.fromkeys(names[i] for i in reply_indices))[:5]
-        templates.append(Template(kind, text, len(reply_indices), len(reply_indices) / total, examples))
-        for i in reply_indices:
-            hits[i].append(index)
-
-    for kind, take_last in (("opening", False), ("closing", True)):
-        keys = _edges(normalized, cfg.template_edge_words, take_last)
-        where = defaultdict(list)
-        for i, reply_keys in enumerate(keys):
-            for key in reply_keys:
-                where[key].append(i)
-        frequent = {key for key, indices in where.items() if len(indices) >= min_needed}
-        longest = {i: next(key for key in reply_keys if key in frequent)
-                   for i, reply_keys in enumerate(keys) if frequent.intersection(reply_keys)}
-        for key in sorted(set(longest.values()), key=lambda key: (-len(key), key)):
-            add(kind, key, where[key])  # a shorter key is reported only where a reply stops at it
-    frame_where = defaultdict(list)
-    for i, frames in enumerate(_frames(replies)):
-        for frame in frames:
-            frame_where[frame].append(i)
-    for frame, indices in frame_where.items():
-        if len(indices) >= min_needed:
-            add("frame", frame, indices)
-    phrases, phrase_hits = _phrase_templates(normalized, cfg, min_needed)
-    first_phrase = len(templates)
-    for text, indices in phrases:
-        add("phrase", text, indices)
-    for i, reply_hits in enumerate(phrase_hits):
-        for p in reply_hits:
-            if first_phrase + p not in hits[i]:
-                hits[i].append(first_phrase + p)
-    stock = defaultdict(list)
-    padded = [f" {text} " for text in normalized]
-    for phrase in normalize_many(STOCK_PHRASES):
-        for i, text in enumerate(padded):
-            if f" {phrase} " in text:
-                stock[phrase].append(i)
-    for phrase, indices in stock.items():
-        add("stock", phrase, indices)
+    scanner = _Scanner(replies, names, cfg, normalized)
+    if replies:
+        scanner.edges("opening", take_last=False)
+        scanner.edges("closing", take_last=True)
+        scanner.frames()
+        scanner.phrases()
+        scanner.stock()
+    templates = scanner.templates
     order = sorted(range(len(templates)), key=lambda t: (-templates[t].count, templates[t].kind, templates[t].text))
     rank = {old: new for new, old in enumerate(order)}
-    return TemplateScan([templates[t] for t in order], [sorted(rank[t] for t in set(h)) for h in hits])
+    return TemplateScan([templates[t] for t in order], [sorted({rank[t] for t in h}) if h else h for h in scanner.hits])
