@@ -158,35 +158,46 @@ def throughput(n: int, baselines: bool) -> dict:
     return results
 
 
-def one_size(n: int) -> dict:
-    records, _ = make_dataset(n)
+def measure(path: str) -> dict:
+    """Clean one file in this (fresh) process: seconds and peak resident memory of the clean alone."""
     with tempfile.TemporaryDirectory() as tmp:
-        path = os.path.join(tmp, "data.jsonl")
-        write_jsonl(records, path)
-        del records
         start = time.perf_counter()
-        write_outputs(run(path), os.path.join(tmp, "out"))
+        result = run(path)
+        write_outputs(result, tmp)
         seconds = time.perf_counter() - start
-    return {"conversations": n, "seconds": round(seconds, 2),
+    return {"conversations": result.report["counts"]["input"], "seconds": round(seconds, 2),
             "peak_rss_gib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 2)}
+
+
+def scaling(sizes=(10_000, 100_000, 1_000_000)) -> list:
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for n in sizes:
+            path = os.path.join(tmp, f"{n}.jsonl")
+            subprocess.run([sys.executable, __file__, "--make", str(n), path], check=True)
+            out = subprocess.run([sys.executable, __file__, "--measure", path], capture_output=True, text=True, check=True)
+            rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
+            print(json.dumps(rows[-1]), flush=True)
+            os.remove(path)
+    return rows
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=100_000)
     parser.add_argument("--scaling", action="store_true", help="10k, 100k, 1M in separate processes")
-    parser.add_argument("--one-size", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--make", nargs=2, metavar=("N", "PATH"), help=argparse.SUPPRESS)
+    parser.add_argument("--measure", metavar="PATH", help=argparse.SUPPRESS)
     parser.add_argument("--no-baselines", action="store_true")
     args = parser.parse_args()
-    if args.one_size:
-        print(json.dumps(one_size(args.one_size)))
+    if args.make:
+        write_jsonl(make_dataset(int(args.make[0]))[0], args.make[1])
+        return
+    if args.measure:
+        print(json.dumps(measure(args.measure)))
         return
     if args.scaling:
-        rows = []
-        for n in (10_000, 100_000, 1_000_000):
-            out = subprocess.run([sys.executable, __file__, "--one-size", str(n)], capture_output=True, text=True, check=True)
-            rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
-            print(json.dumps(rows[-1]), flush=True)
+        rows = scaling()
         print(f"1M / 100k time ratio: {rows[2]['seconds'] / rows[1]['seconds']:.1f}x (target <= 12x); "
               f"peak memory at 1M: {rows[2]['peak_rss_gib']} GiB (target < 4)")
         return

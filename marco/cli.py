@@ -18,6 +18,17 @@ def _fail(message: str) -> int:
     return 2
 
 
+def _tokenizer(name: str):
+    from transformers import AutoTokenizer
+
+    from marco.data import UnusableInput
+
+    try:
+        return AutoTokenizer.from_pretrained(name)
+    except (OSError, ValueError) as error:
+        raise UnusableInput(f"{name}: cannot load tokenizer ({str(error).splitlines()[0]})") from None
+
+
 def data_command(argv: list) -> int:
     from transformers import HfArgumentParser
 
@@ -31,6 +42,7 @@ def data_command(argv: list) -> int:
     parser.add_argument("input", help="a .jsonl/.json file, or a Hub dataset name (user/name)")
     parser.add_argument("--out", help="output folder (required for clean; audit writes its report there if given)")
     parser.add_argument("--split", default="train", help="split of a Hub dataset")
+    parser.add_argument("--tokenizer", help="count lengths in this tokenizer's tokens (a local path or Hub id)")
     parser.add_argument("--strict", action="store_true", help="exit 2 at the first invalid record instead of rejecting it")
     try:
         cfg, args = parser.parse_args_into_dataclasses(argv)
@@ -39,7 +51,8 @@ def data_command(argv: list) -> int:
     if args.action == "clean" and not args.out:
         return _fail("data clean needs --out DIR")
     try:
-        result = run(args.input, cfg, split=args.split)
+        tokenizer = _tokenizer(args.tokenizer) if args.tokenizer else None
+        result = run(args.input, cfg, tokenizer, split=args.split)
     except UnusableInput as error:
         return _fail(str(error))
     bad = next((r.rejection for r in result.rows if r.rejection and r.rejection["reason"] in VALIDATION_REASONS), None)

@@ -143,3 +143,17 @@ def test_audit_of_finance_example_shows_per_topic_duplication(tmp_path):
     kept = read_jsonl(tmp_path / "kept.jsonl")
     assert len(kept) == 8 and {r["topic"] for r in kept} == set(topics)  # one per topic: its unique content
     assert report["counts"]["by_reason"] == {"exact_duplicate": 480, "near_duplicate": 8}
+
+
+def test_lengths_count_tokens_when_a_tokenizer_is_given(write_jsonl, tmp_path):
+    from tokenizers import Tokenizer, models, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast
+
+    backend = Tokenizer(models.WordLevel({"[UNK]": 0, "ciao": 1}, unk_token="[UNK]"))
+    backend.pre_tokenizer = pre_tokenizers.Split("", "isolated")  # one token per character
+    PreTrainedTokenizerFast(tokenizer_object=backend, unk_token="[UNK]").save_pretrained(tmp_path / "tok")
+    path = write_jsonl([chat("abc", "defgh", id=1)])
+    assert marco("data", "audit", path, "--out", str(tmp_path / "r"), "--tokenizer", str(tmp_path / "tok")).returncode == 0
+    lengths = json.loads((tmp_path / "r" / "report.json").read_text())["lengths"]
+    assert (lengths["unit"], lengths["p100"]) == ("tokens", 9)  # "abc defgh": 9 characters with the space
+    assert marco("data", "audit", path, "--tokenizer", str(tmp_path / "nope")).returncode == 2

@@ -158,20 +158,20 @@ def _warnings(report: dict) -> list[str]:
     return found
 
 
-def _write_atomic(path: str, data: bytes) -> None:
+def _write_atomic(path: str, chunks) -> None:
     """Write to a temporary file beside `path`, then rename: a crash never leaves a half-written file."""
     fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path) or ".", prefix=".tmp-", suffix=os.path.basename(path))
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+            handle.writelines([chunks] if isinstance(chunks, bytes) else chunks)
         os.replace(tmp, path)
     except BaseException:
         os.unlink(tmp)
         raise
 
 
-def jsonl_bytes(records: list) -> bytes:
-    return b"".join(orjson.dumps(r, option=orjson.OPT_APPEND_NEWLINE) for r in records)
+def jsonl_lines(records: list):
+    return (orjson.dumps(r, option=orjson.OPT_APPEND_NEWLINE) for r in records)
 
 
 def write_report(report: dict, out_dir: str) -> None:
@@ -185,8 +185,8 @@ def write_report(report: dict, out_dir: str) -> None:
 def write_outputs(result: CleanResult, out_dir: str) -> None:
     """kept.jsonl, rejected.jsonl, report.json and report.html in `out_dir`."""
     os.makedirs(out_dir, exist_ok=True)
-    _write_atomic(os.path.join(out_dir, "kept.jsonl"), jsonl_bytes(result.kept))
-    _write_atomic(os.path.join(out_dir, "rejected.jsonl"), jsonl_bytes(result.rejected))
+    _write_atomic(os.path.join(out_dir, "kept.jsonl"), jsonl_lines(result.kept))
+    _write_atomic(os.path.join(out_dir, "rejected.jsonl"), jsonl_lines(result.rejected))
     write_report(result.report, out_dir)
 
 

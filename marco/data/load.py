@@ -44,54 +44,54 @@ def _row_from_value(line: int, value, max_chars: int, source: str) -> Row:
     return row
 
 
-def _rows_from_lines(text: str, max_chars: int, source: str) -> list[Row]:
-    lines = text.split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()  # the newline that ends the last line does not start another one
-    rows = []
-    for line, raw in enumerate(lines, 1):
-        raw = raw.removesuffix("\r")
-        if not raw.strip():
-            row = Row(line, None, raw=raw)
-            reject(row, "blank_line", f"{source}:{line}: blank line")
-            rows.append(row)
-            continue
-        try:
-            value = orjson.loads(raw)
-        except orjson.JSONDecodeError as error:
-            row = Row(line, None, raw=raw)
-            reject(row, "invalid_json", f"{source}:{line}: invalid JSON ({error})")
-            rows.append(row)
-            continue
-        row = _row_from_value(line, value, max_chars, source)
-        if row.record is None:
-            row.raw = raw
-        rows.append(row)
-    return rows
-
-
-def _read_text(path: str) -> str:
-    with open(path, "rb") as handle:
-        data = handle.read()
+def _row_from_line(line: int, raw: str, max_chars: int, source: str) -> Row:
+    if not raw.strip():
+        row = Row(line, None, raw=raw)
+        reject(row, "blank_line", f"{source}:{line}: blank line")
+        return row
     try:
-        return data.decode("utf-8-sig")
+        value = orjson.loads(raw)
+    except orjson.JSONDecodeError as error:
+        row = Row(line, None, raw=raw)
+        reject(row, "invalid_json", f"{source}:{line}: invalid JSON ({error})")
+        return row
+    row = _row_from_value(line, value, max_chars, source)
+    if row.record is None:
+        row.raw = raw
+    return row
+
+
+def _decode(data: bytes, path: str, line: int) -> str:
+    try:
+        return data.decode("utf-8-sig" if line == 1 else "utf-8")
     except UnicodeDecodeError as error:
-        line = data.count(b"\n", 0, error.start) + 1
+        line += data.count(b"\n", 0, error.start)
         raise UnusableInput(f"{path}:{line}: not valid UTF-8 (byte {data[error.start]:#04x}); re-save the file as UTF-8")
+
+
+def _rows_from_jsonl(path: str, max_chars: int) -> list[Row]:
+    """Line by line, so the file's text is never held whole next to its parsed records."""
+    rows = []
+    with open(path, "rb") as handle:
+        for line, data in enumerate(handle, 1):
+            raw = _decode(data, path, line).removesuffix("\n").removesuffix("\r")
+            rows.append(_row_from_line(line, raw, max_chars, path))
+    return rows
 
 
 def read_rows(source: str, max_chars: int, split: str = "train") -> list[Row]:
     """Rows of a local .jsonl/.json file, or of a Hub dataset when `source` is not a local path."""
     if os.path.isfile(source):
-        text = _read_text(source)
         if source.endswith(".json"):
+            with open(source, "rb") as handle:
+                text = _decode(handle.read(), source, 1)
             try:
                 value = orjson.loads(text)
             except orjson.JSONDecodeError:
                 value = None  # not one JSON document: read it as JSON Lines
             if isinstance(value, list):
                 return [_row_from_value(i, item, max_chars, source) for i, item in enumerate(value, 1)]
-        return _rows_from_lines(text, max_chars, source)
+        return _rows_from_jsonl(source, max_chars)
     if os.path.exists(source) or source.endswith((".json", ".jsonl")) or source.count("/") != 1:
         raise UnusableInput(f"{source}: no such file (give a .jsonl/.json file or a Hub dataset name like user/name)")
     return [_row_from_value(i, item, max_chars, source) for i, item in enumerate(_hub_records(source, split), 1)]

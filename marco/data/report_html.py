@@ -77,7 +77,8 @@ def render(report: dict) -> str:
 <h2>Conversation length ({escape(report['lengths']['unit'])})</h2>{_histogram(report['lengths'])}
 <p>mean {report['lengths'].get('mean', 0)}, median {report['lengths'].get('p50', 0)}, p90 {report['lengths'].get('p90', 0)}, max {report['lengths'].get('p100', 0)}</p>
 <h2>Diversity of assistant replies</h2>{_table(['metric', 'before cleaning (valid, deduplicated)', 'kept'], diversity_rows)}
-<h2>Largest duplicate clusters</h2>{_table(['kept', 'size', 'duplicates'], dup_rows) if dup_rows else '<p>none</p>'}
+<h2>Largest duplicate clusters</h2>{_bars([(f"{kept} (+{size - 1})", size) for kept, size, _ in dup_rows[:15]], color='#e0a030') if dup_rows else ''}
+{_table(['kept', 'size', 'duplicates'], dup_rows) if dup_rows else '<p>none</p>'}
 <h2>Balance</h2>{groups or '<p>no grouping field</p>'}
 <h2>Settings</h2>{_table(['setting', 'value'], [(k, str(v)) for k, v in report['settings'].items()])}
 </body></html>"""

@@ -36,6 +36,7 @@ _NAME = re.compile(r"(?<=[a-zàèéìòù,;] )[A-ZÀÈÉÌÒÙ][\w'-]*")  # capi
 _SENTENCE_END = re.compile(r"(?<=[.!?…])\s+|\n+")
 _SLOT_WORDS = {"slotq", "slotn", "slotx"}
 _LEARN_SAMPLE = 5_000  # phrases and frames are learned on at most this many replies, spread evenly; flags apply to all
+_PASS = 16_384  # replies hashed at a time when counting and flagging: bounds memory at any corpus size
 
 
 @dataclass
@@ -94,7 +95,8 @@ def _anchor(frame: str) -> str:
 
 
 class _Scanner:
-    """One scan: word hashes computed once, each template kind found from them."""
+    """One scan. Patterns are learned on an even sample; counting and flagging run over all replies in passes
+    of `_PASS` replies, so memory stays bounded at any corpus size."""
 
     def __init__(self, replies, names, cfg, normalized):
         self.replies, self.names, self.cfg, self.normalized = replies, names, cfg, normalized
@@ -105,9 +107,7 @@ class _Scanner:
         # in the learning sample, a pattern must reach the same share (and the count scaled down)
         self.min_in_sample = max(2.0, cfg.template_min_share * len(self.sample),
                                  cfg.template_min_count * len(self.sample) / max(1, self.total))
-        self.words, self.offsets = word_hashes(normalized)
-        self.lengths = np.diff(self.offsets)
-        self.templates, self.hits, self._grams = [], [[] for _ in replies], {}
+        self.templates, self.hits = [], [[] for _ in replies]
 
     def add(self, kind: str, text: str, reply_indices) -> None:
         reply_indices = sorted(set(reply_indices))
@@ -117,51 +117,66 @@ class _Scanner:
         for i in reply_indices:
             self.hits[i].append(index)
 
-    def grams(self, n: int):
-        if n not in self._grams:
-            self._grams[n] = ngram_hashes(self.words, self.offsets, n, short_texts=False)
-        return self._grams[n]
+    def collect(self, phrase_targets: np.ndarray, stock_targets: dict) -> None:
+        """One pass over all replies, a few thousand at a time: edge keys of every length, and which replies hold
+        a frequent phrase n-gram or a stock phrase. Each batch's words are hashed once."""
+        k_range = range(3, self.cfg.template_edge_words + 1)
+        self.edge_keys = {(kind, k): np.zeros(self.total, np.uint64) for kind in ("opening", "closing") for k in k_range}
+        self.phrase_hits, self.stock_hits = defaultdict(set), defaultdict(set)
+        lookups = [(self.cfg.template_phrase_words, phrase_targets, self.phrase_hits, None)]
+        lookups += [(n, targets, self.stock_hits, n) for n, targets in stock_targets.items()]
+        for first in range(0, self.total, _PASS):
+            words, word_offsets = word_hashes(self.normalized[first: first + _PASS])
+            grams_of = {n: ngram_hashes(words, word_offsets, n, short_texts=False)
+                        for n in {*k_range, *(n for n, _, _, _ in lookups)}}
+            for k in k_range:
+                grams, offsets = grams_of[k]
+                longer = np.flatnonzero(np.diff(offsets) > 1)  # more than k words: the edge is not the whole reply
+                self.edge_keys["opening", k][first + longer] = grams[offsets[longer]]
+                self.edge_keys["closing", k][first + longer] = grams[offsets[longer + 1] - 1]
+            for n, targets, found, tag in lookups:
+                grams, offsets = grams_of[n]
+                if targets.size == 0 or grams.size == 0:
+                    continue
+                position = np.minimum(np.searchsorted(targets, grams), targets.size - 1)
+                hit = np.flatnonzero(targets[position] == grams)
+                owner = first + np.searchsorted(offsets, hit, side="right") - 1
+                for target, reply in zip(position[hit].tolist(), owner.tolist()):
+                    found[target if tag is None else (tag, target)].add(reply)
 
-    def edges(self, kind: str, take_last: bool) -> None:
+    def edges(self, kind: str) -> None:
         """First/last 3..k words; each reply counts under its longest frequent key ('nice try the word' before
         'nice try the'), and a shorter key is reported only where some reply stops at it."""
         assigned = np.zeros(self.total, bool)
         for k in range(self.cfg.template_edge_words, 2, -1):
-            eligible = np.flatnonzero(self.lengths > k)
-            if eligible.size == 0:
-                continue
-            starts = self.offsets[eligible + 1] - k if take_last else self.offsets[eligible]
-            values, inverse, counts = np.unique(gram_at(self.words, starts, k), return_inverse=True, return_counts=True)
+            keys = self.edge_keys[kind, k]
+            eligible = np.flatnonzero(keys)
+            values, inverse, counts = np.unique(keys[eligible], return_inverse=True, return_counts=True)
             for v in np.flatnonzero(counts >= self.min_needed):
                 members = eligible[inverse == v]
                 if not assigned[members].all():
                     assigned[members] = True
                     words = self.normalized[members[0]].split()
-                    self.add(kind, " ".join(words[-k:] if take_last else words[:k]), members.tolist())
+                    self.add(kind, " ".join(words[-k:] if kind == "closing" else words[:k]), members.tolist())
 
-    def phrases(self) -> None:
-        """Word n-grams in many replies; neighbouring frequent n-grams of one example merge into one phrase."""
+    def frequent_phrase_grams(self) -> np.ndarray:
+        """Sorted hashes of the word n-grams that enough replies of the learning sample share."""
         n = self.cfg.template_phrase_words
-        grams, offsets = self.grams(n)
-        owner = np.repeat(np.arange(self.total), np.diff(offsets))
-        in_sample = owner % self.step == 0
-        per_reply = np.unique(mix64(grams[in_sample] ^ mix64(owner[in_sample].astype(np.uint64))), return_index=True)[1]
-        values, counts = np.unique(grams[in_sample][per_reply], return_counts=True)
-        frequent = values[counts >= self.min_in_sample]
-        if frequent.size == 0:
-            return
-        position = np.minimum(np.searchsorted(frequent, grams), frequent.size - 1)
-        hit = frequent[position] == grams
-        replies_of = defaultdict(set)
-        for gram, reply in zip(position[hit].tolist(), owner[hit].tolist()):
-            replies_of[gram].add(reply)
-        claimed = set()
+        grams, offsets = ngram_hashes(*word_hashes([self.normalized[i] for i in self.sample]), n, short_texts=False)
+        owner = np.repeat(np.arange(offsets.size - 1, dtype=np.uint64), np.diff(offsets))
+        per_reply = np.unique(mix64(grams ^ mix64(owner)), return_index=True)[1]
+        values, counts = np.unique(grams[per_reply], return_counts=True)
+        return values[counts >= self.min_in_sample]
+
+    def phrases(self, frequent: np.ndarray) -> None:
+        """Neighbouring frequent n-grams of one example reply merge into one reported phrase."""
+        n, replies_of, claimed = self.cfg.template_phrase_words, self.phrase_hits, set()
         for gram in sorted(replies_of, key=lambda g: (-len(replies_of[g]), min(replies_of[g]))):
             replies = replies_of[gram]
             if len(replies) < self.min_needed or gram in claimed:
                 continue
             example = min(replies)
-            example_grams = grams[offsets[example]: offsets[example + 1]]
+            example_grams = ngram_hashes(*word_hashes([self.normalized[example]]), n, short_texts=False)[0]
             strong = [g in replies_of and len(replies_of[g]) >= len(replies) / 2
                       for g in np.searchsorted(frequent, example_grams).clip(0, frequent.size - 1).tolist()]
             start = end = int(np.flatnonzero(example_grams == frequent[gram])[0])
@@ -188,18 +203,18 @@ class _Scanner:
             if len(members) >= self.min_needed:
                 self.add("frame", frame, members)
 
-    def stock(self) -> None:
-        """Known stock phrases count from their first use."""
-        phrases = normalize_many(STOCK_PHRASES)
-        for n in sorted({len(p.split()) for p in phrases}):
-            of_length = [p for p in phrases if len(p.split()) == n]
-            targets = ngram_hashes(*word_hashes(of_length), n)[0]
-            grams, offsets = self.grams(n)
-            owner = np.repeat(np.arange(self.total), np.diff(offsets))
-            for phrase, target in zip(of_length, targets):
-                members = np.unique(owner[grams == target])
-                if members.size:
-                    self.add("stock", phrase, members.tolist())
+
+
+def _stock_targets() -> tuple[dict, dict]:
+    """Stock phrases by length: {n: sorted n-gram hashes}, {n: phrase texts in that order}."""
+    phrases = normalize_many(STOCK_PHRASES)
+    targets, texts = {}, {}
+    for n in sorted({len(p.split()) for p in phrases}):
+        of_length = [p for p in phrases if len(p.split()) == n]
+        hashes = ngram_hashes(*word_hashes(of_length), n)[0]
+        order = np.argsort(hashes)
+        targets[n], texts[n] = hashes[order], [of_length[i] for i in order]
+    return targets, texts
 
 
 def scan(replies: list[str], names: list, cfg: CleaningConfig = None, normalized: list = None) -> TemplateScan:
@@ -208,11 +223,15 @@ def scan(replies: list[str], names: list, cfg: CleaningConfig = None, normalized
     normalized = normalized if normalized is not None else normalize_many(replies)
     scanner = _Scanner(replies, names, cfg, normalized)
     if replies:
-        scanner.edges("opening", take_last=False)
-        scanner.edges("closing", take_last=True)
+        frequent = scanner.frequent_phrase_grams()
+        stock_targets, stock_texts = _stock_targets()
+        scanner.collect(frequent, stock_targets)
+        scanner.edges("opening")
+        scanner.edges("closing")
         scanner.frames()
-        scanner.phrases()
-        scanner.stock()
+        scanner.phrases(frequent)
+        for (n, target), found in sorted(scanner.stock_hits.items()):
+            scanner.add("stock", stock_texts[n][target], found)
     templates = scanner.templates
     order = sorted(range(len(templates)), key=lambda t: (-templates[t].count, templates[t].kind, templates[t].text))
     rank = {old: new for new, old in enumerate(order)}
