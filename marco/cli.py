@@ -65,7 +65,8 @@ def data_command(argv: list) -> int:
     report = result.report
     print_summary(report)
     if args.out:
-        print(f"wrote {args.out}/" + ("kept.jsonl, rejected.jsonl, " if args.action == "clean" else "") + "report.json, report.html")
+        written = "kept.jsonl, rejected.jsonl, " if args.action == "clean" else ""
+        print(f"wrote {args.out}/{written}report.json, report.html")
     return 0
 
 

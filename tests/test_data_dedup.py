@@ -78,8 +78,8 @@ def test_candidates_are_verified_against_the_threshold():
 def test_near_duplicate_clusters_are_transitive():
     rng = random.Random(2)
     a = sentence(rng, 80).split()
-    b = list(a); b[10] = "uno"
-    c = list(b); c[50] = "due"
+    b = a[:10] + ["uno"] + a[11:]
+    c = b[:50] + ["due"] + b[51:]
     found = near_duplicates([" ".join(x) for x in (a, b, c)], threshold=0.9)
     assert sorted((d.index, d.kept) for d in found) == [(1, 0), (2, 0)]
 

@@ -45,12 +45,12 @@ def _group_fields(records: list, asked) -> list:
     return [f for f in GROUP_FIELDS if records and sum(f in r for r in records) >= len(records) / 2]
 
 
-def _lengths(rows: list, normalized: list, tokenizer) -> tuple:
+def _lengths(rows: list, normalized: list, tokenizer) -> dict:
     """Tokens per conversation with a tokenizer, else words of its normalised text."""
     if tokenizer is not None:
         texts = [" ".join(m["content"] for m in r.messages) for r in rows]
-        return [len(ids) for ids in tokenizer(texts, add_special_tokens=False)["input_ids"]], "tokens"
-    return [t.count(" ") + 1 if t else 0 for t in normalized], "words"
+        return metrics.length_stats([len(ids) for ids in tokenizer(texts, add_special_tokens=False)["input_ids"]], "tokens")
+    return metrics.length_stats([t.count(" ") + 1 if t else 0 for t in normalized], "words")
 
 
 def run(source: str, cfg: CleaningConfig = None, tokenizer=None, split: str = "train") -> CleanResult:
@@ -60,6 +60,7 @@ def run(source: str, cfg: CleaningConfig = None, tokenizer=None, split: str = "t
     names = [record_name(r.record, r.line) for r in rows]
     valid = [i for i, r in enumerate(rows) if r.rejection is None]
     normalized = dict(zip(valid, normalize_many([_conversation_text(rows[i].messages) for i in valid])))
+    lengths = _lengths([rows[i] for i in valid], [normalized[i] for i in valid], tokenizer)
 
     for dup in exact_duplicates([normalized[i] for i in valid]):
         row, twin = valid[dup.index], valid[dup.kept]
@@ -72,6 +73,7 @@ def run(source: str, cfg: CleaningConfig = None, tokenizer=None, split: str = "t
         reject(rows[row], "near_duplicate", f"{source}:{rows[row].line}: Jaccard {dup.similarity:.2f} with "
                f"{names[twin]} (threshold {cfg.near_dup_threshold})", duplicate_of=names[twin])
 
+    del normalized  # the conversation texts are done with: free them before the replies are scanned
     distinct = [i for i in unique if rows[i].rejection is None]
     owners, replies = [], []
     for i in distinct:
@@ -93,8 +95,7 @@ def run(source: str, cfg: CleaningConfig = None, tokenizer=None, split: str = "t
     if len(kept) + len(rejected) != len(rows):
         raise AssertionError(f"conservation broken: {len(kept)} kept + {len(rejected)} rejected != {len(rows)} lines")
     kept_replies = [k for k, owner in enumerate(owners) if rows[owner].rejection is None]
-    report = _report(source, cfg, rows, names, valid, normalized, scan, replies, normalized_replies, kept_replies,
-                     tokenizer)
+    report = _report(source, cfg, rows, names, valid, lengths, scan, replies, normalized_replies, kept_replies)
     return CleanResult(rows, kept, rejected, report)
 
 
@@ -108,10 +109,9 @@ def _clusters(rows: list, names: list, reason: str, top: int = 20) -> dict:
             "largest": [{"kept": kept, "size": len(dups) + 1, "duplicates": dups[:10]} for kept, dups in biggest]}
 
 
-def _report(source, cfg, rows, names, valid, normalized, scan, replies, normalized_replies, kept_replies, tokenizer) -> dict:
+def _report(source, cfg, rows, names, valid, lengths, scan, replies, normalized_replies, kept_replies) -> dict:
     reasons = [r.rejection["reason"] if r.rejection else None for r in rows]
     records = [rows[i].record for i in valid]
-    lengths, unit = _lengths([rows[i] for i in valid], [normalized[i] for i in valid], tokenizer)
     groups = {f: metrics.group_breakdown([str(r.record.get(f)) if r.record else "(invalid)" for r in rows], reasons)
               for f in _group_fields(records, cfg.group_by)}
     by_reason = Counter(r for r in reasons if r)
@@ -131,7 +131,7 @@ def _report(source, cfg, rows, names, valid, normalized, scan, replies, normaliz
                       "kept": metrics.diversity([replies[k] for k in kept_replies], kept_normalized,
                                                 cfg.template_edge_words)},
         "top_openings": metrics.top_openings(normalized_replies, cfg.template_edge_words),
-        "lengths": metrics.length_stats(lengths, unit),
+        "lengths": lengths,
         "groups": groups,
     }
     report["warnings"] = _warnings(report)

@@ -22,11 +22,11 @@ class CleaningConfig:
     )
     template_filter: bool = field(
         default=True,
-        metadata={"help": "Reject conversations whose assistant replies carry a template (turn off with --no-template-filter)."},
+        metadata={"help": "Reject conversations whose assistant replies carry a template (off: --no-template-filter)."},
     )
     template_min_share: float = field(
         default=0.03,
-        metadata={"help": "A learned opening, closing, phrase or frame is a template when at least this share of replies uses it."},
+        metadata={"help": "A learned opening, closing, phrase or frame is a template once this share of replies uses it."},
     )
     template_min_count: int = field(
         default=5, metadata={"help": "... and at least this many replies (stops tiny datasets from flagging coincidences)."}

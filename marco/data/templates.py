@@ -6,8 +6,8 @@ use it. Four kinds are learned, so frames never seen before are found too:
 - phrase: a word n-gram (`template_phrase_words` words) found in many replies;
 - frame: a sentence, or a whole reply, that is identical once its slot content (quoted text, numbers,
   capitalised names) is masked, e.g. "This translates to '<Q>'. This sentence uses <X>."
-Known stock phrases (STOCK_PHRASES) count from their first use. The same code judges training data and
-model generations (`marco.eval`), so "templated" means the same thing in both.
+Known stock phrases (STOCK_PHRASES) count from their first use. `scan()` takes any list of replies, so the
+same code can judge training data and a model's answers: "templated" then means the same thing in both.
 """
 
 import re
@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .config import CleaningConfig
-from .text import gram_at, mix64, ngram_hashes, normalize_many, word_hashes
+from .text import mix64, ngram_hashes, normalize_many, word_hashes
 
 STOCK_PHRASES = [
     # English tutoring-bot filler
