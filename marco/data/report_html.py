@@ -72,7 +72,7 @@ def render(report: dict) -> str:
 <h2>Rejections by reason</h2>{_bars(list(counts['by_reason'].items()), color='#d0604a')}
 <h2>Template patterns ({tmpl['templated_replies']} of {tmpl['replies_scanned']} replies; filter {'on' if tmpl['filtered'] else 'off'})</h2>
 {_bars([(f"{t['kind']}: {t['text']}", t['count']) for t in tmpl['found'][:15]], color='#c77dba')}
-{_table(['kind', 'pattern', 'replies', 'share', 'examples'], [(t['kind'], t['text'], t['count'], f"{t['share']:.1%}", ', '.join(map(str, t['examples']))) for t in tmpl['found'][:30]])}
+{_table(['kind', 'pattern', 'replies', 'share', 'examples'], [(t['kind'], t['text'], t['count'], f"{t['share']:.1%}", ', '.join(map(str, t['examples']))) for t in tmpl['found'][:30]]) if tmpl['found'] else ''}
 <h2>Top openings of assistant replies</h2>{_bars(report['top_openings'])}
 <h2>Conversation length ({escape(report['lengths']['unit'])})</h2>{_histogram(report['lengths'])}
 <p>mean {report['lengths'].get('mean', 0)}, median {report['lengths'].get('p50', 0)}, p90 {report['lengths'].get('p90', 0)}, max {report['lengths'].get('p100', 0)}</p>
