@@ -29,7 +29,8 @@ class CleanResult:
     report: dict
 
 
-def _conversation_text(messages: list) -> str:
+def conversation_text(messages: list) -> str:
+    """The text duplicates are judged on: every turn with its role."""
     return "\n".join(f"{m['role']}: {m['content']}" for m in messages)
 
 
@@ -59,7 +60,7 @@ def run(source: str, cfg: CleaningConfig = None, tokenizer=None, split: str = "t
     rows = read_rows(source, cfg.max_chars, split)
     names = [record_name(r.record, r.line) for r in rows]
     valid = [i for i, r in enumerate(rows) if r.rejection is None]
-    normalized = dict(zip(valid, normalize_many([_conversation_text(rows[i].messages) for i in valid])))
+    normalized = dict(zip(valid, normalize_many([conversation_text(rows[i].messages) for i in valid])))
     lengths = _lengths([rows[i] for i in valid], [normalized[i] for i in valid], tokenizer)
 
     for dup in exact_duplicates([normalized[i] for i in valid]):

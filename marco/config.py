@@ -1,0 +1,42 @@
+"""marco's own settings for train.py. TRL's SFTConfig and ModelConfig and marco's CleaningConfig are parsed
+beside it by `trl.TrlParser`, so every SFTConfig option stays available (`python train.py --help`)."""
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+
+@dataclass
+class MarcoArguments:
+    """What to train on and how: data, its cleaning and split, and the fine-tuning method."""
+
+    dataset: str = field(
+        default="data/marco_it.jsonl",
+        metadata={"help": "Training data: a .jsonl/.json file (messages, prompt/completion or Alpaca) or a Hub dataset name."},
+    )
+    dataset_split: str = field(default="train", metadata={"help": "Split to use when `dataset` is a Hub dataset."})
+    clean_data: bool = field(
+        default=True,
+        metadata={"help": "Drop duplicates, near duplicates and templated conversations before training "
+                          "(--no_clean_data keeps every valid record; the audit report is written either way)."},
+    )
+    eval_fraction: float = field(
+        default=0.1, metadata={"help": "Share of the cleaned conversations held out for eval loss (0 for none)."}
+    )
+    split_similarity: float = field(
+        default=0.5,
+        metadata={"help": "Conversations at least this similar (shingle Jaccard) stay on the same side of the split."},
+    )
+    probes: str = field(
+        default="data/probes.jsonl", metadata={"help": "Probe questions for comparing the fine-tuned model with its base."}
+    )
+    method: Literal["lora", "qlora", "full"] = field(
+        default="lora",
+        metadata={"help": "lora: adapter on the base weights; qlora: adapter on 4-bit NF4 weights (bitsandbytes); "
+                          "full: every weight trained, no adapter."},
+    )
+
+    def __post_init__(self):
+        if not 0.0 <= self.eval_fraction < 1.0:
+            raise ValueError(f"eval_fraction must be in [0, 1), got {self.eval_fraction}")
+        if not 0.0 < self.split_similarity <= 1.0:
+            raise ValueError(f"split_similarity must be in (0, 1], got {self.split_similarity}")

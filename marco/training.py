@@ -1,0 +1,132 @@
+"""Where training happens: clean and split the data, build TRL's SFTTrainer for LoRA, QLoRA or full
+fine-tuning, train (resuming if asked), and save what a run needs to explain itself."""
+
+import json
+import os
+from dataclasses import asdict
+
+from marco import tiny
+
+
+class MarcoError(Exception):
+    """A problem the user can fix (missing model, dataset or bad field): train.py prints it on one line."""
+
+
+def apply_method(method: str, model_args) -> None:
+    """Set ModelConfig's adapter and 4-bit fields from marco's `method`, refusing contradictions."""
+    if method == "full":
+        if model_args.use_peft or model_args.load_in_4bit:
+            raise MarcoError("method: full trains every weight, but use_peft/load_in_4bit are set: remove them or use "
+                             "method: lora / qlora")
+        return
+    model_args.use_peft = True
+    if method == "qlora":
+        model_args.load_in_4bit, model_args.bnb_4bit_quant_type = True, "nf4"
+    if model_args.lora_target_modules in (["all-linear"], "all-linear"):
+        model_args.lora_target_modules = "all-linear"  # peft's keyword, not a module name
+
+
+def prepare_data(marco_args, cleaning, output_dir: str, seed: int, is_main: bool) -> tuple[list, list, dict]:
+    """(train, eval, data report). The audit always runs and its outputs go to OUTPUT_DIR/data/."""
+    from marco.data import UnusableInput, run, split_train_eval, write_outputs
+    from marco.data.formats import converted
+
+    try:
+        result = run(marco_args.dataset, cleaning, split=marco_args.dataset_split)
+    except UnusableInput as error:
+        raise MarcoError(str(error)) from None
+    if is_main:
+        write_outputs(result, os.path.join(output_dir, "data"))
+    if marco_args.clean_data:
+        records = result.kept
+    else:
+        records = [converted(r.record, r.fmt, r.messages) for r in result.rows if r.messages is not None]
+    if not records:
+        raise MarcoError(f"{marco_args.dataset}: no usable conversation left (see {output_dir}/data/report.html)")
+    train, held_out = split_train_eval(records, marco_args.eval_fraction, marco_args.split_similarity, seed)
+    return train, held_out, result.report
+
+
+def _dataset(records: list):
+    from datasets import Dataset
+
+    return Dataset.from_list([{"messages": r["messages"]} for r in records]) if records else None
+
+
+def load_tokenizer(model_args, trust_remote_code: bool = False):
+    from transformers import AutoTokenizer
+
+    path = tiny.resolve(model_args.model_name_or_path)
+    try:
+        return AutoTokenizer.from_pretrained(path, revision=model_args.model_revision, trust_remote_code=trust_remote_code)
+    except (OSError, ValueError) as error:
+        raise MarcoError(f"model {model_args.model_name_or_path!r}: cannot load its tokenizer "
+                         f"({str(error).splitlines()[0]})") from None
+
+
+def build_trainer(training_args, model_args, train_records: list, eval_records: list, callbacks=None):
+    """TRL's SFTTrainer, as trl/scripts/sft.py builds it, on marco's cleaned data."""
+    from trl import SFTTrainer, get_peft_config, get_quantization_config
+
+    tokenizer = load_tokenizer(model_args, training_args.trust_remote_code)
+    training_args.model_init_kwargs = {
+        "revision": model_args.model_revision, "trust_remote_code": training_args.trust_remote_code,
+        "attn_implementation": model_args.attn_implementation, "dtype": model_args.dtype,
+        **(training_args.model_init_kwargs or {}),
+    }
+    if not eval_records:
+        training_args.eval_strategy = "no"
+    try:
+        return SFTTrainer(
+            model=tiny.resolve(model_args.model_name_or_path), args=training_args, processing_class=tokenizer,
+            train_dataset=_dataset(train_records), eval_dataset=_dataset(eval_records),
+            quantization_config=get_quantization_config(model_args), peft_config=get_peft_config(model_args),
+            callbacks=callbacks,
+        )
+    except OSError as error:
+        raise MarcoError(f"model {model_args.model_name_or_path!r}: cannot load ({str(error).splitlines()[0]})") from None
+
+
+def final_eval(trainer) -> dict:
+    """Eval metrics at the last step: those the trainer just logged, else a fresh evaluation."""
+    logged = [entry for entry in trainer.state.log_history if "eval_loss" in entry]
+    if logged and logged[-1]["step"] == trainer.state.global_step:
+        return {k: v for k, v in logged[-1].items() if k.startswith("eval_")}
+    return trainer.evaluate()
+
+
+def resume_point(value, output_dir: str):
+    """`--resume_from_checkpoint true` means the last checkpoint in output_dir, if there is one."""
+    from transformers.trainer_utils import get_last_checkpoint
+
+    if value is None or str(value).lower() in ("false", "no", ""):
+        return None
+    if str(value).lower() in ("true", "yes", "last"):
+        return get_last_checkpoint(output_dir) if os.path.isdir(output_dir) else None
+    return value
+
+
+def resolved_config(marco_args, cleaning, training_args, model_args) -> dict:
+    """Everything the run was configured with; TrainingArguments.to_dict() masks tokens."""
+    return {"marco": asdict(marco_args), "cleaning": asdict(cleaning), "model": asdict(model_args),
+            "training": {k: v for k, v in training_args.to_dict().items() if "token" not in k}}
+
+
+def save_run(trainer, output_dir: str, config: dict, data_report: dict, metrics: dict) -> None:
+    """The model or adapter, the tokenizer, the resolved config and marco_report.json, side by side."""
+    import yaml
+
+    trainer.save_model(output_dir)
+    if not trainer.is_world_process_zero():
+        return
+    with open(os.path.join(output_dir, "marco_config.yaml"), "w", encoding="utf-8") as handle:
+        yaml.safe_dump(config, handle, sort_keys=False, allow_unicode=True)
+    report = {
+        "base_model": config["model"]["model_name_or_path"],
+        "method": config["marco"]["method"],
+        "data": {"source": data_report["source"], **data_report["counts"],
+                 "template_rate": data_report["templates"]["template_rate"]},
+        "training": metrics,
+    }
+    with open(os.path.join(output_dir, "marco_report.json"), "w", encoding="utf-8") as handle:
+        json.dump(report, handle, indent=1, ensure_ascii=False)

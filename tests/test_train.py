@@ -1,0 +1,154 @@
+"""train.py end to end on the built-in model: configs, methods, masking, outputs, errors."""
+
+import glob
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+import yaml
+from conftest import REPO
+from safetensors.torch import load_file
+
+sys.path.insert(0, REPO)
+import train  # noqa: E402
+
+from marco import tiny  # noqa: E402
+from marco.config import MarcoArguments  # noqa: E402
+
+TINY_RECIPE = os.path.join(REPO, "configs", "marco_tiny.yaml")
+FAST = ["--max_length", "192", "--per_device_train_batch_size", "4", "--logging_steps", "1", "--save_strategy", "no",
+        "--eval_strategy", "no", "--eval_fraction", "0.2", "--warmup_steps", "0", "--disable_tqdm", "true"]
+
+
+@pytest.fixture(scope="module")
+def small_data(tmp_path_factory):
+    """24 real conversations from the bundled data: enough to learn from in a few steps."""
+    path = tmp_path_factory.mktemp("data") / "small.jsonl"
+    with open(os.path.join(REPO, "data", "marco_it.jsonl"), encoding="utf-8") as handle:
+        lines = [line for line in handle][::28][:24]
+    path.write_text("".join(lines), encoding="utf-8")
+    return str(path)
+
+
+def run_train(out, data, *extra):
+    args = ["--config", TINY_RECIPE, "--dataset", data, "--output_dir", str(out), *FAST, *extra]
+    parsed = train.make_parser().parse_args_and_config(args)
+    train.main(*parsed)
+    return parsed
+
+
+def logged_losses(out):
+    state = json.load(open(glob.glob(os.path.join(out, "checkpoint-*", "trainer_state.json"))[-1]))
+    return [entry["loss"] for entry in state["log_history"] if "loss" in entry]
+
+
+def test_every_recipe_parses_with_the_real_parser():
+    recipes = sorted(glob.glob(os.path.join(REPO, "configs", "*.yaml")))
+    assert {os.path.basename(r) for r in recipes} >= {"marco_tiny.yaml", "marco_qwen2.5-7b_qlora.yaml",
+                                                       "marco_qwen2.5-7b_lora.yaml", "marco_qwen2.5-0.5b_full.yaml"}
+    for recipe in recipes:
+        marco_args, cleaning, training_args, model_args = train.make_parser().parse_args_and_config(["--config", recipe])
+        assert marco_args.method in ("lora", "qlora", "full") and training_args.output_dir.startswith("outputs/")
+
+
+def test_accelerate_configs_load():
+    from accelerate.commands.config.config_args import ClusterConfig
+
+    kinds = {ClusterConfig.from_yaml_file(p).distributed_type.value
+             for p in glob.glob(os.path.join(REPO, "configs", "accelerate", "*.yaml"))}
+    assert kinds == {"MULTI_GPU", "FSDP", "DEEPSPEED"}
+
+
+def test_cli_overrides_yaml_and_help_documents_every_marco_field():
+    marco_args, _, training_args, _ = train.make_parser().parse_args_and_config(
+        ["--config", TINY_RECIPE, "--learning_rate", "1e-4", "--method", "full"])
+    assert training_args.learning_rate == 1e-4 and marco_args.method == "full"
+    out = subprocess.run([sys.executable, "train.py", "--help"], cwd=REPO, capture_output=True, text=True).stdout
+    for name, f in MarcoArguments.__dataclass_fields__.items():
+        assert f"--{name}" in out and f.metadata["help"].split("(")[0][:40] in " ".join(out.split())
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--model_name_or_path", "/nonexistent/model"], "model '/nonexistent/model'"),
+    (["--dataset", "missing.jsonl"], "missing.jsonl: no such file"),
+    (["--eval_fraction", "1.5"], "eval_fraction must be in [0, 1)"),
+])
+def test_user_errors_are_one_line(extra, message, tmp_path):
+    proc = subprocess.run([sys.executable, "train.py", "--config", TINY_RECIPE, "--output_dir", str(tmp_path), *extra],
+                          cwd=REPO, capture_output=True, text=True, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines()[-1].startswith("error: ") and message in proc.stderr
+
+
+def test_unknown_yaml_key_fails(tmp_path):
+    recipe = tmp_path / "bad.yaml"
+    recipe.write_text(open(TINY_RECIPE).read() + "\nlerning_rate: 0.1\n")
+    proc = subprocess.run([sys.executable, "train.py", "--config", str(recipe)], cwd=REPO, capture_output=True, text=True)
+    assert proc.returncode == 2 and "lerning_rate" in proc.stderr
+
+
+def test_assistant_only_loss_labels_only_the_tutor_replies(small_data, tmp_path):
+    from marco import training
+
+    marco_args, cleaning, training_args, model_args = train.make_parser().parse_args_and_config(
+        ["--config", TINY_RECIPE, "--dataset", small_data, "--output_dir", str(tmp_path), *FAST])
+    training.apply_method(marco_args.method, model_args)
+    records, _, _ = training.prepare_data(marco_args, cleaning, str(tmp_path), 42, True)
+    trainer = training.build_trainer(training_args, model_args, records[:4], [])
+    batch = next(iter(trainer.get_train_dataloader()))
+    tokenizer = trainer.processing_class
+    for ids, labels, record in zip(batch["input_ids"], batch["labels"], records[:4]):
+        trained = tokenizer.decode(ids[labels != -100])
+        expected = "".join(m["content"] + "<|im_end|>" for m in record["messages"] if m["role"] == "assistant")
+        assert expected.startswith(trained) and len(trained) > 20  # replies only (cut at max_length), in order
+        assert "<|im_start|>user" not in trained and "<|im_start|>" not in trained
+
+
+def test_lora_trains_the_adapter_lowers_the_loss_and_saves_a_loadable_run(small_data, tmp_path):
+    run_train(tmp_path, small_data, "--max_steps", "12", "--learning_rate", "5e-3", "--save_strategy", "steps",
+              "--save_steps", "12")
+    adapter = load_file(tmp_path / "adapter_model.safetensors")
+    lora_b = [v for k, v in adapter.items() if "lora_B" in k]
+    assert lora_b and all(v.abs().sum() > 0 for v in lora_b)  # B starts at zero: every adapter layer moved
+    losses = logged_losses(tmp_path)
+    assert sum(losses[-3:]) / 3 < sum(losses[:3]) / 3
+    names = set(os.listdir(tmp_path))
+    assert {"adapter_config.json", "adapter_model.safetensors", "tokenizer.json", "chat_template.jinja",
+            "marco_config.yaml", "marco_report.json", "data"} <= names
+    assert set(os.listdir(tmp_path / "data")) == {"kept.jsonl", "rejected.jsonl", "report.json", "report.html"}
+    report = json.load(open(tmp_path / "marco_report.json"))
+    assert report["method"] == "lora" and report["data"]["kept"] == 24 and report["base_model"] == "marco-tiny"
+    assert report["training"]["eval_loss"] > 0
+    config = yaml.safe_load(open(tmp_path / "marco_config.yaml"))
+    assert config["training"]["learning_rate"] == 5e-3 and "hub_token" not in config["training"]
+
+    from peft import AutoPeftModelForCausalLM
+
+    model = AutoPeftModelForCausalLM.from_pretrained(str(tmp_path))
+    assert model.peft_config["default"].base_model_name_or_path == tiny.PATH
+    with torch.no_grad():
+        assert torch.isfinite(model(input_ids=torch.tensor([[1, 5, 9]])).logits).all()
+
+
+def test_full_finetuning_changes_every_base_weight_and_saves_a_model(small_data, tmp_path):
+    run_train(tmp_path, small_data, "--method", "full", "--max_steps", "3", "--learning_rate", "1e-3")
+    assert "adapter_config.json" not in os.listdir(tmp_path)
+    tuned, base = load_file(tmp_path / "model.safetensors"), load_file(os.path.join(tiny.PATH, "model.safetensors"))
+    assert tuned.keys() == base.keys()
+    assert all(not torch.equal(tuned[k], base[k]) for k in base if k.endswith("q_proj.weight"))
+
+
+def test_qlora_trains_on_4bit_nf4_weights_on_cpu(small_data, tmp_path):
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM, BitsAndBytesConfig
+
+    run_train(tmp_path, small_data, "--method", "qlora", "--max_steps", "3", "--learning_rate", "5e-3")
+    assert json.load(open(tmp_path / "marco_report.json"))["method"] == "qlora"
+    base = AutoModelForCausalLM.from_pretrained(tiny.PATH, quantization_config=BitsAndBytesConfig(
+        load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_compute_dtype=torch.float32))
+    assert type(base.model.layers[0].mlp.up_proj).__name__ == "Linear4bit"
+    model = PeftModel.from_pretrained(base, str(tmp_path))
+    assert any("lora_B" in n and p.abs().sum() > 0 for n, p in model.named_parameters())

@@ -1,0 +1,45 @@
+"""Fine-tune a chat model into a tutor: clean the data, train with TRL, save a run that explains itself.
+
+    python train.py --config configs/marco_tiny.yaml                     # offline, CPU, built-in model
+    python train.py --config configs/marco_qwen2.5-7b_qlora.yaml --learning_rate 1e-4
+    torchrun --nproc_per_node 2 train.py --config configs/marco_tiny.yaml
+
+Every SFTConfig and ModelConfig option of TRL is available, plus marco's own (`python train.py --help`).
+"""
+
+import sys
+
+
+def make_parser():
+    from trl import ModelConfig, SFTConfig, TrlParser
+
+    from marco.config import MarcoArguments
+    from marco.data import CleaningConfig
+
+    return TrlParser((MarcoArguments, CleaningConfig, SFTConfig, ModelConfig))
+
+
+def main(marco_args, cleaning, training_args, model_args):
+    from marco import training
+
+    training.apply_method(marco_args.method, model_args)
+    train_records, eval_records, data_report = training.prepare_data(
+        marco_args, cleaning, training_args.output_dir, training_args.seed, training_args.process_index == 0)
+    trainer = training.build_trainer(training_args, model_args, train_records, eval_records)
+    resume = training.resume_point(training_args.resume_from_checkpoint, training_args.output_dir)
+    metrics = dict(trainer.train(resume_from_checkpoint=resume).metrics)
+    if eval_records:
+        metrics.update(training.final_eval(trainer))
+    config = training.resolved_config(marco_args, cleaning, training_args, model_args)
+    training.save_run(trainer, training_args.output_dir, config, data_report, metrics)
+    trainer.accelerator.print(f"saved to {training_args.output_dir}")
+
+
+if __name__ == "__main__":
+    from marco.training import MarcoError
+
+    try:
+        main(*make_parser().parse_args_and_config())
+    except (MarcoError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(2)
