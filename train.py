@@ -15,8 +15,11 @@ def make_parser():
 
     from marco.config import MarcoArguments
     from marco.data import CleaningConfig
+    from marco.training import launch_defaults
 
-    return TrlParser((MarcoArguments, CleaningConfig, SFTConfig, ModelConfig))
+    parser = TrlParser((MarcoArguments, CleaningConfig, SFTConfig, ModelConfig))
+    parser.set_defaults(**launch_defaults())
+    return parser
 
 
 def main(marco_args, cleaning, training_args, model_args):

@@ -12,6 +12,16 @@ class MarcoError(Exception):
     """A problem the user can fix (missing model, dataset or bad field): train.py prints it on one line."""
 
 
+def launch_defaults() -> dict:
+    """Parser defaults for how this process was launched: `torchrun` without CUDA needs the gloo process group.
+    They must be defaults, not later edits: TrainingArguments sets up its devices while it is parsed."""
+    import torch
+
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1 and not torch.cuda.is_available():
+        return {"ddp_backend": "gloo"}
+    return {}
+
+
 def apply_method(method: str, model_args) -> None:
     """Set ModelConfig's adapter and 4-bit fields from marco's `method`, refusing contradictions."""
     if method == "full":
@@ -126,7 +136,7 @@ def save_run(trainer, output_dir: str, config: dict, data_report: dict, metrics:
         "method": config["marco"]["method"],
         "data": {"source": data_report["source"], **data_report["counts"],
                  "template_rate": data_report["templates"]["template_rate"]},
-        "training": metrics,
+        "training": {**metrics, "world_size": trainer.args.world_size},
     }
     with open(os.path.join(output_dir, "marco_report.json"), "w", encoding="utf-8") as handle:
         json.dump(report, handle, indent=1, ensure_ascii=False)
