@@ -201,3 +201,15 @@ def test_report_to_tensorboard_writes_event_files(small_data, tmp_path):
     run_train(tmp_path, small_data, "--max_steps", "2", "--report_to", "tensorboard")
     events = glob.glob(str(tmp_path / "**" / "events.out.tfevents.*"), recursive=True)
     assert events and os.path.getsize(events[0]) > 0
+
+
+@pytest.mark.slow
+def test_readme_main_job_trains_the_builtin_model_offline(tmp_path):
+    readme = open(os.path.join(REPO, "README.md")).read()
+    assert "python train.py --config configs/marco_tiny.yaml\n" in readme.split("```")[1]
+    proc = subprocess.run([sys.executable, "train.py", "--config", "configs/marco_tiny.yaml", "--output_dir", str(tmp_path),
+                           "--disable_tqdm", "true"], cwd=REPO, capture_output=True, text=True, timeout=600,
+                          env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    report = json.load(open(tmp_path / "marco_report.json"))
+    assert report["data"]["kept"] == 690 and report["training"]["eval_loss"] < 4.5
