@@ -15,26 +15,39 @@ def make_parser():
 
     from marco.config import MarcoArguments
     from marco.data import CleaningConfig
+    from marco.gate import GateConfig
     from marco.training import launch_defaults
 
-    parser = TrlParser((MarcoArguments, CleaningConfig, SFTConfig, ModelConfig))
+    parser = TrlParser((MarcoArguments, CleaningConfig, GateConfig, SFTConfig, ModelConfig))
     parser.set_defaults(**launch_defaults())
     return parser
 
 
-def main(marco_args, cleaning, training_args, model_args):
-    from marco import training
+def main(marco_args, cleaning, policy, training_args, model_args):
+    from marco import compare, gate, training
+    from marco.callback import BaseComparisonCallback
 
     training.apply_method(marco_args.method, model_args)
     train_records, eval_records, data_report = training.prepare_data(
         marco_args, cleaning, training_args.output_dir, training_args.seed, training_args.process_index == 0)
-    trainer = training.build_trainer(training_args, model_args, train_records, eval_records)
+    probes = training.load_probes(marco_args.probes)
+    watcher = BaseComparisonCallback(training.load_tokenizer(model_args, training_args.trust_remote_code),
+                                     probes[: policy.compare_probes], policy, training_args.output_dir)
+    trainer = training.build_trainer(training_args, model_args, train_records, eval_records,
+                                     callbacks=[watcher] if policy.compare_during_training else None)
+    watcher.log = trainer.log
     resume = training.resume_point(training_args.resume_from_checkpoint, training_args.output_dir)
     metrics = dict(trainer.train(resume_from_checkpoint=resume).metrics)
     if eval_records:
         metrics.update(training.final_eval(trainer))
-    config = training.resolved_config(marco_args, cleaning, training_args, model_args)
-    training.save_run(trainer, training_args.output_dir, config, data_report, metrics)
+    evaluation = training.final_comparison(trainer, model_args, probes, policy)
+    verdict = gate.decide(evaluation, policy)
+    trainer.accelerator.print(f"[marco] final comparison on {len(probes)} probes\n{compare.table(evaluation)}\n"
+                              f"[marco] gate: {'PASSED' if verdict['passed'] else 'FAILED: ' + '; '.join(verdict['reasons'])}")
+    config = training.resolved_config(marco_args, cleaning, policy, training_args, model_args)
+    training.save_run(trainer, training_args.output_dir, config, data_report, metrics, {
+        "evaluation": evaluation, "gate": verdict, "during_training": watcher.history,
+        "stopped_early": watcher.stopped_because or None})
     trainer.accelerator.print(f"saved to {training_args.output_dir}")
 
 

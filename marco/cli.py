@@ -1,5 +1,6 @@
-"""`python -m marco COMMAND`: data audit | data clean (more commands arrive with evaluation and publishing)."""
+"""`python -m marco COMMAND`: data audit | data clean | eval."""
 
+import os
 import sys
 
 USAGE = """usage: python -m marco COMMAND ...
@@ -7,6 +8,7 @@ USAGE = """usage: python -m marco COMMAND ...
 commands:
   data audit INPUT [--out DIR]                 report on a dataset, change nothing
   data clean INPUT --out DIR [options]         write kept.jsonl, rejected.jsonl, report.json, report.html
+  eval --model BASE --adapter DIR [--probes F]  base vs fine-tuned on the probes: a table and JSON
 
 `python -m marco data --help` lists every option."""
 VALIDATION_REASONS = {"blank_line", "invalid_json", "not_an_object", "unknown_format", "bad_message", "unknown_role",
@@ -70,9 +72,48 @@ def data_command(argv: list) -> int:
     return 0
 
 
+def eval_command(argv: list) -> int:
+    """Base against fine-tuned on the probes, from one model in memory: a table, and JSON."""
+    import json
+
+    from transformers import HfArgumentParser
+
+    from marco import compare, gate, tiny
+    from marco.gate import GateConfig
+
+    parser = HfArgumentParser(GateConfig, prog="python -m marco eval")
+    parser.add_argument("--model", required=True, help="base model: Hub id, local folder, or marco-tiny")
+    parser.add_argument("--adapter", required=True, help="folder (or Hub id) of the LoRA adapter")
+    parser.add_argument("--probes", default="data/probes.jsonl")
+    parser.add_argument("--out", help="JSON output (default: ADAPTER/marco_eval.json for a local adapter)")
+    policy, args = parser.parse_args_into_dataclasses(argv)
+    try:
+        from peft import PeftModel
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        probes = compare.load_probes(args.probes)
+        tokenizer = AutoTokenizer.from_pretrained(tiny.resolve(args.model))
+        model = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(tiny.resolve(args.model)), args.adapter)
+    except (OSError, ValueError) as error:
+        return _fail(str(error).splitlines()[0])
+    base, tuned = compare.answer_both(model, tokenizer, probes, policy.compare_max_new_tokens, policy.compare_batch_size)
+    result = {"base_model": args.model, "adapter": args.adapter, "probes_file": args.probes,
+              "evaluation": compare.compare(base, tuned, probes)}
+    result["gate"] = gate.decide(result["evaluation"], policy)
+    out = args.out or os.path.join(args.adapter, "marco_eval.json")
+    with open(out, "w", encoding="utf-8") as handle:
+        json.dump(result, handle, indent=1, ensure_ascii=False)
+    print(compare.table(result["evaluation"]))
+    print(f"gate: {'PASSED' if result['gate']['passed'] else 'FAILED: ' + '; '.join(result['gate']['reasons'])}")
+    print(f"wrote {out}")
+    return 0
+
+
 def main(argv: list = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] == "data":
         return data_command(argv[1:])
+    if argv and argv[0] == "eval":
+        return eval_command(argv[1:])
     print(USAGE, file=sys.stderr if argv and argv[0] not in ("-h", "--help") else sys.stdout)
     return 0 if argv and argv[0] in ("-h", "--help") else 2

@@ -116,13 +116,44 @@ def resume_point(value, output_dir: str):
     return value
 
 
-def resolved_config(marco_args, cleaning, training_args, model_args) -> dict:
+def resolved_config(marco_args, cleaning, policy, training_args, model_args) -> dict:
     """Everything the run was configured with; TrainingArguments.to_dict() masks tokens."""
-    return {"marco": asdict(marco_args), "cleaning": asdict(cleaning), "model": asdict(model_args),
+    return {"marco": asdict(marco_args), "cleaning": asdict(cleaning), "gate": asdict(policy), "model": asdict(model_args),
             "training": {k: v for k, v in training_args.to_dict().items() if "token" not in k}}
 
 
-def save_run(trainer, output_dir: str, config: dict, data_report: dict, metrics: dict) -> None:
+def load_probes(path: str) -> list:
+    from marco.compare import load_probes as load
+
+    try:
+        return load(path)
+    except OSError as error:
+        raise MarcoError(f"probes {path!r}: {error.strerror}") from None
+
+
+def final_comparison(trainer, model_args, probes: list, policy) -> dict:
+    """All probes, base against fine-tuned: one mixed batch for adapters; full fine-tuning has no base left in
+    the trained weights, so the base is loaded beside it for this one comparison."""
+    from marco import compare
+    from marco.callback import is_adapter_model
+
+    model, tokenizer = trainer.model, trainer.processing_class
+    args = (policy.compare_max_new_tokens, policy.compare_batch_size)
+    if is_adapter_model(model):
+        base, tuned = compare.answer_both(model, tokenizer, probes, *args)
+    else:
+        from transformers import AutoModelForCausalLM
+
+        texts = compare.prompts(tokenizer, probes)
+        tuned = compare.generate(model, tokenizer, texts, *args)
+        base_model = AutoModelForCausalLM.from_pretrained(tiny.resolve(model_args.model_name_or_path),
+                                                          **trainer.args.model_init_kwargs).to(model.device)
+        base = compare.generate(base_model, tokenizer, texts, *args)
+        del base_model
+    return compare.compare(base, tuned, probes)
+
+
+def save_run(trainer, output_dir: str, config: dict, data_report: dict, metrics: dict, evaluation: dict) -> None:
     """The model or adapter, the tokenizer, the resolved config and marco_report.json, side by side."""
     import yaml
 
@@ -137,6 +168,7 @@ def save_run(trainer, output_dir: str, config: dict, data_report: dict, metrics:
         "data": {"source": data_report["source"], **data_report["counts"],
                  "template_rate": data_report["templates"]["template_rate"]},
         "training": {**metrics, "world_size": trainer.args.world_size},
+        **evaluation,
     }
     with open(os.path.join(output_dir, "marco_report.json"), "w", encoding="utf-8") as handle:
         json.dump(report, handle, indent=1, ensure_ascii=False)

@@ -103,8 +103,10 @@ def main():
     ids = token_stream(tokenizer, conversations)
     print(f"{sum(p.numel() for p in model.parameters()) / 1e6:.2f}M parameters, {len(ids)} training tokens")
     losses = train(model, ids, args.steps, args.batch, args.seq_len, args.lr)
+    # a 4M-parameter model loops without a repetition guard; with it, greedy answers stay deterministic
     model.generation_config = GenerationConfig(eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id,
-                                               max_new_tokens=128, do_sample=False)
+                                               max_new_tokens=128, do_sample=False, no_repeat_ngram_size=3,
+                                               repetition_penalty=1.2)
     model.save_pretrained(args.out)
     tokenizer.save_pretrained(args.out)
     with open(os.path.join(args.out, "build.json"), "w", encoding="utf-8") as f:

@@ -1,0 +1,112 @@
+"""Where the base comparison happens: greedy answers to the probe set from the base and the fine-tuned model,
+out of one model in memory (peft mixed-adapter batches), and the figures that tell them apart."""
+
+import json
+from contextlib import contextmanager
+
+from marco.data import metrics, templates
+from marco.data.text import normalize_many
+
+BASE = "__base__"  # peft's name for "no adapter" in a mixed batch
+
+
+def load_probes(path: str, limit: int = None) -> list:
+    with open(path, encoding="utf-8") as handle:
+        probes = [json.loads(line) for line in handle if line.strip()]
+    return probes[:limit] if limit else probes
+
+
+def passes(answer: str, probe: dict) -> bool:
+    """Every must_include_any group has one alternative in the answer, and no known wrong claim is there."""
+    text = answer.lower()
+    return (all(any(a.lower() in text for a in group) for group in probe.get("must_include_any", []))
+            and not any(bad.lower() in text for bad in probe.get("must_not_include", [])))
+
+
+def score(answers: list, probes: list) -> dict:
+    """Figures of one model's answers: what a collapse into templates or a regression moves."""
+    from sacrebleu.metrics import CHRF
+
+    normalized = normalize_many(answers)
+    diversity = metrics.diversity(answers, normalized)
+    scan = templates.scan(answers, [p["id"] for p in probes], normalized=normalized)
+    return {
+        "pass_rate": round(sum(map(passes, answers, probes)) / len(probes), 4),
+        "template_rate": round(scan.rate, 4),
+        "templates": [t.as_dict() for t in scan.templates[:5]],
+        "distinct_2": diversity["distinct_2"],
+        "top_opening_share": diversity["top_opening_share"],
+        "mean_words": round(sum(len(a.split()) for a in answers) / len(answers), 1),
+        "chrf": round(CHRF().corpus_score(answers, [[p["reference"] for p in probes]]).score, 2),
+    }
+
+
+@contextmanager
+def no_leaked_adapter_hooks(model):
+    """peft registers per-row adapter hooks for a mixed batch and leaves them behind if generate raises
+    (peft issue 3475): every later forward would still route rows to adapters. Remove what was added."""
+    before = {id(m): set(m._forward_pre_hooks) for m in model.modules()}
+    try:
+        yield
+    finally:
+        for module in model.modules():
+            for key in set(module._forward_pre_hooks) - before.get(id(module), set()):
+                del module._forward_pre_hooks[key]
+                module._forward_pre_hooks_with_kwargs.pop(key, None)
+
+
+def prompts(tokenizer, probes: list) -> list:
+    return [tokenizer.apply_chat_template(p["messages"], tokenize=False, add_generation_prompt=True) for p in probes]
+
+
+def generate(model, tokenizer, texts: list, max_new_tokens: int, batch_size: int, adapter_names: list = None) -> list:
+    """Greedy answers, batched with left padding; `adapter_names[i]` picks row i's adapter (peft models)."""
+    import torch
+
+    side, tokenizer.padding_side = tokenizer.padding_side, "left"
+    was_training = model.training
+    model.eval()
+    answers = []
+    try:
+        for start in range(0, len(texts), batch_size):
+            batch = tokenizer(texts[start: start + batch_size], return_tensors="pt", padding=True,
+                              add_special_tokens=False).to(model.device)
+            extra = {"adapter_names": adapter_names[start: start + batch_size]} if adapter_names else {}
+            with torch.no_grad(), no_leaked_adapter_hooks(model):
+                out = model.generate(**batch, **extra, max_new_tokens=max_new_tokens, do_sample=False,
+                                     pad_token_id=tokenizer.pad_token_id)
+            answers += tokenizer.batch_decode(out[:, batch["input_ids"].shape[1]:], skip_special_tokens=True)
+    finally:
+        tokenizer.padding_side = side
+        model.train(was_training)
+    return [a.strip() for a in answers]
+
+
+def answer_both(model, tokenizer, probes: list, max_new_tokens: int = 64, batch_size: int = 16) -> tuple[list, list]:
+    """(base answers, fine-tuned answers) from one peft model: each probe twice in the same mixed batch."""
+    texts = prompts(tokenizer, probes)
+    adapter = model.active_adapter
+    rows = [t for t in texts for _ in (0, 1)]
+    names = [name for _ in texts for name in (BASE, adapter)]
+    answers = generate(model, tokenizer, rows, max_new_tokens, batch_size * 2, names)
+    return answers[0::2], answers[1::2]
+
+
+def compare(base_answers: list, tuned_answers: list, probes: list) -> dict:
+    """The base-vs-fine-tuned figures and side-by-side samples, as stored in marco_report.json."""
+    return {
+        "probes": len(probes),
+        "base": score(base_answers, probes),
+        "fine_tuned": score(tuned_answers, probes),
+        "samples": [{"id": p["id"], "question": p["messages"][-1]["content"], "base": b, "fine_tuned": t,
+                     "base_passes": passes(b, p), "fine_tuned_passes": passes(t, p)}
+                    for p, b, t in zip(probes, base_answers, tuned_answers)],
+    }
+
+
+def table(result: dict) -> str:
+    """The comparison as a plain-text table for the console."""
+    rows = ["pass_rate", "template_rate", "distinct_2", "top_opening_share", "mean_words", "chrf"]
+    lines = [f"{'metric':<20}{'base':>12}{'fine-tuned':>12}"]
+    lines += [f"{r:<20}{result['base'][r]:>12}{result['fine_tuned'][r]:>12}" for r in rows]
+    return "\n".join(lines)
