@@ -12,7 +12,8 @@ from conftest import REPO
 
 V1 = os.path.join(REPO, "data", "examples", "v1_templated.jsonl")
 RECIPE = ["--config", "configs/marco_tiny.yaml", "--dataset", V1, "--eval_strategy", "steps", "--eval_steps", "25",
-          "--num_train_epochs", "3", "--max_length", "256", "--compare_probes", "72", "--disable_tqdm", "true"]
+          "--num_train_epochs", "3", "--learning_rate", "2e-3", "--max_length", "256", "--compare_probes", "72",
+          "--disable_tqdm", "true"]
 
 
 def train(out, *extra):

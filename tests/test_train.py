@@ -213,3 +213,5 @@ def test_readme_main_job_trains_the_builtin_model_offline(tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     report = json.load(open(tmp_path / "marco_report.json"))
     assert report["data"]["kept"] == 690 and report["training"]["eval_loss"] < 4.5
+    assert report["gate"]["passed"], report["gate"]["reasons"]  # clean data does not make the tutor worse
+    assert [h["step"] for h in report["during_training"]][0] == 0 and report["stopped_early"] is None
