@@ -31,10 +31,10 @@ def main(marco_args, cleaning, policy, training_args, model_args):
     train_records, eval_records, data_report = training.prepare_data(
         marco_args, cleaning, training_args.output_dir, training_args.seed, training_args.process_index == 0)
     probes = training.load_probes(marco_args.probes)
-    watcher = BaseComparisonCallback(training.load_tokenizer(model_args, training_args.trust_remote_code),
-                                     probes[: policy.compare_probes], policy, training_args.output_dir)
+    tokenizer = training.load_tokenizer(model_args, training_args.trust_remote_code)
+    watcher = BaseComparisonCallback(tokenizer, probes[: policy.compare_probes], policy, training_args.output_dir)
     trainer = training.build_trainer(training_args, model_args, train_records, eval_records,
-                                     callbacks=[watcher] if policy.compare_during_training else None)
+                                     callbacks=[watcher] if policy.compare_during_training else None, tokenizer=tokenizer)
     watcher.log = trainer.log
     resume = training.resume_point(training_args.resume_from_checkpoint, training_args.output_dir)
     metrics = dict(trainer.train(resume_from_checkpoint=resume).metrics)

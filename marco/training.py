@@ -74,11 +74,11 @@ def load_tokenizer(model_args, trust_remote_code: bool = False):
                          f"({str(error).splitlines()[0]})") from None
 
 
-def build_trainer(training_args, model_args, train_records: list, eval_records: list, callbacks=None):
+def build_trainer(training_args, model_args, train_records: list, eval_records: list, callbacks=None, tokenizer=None):
     """TRL's SFTTrainer, as trl/scripts/sft.py builds it, on marco's cleaned data."""
     from trl import SFTTrainer, get_peft_config, get_quantization_config
 
-    tokenizer = load_tokenizer(model_args, training_args.trust_remote_code)
+    tokenizer = tokenizer or load_tokenizer(model_args, training_args.trust_remote_code)
     training_args.model_init_kwargs = {
         "revision": model_args.model_revision, "trust_remote_code": training_args.trust_remote_code,
         "attn_implementation": model_args.attn_implementation, "dtype": model_args.dtype,

@@ -10,6 +10,7 @@ Known stock phrases (STOCK_PHRASES) count from their first use. `scan()` takes a
 same code can judge training data and a model's answers: "templated" then means the same thing in both.
 """
 
+import functools
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -204,7 +205,7 @@ class _Scanner:
                 self.add("frame", frame, members)
 
 
-
+@functools.cache
 def _stock_targets() -> tuple[dict, dict]:
     """Stock phrases by length: {n: sorted n-gram hashes}, {n: phrase texts in that order}."""
     phrases = normalize_many(STOCK_PHRASES)

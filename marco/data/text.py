@@ -16,7 +16,6 @@ _ASCII_WHITESPACE_TO_SPACE = bytes(0x20 if c < 128 and chr(c).isspace() and c !=
 _ASCII_PUNCTUATION = bytes(c for c in range(128) if not chr(c).isalnum() and not chr(c).isspace())
 _UNICODE_SPACING_MARKS = "–—―…•·"  # usually stand between words: become spaces
 _UNICODE_MARKS = "«»“”‘’„‚‹›‐‑¿¡′″§¶°"  # cling to a word: deleted
-_MASK64 = np.uint64(0xFFFFFFFFFFFFFFFF)
 _BYTE_POWERS = np.array([pow(1099511628211, i, 1 << 64) for i in range(64)], dtype=np.uint64)  # FNV prime powers
 _NORMALIZE_BATCH = 8192  # texts joined into one string per normalisation pass
 _TEXTS_PER_PASS = 1024  # small passes stay in cache: 8x faster than one pass over 20k texts here
