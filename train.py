@@ -24,17 +24,19 @@ def make_parser():
 
 
 def main(marco_args, cleaning, policy, training_args, model_args):
-    from marco import compare, gate, training
+    from marco import compare, gate, hub, training
     from marco.callback import BaseComparisonCallback
 
     training.apply_method(marco_args.method, model_args)
+    repo_id = hub.take_over_push(training_args)
     train_records, eval_records, data_report = training.prepare_data(
         marco_args, cleaning, training_args.output_dir, training_args.seed, training_args.process_index == 0)
     probes = training.load_probes(marco_args.probes)
     tokenizer = training.load_tokenizer(model_args, training_args.trust_remote_code)
     watcher = BaseComparisonCallback(tokenizer, probes[: policy.compare_probes], policy, training_args.output_dir)
     trainer = training.build_trainer(training_args, model_args, train_records, eval_records,
-                                     callbacks=[watcher] if policy.compare_during_training else None, tokenizer=tokenizer)
+                                     callbacks=[watcher] if policy.compare_during_training else None, tokenizer=tokenizer,
+                                     lora_bias=marco_args.lora_bias)
     watcher.log = trainer.log
     resume = training.resume_point(training_args.resume_from_checkpoint, training_args.output_dir)
     metrics = dict(trainer.train(resume_from_checkpoint=resume).metrics)
@@ -49,6 +51,10 @@ def main(marco_args, cleaning, policy, training_args, model_args):
         "evaluation": evaluation, "gate": verdict, "during_training": watcher.history,
         "stopped_early": watcher.stopped_because or None})
     trainer.accelerator.print(f"saved to {training_args.output_dir}")
+    if repo_id and trainer.is_world_process_zero():
+        for url in hub.push(training_args.output_dir, repo_id, private=training_args.hub_private_repo,
+                            push_dataset=marco_args.push_dataset, dataset_repo=marco_args.hub_dataset_id):
+            print(f"[marco] pushed: {url}")
 
 
 if __name__ == "__main__":

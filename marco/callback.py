@@ -28,8 +28,8 @@ class BaseComparisonCallback(TrainerCallback):
             self.base_answers, tuned = compare.answer_both(model, self.tokenizer, self.probes, p.compare_max_new_tokens,
                                                            p.compare_batch_size)
             return tuned
-        tuned = compare.generate(model, self.tokenizer, compare.prompts(self.tokenizer, self.probes),
-                                 p.compare_max_new_tokens, p.compare_batch_size)
+        texts = compare.prompts(self.tokenizer, self.probes, compare.is_encoder_decoder(model))
+        tuned = compare.generate(model, self.tokenizer, texts, p.compare_max_new_tokens, p.compare_batch_size)
         if self.base_answers is None:
             self.base_answers = tuned
         return tuned

@@ -1,4 +1,4 @@
-"""`python -m marco COMMAND`: data audit | data clean | eval."""
+"""`python -m marco COMMAND`: data audit | data clean | eval | push | space."""
 
 import os
 import sys
@@ -9,6 +9,8 @@ commands:
   data audit INPUT [--out DIR]                 report on a dataset, change nothing
   data clean INPUT --out DIR [options]         write kept.jsonl, rejected.jsonl, report.json, report.html
   eval --model BASE --adapter DIR [--probes F]  base vs fine-tuned on the probes: a table and JSON
+  space OUTPUT_DIR --repo-id USER/NAME [--push SPACE_ID]  a Space folder (and upload): the side-by-side demo
+  push OUTPUT_DIR --repo-id USER/NAME [options] publish a run with its model card, if its gate passed
 
 `python -m marco data --help` lists every option."""
 VALIDATION_REASONS = {"blank_line", "invalid_json", "not_an_object", "unknown_format", "bad_message", "unknown_role",
@@ -82,18 +84,20 @@ def eval_command(argv: list) -> int:
     from marco.gate import GateConfig
 
     parser = HfArgumentParser(GateConfig, prog="python -m marco eval")
-    parser.add_argument("--model", required=True, help="base model: Hub id, local folder, or marco-tiny")
+    parser.add_argument("--model", required=True, help="base model: Hub id, local folder, marco-tiny or marco-tiny-t5")
     parser.add_argument("--adapter", required=True, help="folder (or Hub id) of the LoRA adapter")
     parser.add_argument("--probes", default="data/probes.jsonl")
     parser.add_argument("--out", help="JSON output (default: ADAPTER/marco_eval.json for a local adapter)")
     policy, args = parser.parse_args_into_dataclasses(argv)
     try:
         from peft import PeftModel
-        from transformers import AutoModelForCausalLM, AutoTokenizer
+        from transformers import AutoTokenizer
+
+        from marco.seq2seq import auto_model_class
 
         probes = compare.load_probes(args.probes)
         tokenizer = AutoTokenizer.from_pretrained(tiny.resolve(args.model))
-        model = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(tiny.resolve(args.model)), args.adapter)
+        model = PeftModel.from_pretrained(auto_model_class(args.model).from_pretrained(tiny.resolve(args.model)), args.adapter)
     except (OSError, ValueError) as error:
         return _fail(str(error).splitlines()[0])
     base, tuned = compare.answer_both(model, tokenizer, probes, policy.compare_max_new_tokens, policy.compare_batch_size)
@@ -109,11 +113,70 @@ def eval_command(argv: list) -> int:
     return 0
 
 
+def push_command(argv: list) -> int:
+    """Publish a finished run: refused if its gate failed (unless --force, which the card states)."""
+    import argparse
+
+    from marco import hub
+    from marco.training import MarcoError
+
+    parser = argparse.ArgumentParser(prog="python -m marco push", description=push_command.__doc__)
+    parser.add_argument("output_dir", help="a finished train.py run (holds marco_report.json)")
+    parser.add_argument("--repo-id", required=True, help="USER/NAME of the model repo")
+    parser.add_argument("--private", action="store_true", help="create the repos private")
+    parser.add_argument("--create-pr", action="store_true", help="open a pull request instead of committing to main")
+    parser.add_argument("--force", action="store_true", help="publish even though the gate failed; the card says so")
+    parser.add_argument("--push-dataset", action="store_true", help="also publish the cleaned data and its audit")
+    parser.add_argument("--dataset-repo-id", help="dataset repo for --push-dataset (default: REPO_ID-data)")
+    parser.add_argument("--license", help="license in the card (default: the run's `license` field)")
+    parser.add_argument("--dry-run", action="store_true", help="stage OUTPUT_DIR/hub/ with the card, upload nothing")
+    args = parser.parse_args(argv)
+    try:
+        done = hub.push(args.output_dir, args.repo_id, args.private, args.create_pr, args.force, args.push_dataset,
+                        args.dataset_repo_id, args.license, dry_run=args.dry_run)
+    except MarcoError as error:
+        return _fail(str(error))
+    print("\n".join(f"{'staged' if args.dry_run else 'pushed'}: {where}" for where in done))
+    return 0
+
+
+def space_command(argv: list) -> int:
+    """Prepare a Gradio Space that serves app.py against the pushed adapter (default folder: OUTPUT_DIR/hub/space)."""
+    import argparse
+
+    from marco.space import prepare_space
+    from marco.training import MarcoError
+
+    parser = argparse.ArgumentParser(prog="python -m marco space", description=space_command.__doc__)
+    parser.add_argument("output_dir", help="a finished train.py run (holds marco_report.json)")
+    parser.add_argument("--repo-id", required=True, help="USER/NAME of the model repo the adapter is pushed to")
+    parser.add_argument("--out", help="the Space folder to write (default: OUTPUT_DIR/hub/space)")
+    parser.add_argument("--push", metavar="SPACE_ID", help="upload the folder as this Gradio Space (USER/NAME)")
+    parser.add_argument("--private", action="store_true", help="create the Space private")
+    args = parser.parse_args(argv)
+    try:
+        folder = prepare_space(args.output_dir, args.repo_id, args.out)
+        print(f"wrote {folder}")
+        if args.push:
+            from marco import hub
+
+            url = hub.upload(hub.client(), folder, args.push, "space", "marco: side-by-side demo", args.private,
+                             space_sdk="gradio")
+            print(f"pushed: {url}")
+    except MarcoError as error:
+        return _fail(str(error))
+    return 0
+
+
 def main(argv: list = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] == "data":
         return data_command(argv[1:])
     if argv and argv[0] == "eval":
         return eval_command(argv[1:])
+    if argv and argv[0] == "space":
+        return space_command(argv[1:])
+    if argv and argv[0] == "push":
+        return push_command(argv[1:])
     print(USAGE, file=sys.stderr if argv and argv[0] not in ("-h", "--help") else sys.stdout)
     return 0 if argv and argv[0] in ("-h", "--help") else 2

@@ -6,6 +6,7 @@ from contextlib import contextmanager
 
 from marco.data import metrics, templates
 from marco.data.text import normalize_many
+from marco.seq2seq import source_text
 
 BASE = "__base__"  # peft's name for "no adapter" in a mixed batch
 
@@ -55,27 +56,39 @@ def no_leaked_adapter_hooks(model):
                 module._forward_pre_hooks_with_kwargs.pop(key, None)
 
 
-def prompts(tokenizer, probes: list) -> list:
+def is_encoder_decoder(model) -> bool:
+    return bool(getattr(model.config, "is_encoder_decoder", False))
+
+
+def prompts(tokenizer, probes: list, encoder_decoder: bool = False) -> list:
+    """What the model reads: the chat template up to the reply, or for an encoder-decoder model the conversation
+    as plain text (its decoder writes the reply)."""
+    if encoder_decoder:
+        return [source_text(p["messages"]) for p in probes]
     return [tokenizer.apply_chat_template(p["messages"], tokenize=False, add_generation_prompt=True) for p in probes]
 
 
 def generate(model, tokenizer, texts: list, max_new_tokens: int, batch_size: int, adapter_names: list = None) -> list:
-    """Greedy answers, batched with left padding; `adapter_names[i]` picks row i's adapter (peft models)."""
+    """Greedy answers, batched; `adapter_names[i]` picks row i's adapter (peft models). A causal LM continues its
+    left-padded prompt, so its answer is what follows the prompt; an encoder-decoder model reads the text (with
+    its closing </s>, right-padded as in training) and its whole output is the answer."""
     import torch
 
-    side, tokenizer.padding_side = tokenizer.padding_side, "left"
+    encoder_decoder = is_encoder_decoder(model)
+    side, tokenizer.padding_side = tokenizer.padding_side, "right" if encoder_decoder else "left"
     was_training = model.training
     model.eval()
     answers = []
     try:
         for start in range(0, len(texts), batch_size):
             batch = tokenizer(texts[start: start + batch_size], return_tensors="pt", padding=True,
-                              add_special_tokens=False).to(model.device)
+                              add_special_tokens=encoder_decoder).to(model.device)
             extra = {"adapter_names": adapter_names[start: start + batch_size]} if adapter_names else {}
             with torch.no_grad(), no_leaked_adapter_hooks(model):
                 out = model.generate(**batch, **extra, max_new_tokens=max_new_tokens, do_sample=False,
                                      pad_token_id=tokenizer.pad_token_id)
-            answers += tokenizer.batch_decode(out[:, batch["input_ids"].shape[1]:], skip_special_tokens=True)
+            answers += tokenizer.batch_decode(out if encoder_decoder else out[:, batch["input_ids"].shape[1]:],
+                                              skip_special_tokens=True)
     finally:
         tokenizer.padding_side = side
         model.train(was_training)
@@ -84,7 +97,7 @@ def generate(model, tokenizer, texts: list, max_new_tokens: int, batch_size: int
 
 def answer_both(model, tokenizer, probes: list, max_new_tokens: int = 64, batch_size: int = 16) -> tuple[list, list]:
     """(base answers, fine-tuned answers) from one peft model: each probe twice in the same mixed batch."""
-    texts = prompts(tokenizer, probes)
+    texts = prompts(tokenizer, probes, is_encoder_decoder(model))
     adapter = model.active_adapter
     rows = [t for t in texts for _ in (0, 1)]
     names = [name for _ in texts for name in (BASE, adapter)]

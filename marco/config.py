@@ -34,6 +34,26 @@ class MarcoArguments:
         metadata={"help": "lora: adapter on the base weights; qlora: adapter on 4-bit NF4 weights (bitsandbytes); "
                           "full: every weight trained, no adapter."},
     )
+    lora_bias: bool = field(
+        default=False,
+        metadata={"help": "Give every LoRA layer a trainable bias (peft's lora_bias), which TRL's ModelConfig has no "
+                          "field for. The bias lives in the adapter, so the base it is compared with stays intact; T5 "
+                          "layers have no bias of their own to train (peft's bias='all' would train nothing there). "
+                          "Like the lora_* fields, ignored by method full."},
+    )
+
+    push_dataset: bool = field(
+        default=False,
+        metadata={"help": "With push_to_hub: also publish the cleaned training data and its audit as a dataset repo."},
+    )
+    hub_dataset_id: str = field(
+        default=None, metadata={"help": "Dataset repo for push_dataset (default: HUB_MODEL_ID-data)."}
+    )
+    license: str = field(
+        default="apache-2.0",
+        metadata={"help": "License in the published card; it must allow what the base model's license allows "
+                          "(Qwen2.5-7B-Instruct and marco-tiny: apache-2.0)."},
+    )
 
     def __post_init__(self):
         if not 0.0 <= self.eval_fraction < 1.0:

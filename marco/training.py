@@ -1,5 +1,6 @@
 """Where training happens: clean and split the data, build TRL's SFTTrainer for LoRA, QLoRA or full
-fine-tuning, train (resuming if asked), and save what a run needs to explain itself."""
+fine-tuning (an encoder-decoder model goes to marco.seq2seq instead), train (resuming if asked), and save what a
+run needs to explain itself."""
 
 import json
 import os
@@ -74,9 +75,50 @@ def load_tokenizer(model_args, trust_remote_code: bool = False):
                          f"({str(error).splitlines()[0]})") from None
 
 
-def build_trainer(training_args, model_args, train_records: list, eval_records: list, callbacks=None, tokenizer=None):
-    """TRL's SFTTrainer, as trl/scripts/sft.py builds it, on marco's cleaned data."""
-    from trl import SFTTrainer, get_peft_config, get_quantization_config
+def is_encoder_decoder(model_args, trust_remote_code: bool = False) -> bool:
+    from marco import seq2seq
+
+    try:
+        return seq2seq.is_encoder_decoder(model_args.model_name_or_path, revision=model_args.model_revision,
+                                          trust_remote_code=trust_remote_code)
+    except (OSError, ValueError) as error:
+        raise MarcoError(f"model {model_args.model_name_or_path!r}: cannot load its config "
+                         f"({str(error).splitlines()[0]})") from None
+
+
+def peft_config(model_args, lora_bias: bool = False):
+    """TRL's LoraConfig from ModelConfig, plus the bias ModelConfig has no field for (peft's lora_bias)."""
+    from dataclasses import replace
+
+    from trl import get_peft_config
+
+    config = get_peft_config(model_args)
+    return replace(config, lora_bias=lora_bias) if config is not None else None
+
+
+def check_lora_targets(model, targets) -> None:
+    """peft adapts the layers whose names end with a listed name and skips the other names in silence: on Flan-T5,
+    whose feed-forward input layers are wi_0 and wi_1, "wi" adapts nothing. Refuse a name that matches no layer."""
+    import torch
+
+    if isinstance(targets, str) or not targets:  # all-linear, or a regular expression
+        return
+    names = [name for name, _ in model.named_modules()]
+    missing = sorted(t for t in targets if not any(n == t or n.endswith("." + t) for n in names))
+    if missing:
+        linear = sorted({n.split(".")[-1] for n, m in model.named_modules()
+                         if isinstance(m, torch.nn.Linear) and "lora_" not in n and not n.endswith("base_layer")})
+        raise MarcoError(f"lora_target_modules {missing} match no layer of this model; its linear layers are "
+                         f"{', '.join(linear)} (or use lora_target_modules: all-linear)")
+
+
+def build_trainer(training_args, model_args, train_records: list, eval_records: list, callbacks=None, tokenizer=None,
+                  lora_bias: bool = False):
+    """TRL's SFTTrainer, as trl/scripts/sft.py builds it, on marco's cleaned data; for an encoder-decoder model,
+    marco.seq2seq's Seq2SeqTrainer on the same data."""
+    from trl import SFTTrainer, get_quantization_config
+
+    from marco import seq2seq
 
     tokenizer = tokenizer or load_tokenizer(model_args, training_args.trust_remote_code)
     training_args.model_init_kwargs = {
@@ -86,15 +128,20 @@ def build_trainer(training_args, model_args, train_records: list, eval_records: 
     }
     if not eval_records:
         training_args.eval_strategy = "no"
+    adapter = peft_config(model_args, lora_bias)
+    if is_encoder_decoder(model_args, training_args.trust_remote_code):
+        return seq2seq.build_trainer(training_args, model_args, train_records, eval_records, callbacks, tokenizer, adapter)
     try:
-        return SFTTrainer(
+        trainer = SFTTrainer(
             model=tiny.resolve(model_args.model_name_or_path), args=training_args, processing_class=tokenizer,
             train_dataset=_dataset(train_records), eval_dataset=_dataset(eval_records),
-            quantization_config=get_quantization_config(model_args), peft_config=get_peft_config(model_args),
-            callbacks=callbacks,
+            quantization_config=get_quantization_config(model_args), peft_config=adapter, callbacks=callbacks,
         )
     except OSError as error:
         raise MarcoError(f"model {model_args.model_name_or_path!r}: cannot load ({str(error).splitlines()[0]})") from None
+    if adapter is not None:
+        check_lora_targets(trainer.model, adapter.target_modules)
+    return trainer
 
 
 def final_eval(trainer) -> dict:
@@ -142,12 +189,11 @@ def final_comparison(trainer, model_args, probes: list, policy) -> dict:
     if is_adapter_model(model):
         base, tuned = compare.answer_both(model, tokenizer, probes, *args)
     else:
-        from transformers import AutoModelForCausalLM
-
-        texts = compare.prompts(tokenizer, probes)
+        texts = compare.prompts(tokenizer, probes, compare.is_encoder_decoder(model))
         tuned = compare.generate(model, tokenizer, texts, *args)
-        base_model = AutoModelForCausalLM.from_pretrained(tiny.resolve(model_args.model_name_or_path),
-                                                          **trainer.args.model_init_kwargs).to(model.device)
+        base_model = type(model).from_pretrained(  # loaded as the trained model was: same class, dtype and attention
+            tiny.resolve(model_args.model_name_or_path), revision=model_args.model_revision, dtype=model.dtype,
+            attn_implementation=model.config._attn_implementation).to(model.device)
         base = compare.generate(base_model, tokenizer, texts, *args)
         del base_model
     return compare.compare(base, tuned, probes)

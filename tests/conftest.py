@@ -5,6 +5,9 @@ import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# train.py arguments for test runs of a few steps: short sequences, no checkpoints, comparison only at the end
+FAST = ["--max_length", "192", "--no_compare_during_training", "--compare_max_new_tokens", "8", "--per_device_train_batch_size", "4", "--logging_steps", "1", "--save_strategy", "no",
+        "--eval_strategy", "no", "--eval_fraction", "0.2", "--warmup_steps", "0", "--disable_tqdm", "true"]
 
 
 def chat(user: str, assistant: str, **fields) -> dict:
@@ -22,3 +25,13 @@ def write_jsonl(tmp_path):
         return str(path)
 
     return write
+
+
+@pytest.fixture(scope="session")
+def small_data(tmp_path_factory):
+    """24 real conversations from the bundled data: enough to learn from in a few steps."""
+    path = tmp_path_factory.mktemp("data") / "small.jsonl"
+    with open(os.path.join(REPO, "data", "marco_it.jsonl"), encoding="utf-8") as handle:
+        lines = [line for line in handle][::28][:24]
+    path.write_text("".join(lines), encoding="utf-8")
+    return str(path)

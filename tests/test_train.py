@@ -9,7 +9,7 @@ import sys
 import pytest
 import torch
 import yaml
-from conftest import REPO
+from conftest import FAST, REPO
 from safetensors.torch import load_file
 
 sys.path.insert(0, REPO)
@@ -19,18 +19,6 @@ from marco import tiny  # noqa: E402
 from marco.config import MarcoArguments  # noqa: E402
 
 TINY_RECIPE = os.path.join(REPO, "configs", "marco_tiny.yaml")
-FAST = ["--max_length", "192", "--no_compare_during_training", "--compare_max_new_tokens", "8", "--per_device_train_batch_size", "4", "--logging_steps", "1", "--save_strategy", "no",
-        "--eval_strategy", "no", "--eval_fraction", "0.2", "--warmup_steps", "0", "--disable_tqdm", "true"]
-
-
-@pytest.fixture(scope="module")
-def small_data(tmp_path_factory):
-    """24 real conversations from the bundled data: enough to learn from in a few steps."""
-    path = tmp_path_factory.mktemp("data") / "small.jsonl"
-    with open(os.path.join(REPO, "data", "marco_it.jsonl"), encoding="utf-8") as handle:
-        lines = [line for line in handle][::28][:24]
-    path.write_text("".join(lines), encoding="utf-8")
-    return str(path)
 
 
 def run_train(out, data, *extra):

@@ -56,10 +56,24 @@ def token_stream(tokenizer, conversations: list) -> list:
     return ids
 
 
-def train(model, ids: list, steps: int, batch: int, seq_len: int, lr: float) -> list:
+def lm_batches(ids: list, batch: int, seq_len: int):
+    """Draws `batch` random windows of the token stream: a plain language-model batch."""
     import torch
 
     data = torch.tensor(ids[: len(ids) // seq_len * seq_len]).view(-1, seq_len)
+
+    def sample(generator):
+        rows = data[torch.randint(0, data.size(0), (batch,), generator=generator)]
+        return {"input_ids": rows, "labels": rows}
+
+    return sample
+
+
+def train(model, sample, steps: int, lr: float) -> list:
+    """AdamW, warmup then cosine decay to 10% of `lr`; `sample(generator)` draws one batch of model inputs. Also
+    trains marco-tiny-t5 (marco/tiny_t5/build.py)."""
+    import torch
+
     generator = torch.Generator().manual_seed(SEED)
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, betas=(0.9, 0.95), weight_decay=0.1)
     warmup, losses, start = max(1, steps // 20), [], time.time()
@@ -68,8 +82,7 @@ def train(model, ids: list, steps: int, batch: int, seq_len: int, lr: float) -> 
         scale = (step + 1) / warmup if step < warmup else 0.1 + 0.45 * (1 + math.cos(math.pi * (step - warmup) / (steps - warmup)))
         for group in optimizer.param_groups:
             group["lr"] = lr * scale
-        rows = data[torch.randint(0, data.size(0), (batch,), generator=generator)]
-        loss = model(input_ids=rows, labels=rows).loss
+        loss = model(**sample(generator)).loss
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
@@ -102,7 +115,7 @@ def main():
     model = Qwen2ForCausalLM(model_config(tokenizer))
     ids = token_stream(tokenizer, conversations)
     print(f"{sum(p.numel() for p in model.parameters()) / 1e6:.2f}M parameters, {len(ids)} training tokens")
-    losses = train(model, ids, args.steps, args.batch, args.seq_len, args.lr)
+    losses = train(model, lm_batches(ids, args.batch, args.seq_len), args.steps, args.lr)
     # a 4M-parameter model loops without a repetition guard; with it, greedy answers stay deterministic
     model.generation_config = GenerationConfig(eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id,
                                                max_new_tokens=128, do_sample=False, no_repeat_ngram_size=3,

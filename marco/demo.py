@@ -1,0 +1,264 @@
+"""The demo behind app.py: the base and the fine-tuned tutor answer the same message side by side, streamed token by
+token from one model in memory (a peft mixed-adapter batch: row 0 without the adapter, row 1 with it)."""
+
+import json
+import os
+import threading
+from queue import Queue
+
+from transformers.generation.streamers import BaseStreamer
+
+from marco import tiny
+from marco.compare import BASE, load_probes, no_leaked_adapter_hooks, prompts
+from marco.training import MarcoError
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the checkout, or the Space folder
+DEFAULT_ADAPTER = "outputs/marco-tiny"  # what the README's main job writes
+TRAIN_HINT = "run `python train.py --config configs/marco_tiny.yaml` first"
+MAX_MESSAGE_CHARS = 2000  # a long paragraph; longer pastes are refused with a message, not truncated
+MAX_NEW_TOKENS = 512  # cap for API callers: one request must not hold the shared model for minutes
+QUEUE_SIZE = 64  # requests waiting beyond this are refused ("queue full") instead of piling up
+
+
+class RowStreamer(BaseStreamer):
+    """Streams every row of one batched generate (TextIteratorStreamer refuses batches). put() gets the prompt
+    first, [rows, n]: causal models echo it, so it is skipped; an encoder-decoder's first put() is its decoder
+    start token, kept and dropped by skip_special_tokens. Then one [rows] tensor of new tokens per step."""
+
+    def __init__(self, tokenizer, rows: int, skip_prompt: bool):
+        self.tokenizer, self.skip_prompt = tokenizer, skip_prompt
+        self.ids = [[] for _ in range(rows)]
+        self.offsets = [(0, 0)] * rows  # per row: where the last decoded chunk starts, and where it ends
+        self.texts = [""] * rows
+        self.queue = Queue()
+        self.stopped = threading.Event()  # set when the reader is gone: generate stops at the next token
+        self.error = None
+
+    def put(self, value):
+        if self.skip_prompt:
+            self.skip_prompt = False
+            return
+        for row, new in enumerate(value.reshape(len(self.ids), -1).tolist()):
+            self.ids[row] += new
+            self.texts[row] += self._new_text(row)
+        self.queue.put(tuple(text.strip() for text in self.texts))
+
+    def _new_text(self, row: int) -> str:
+        """Incremental decoding (as TGI and vLLM do it): decode the tokens since the last chunk together with that
+        chunk, so that spaces and multi-token characters come out as a full decode would give them."""
+        ids, (prefix, read) = self.ids[row], self.offsets[row]
+        known = self.tokenizer.decode(ids[prefix:read], skip_special_tokens=True)
+        text = self.tokenizer.decode(ids[prefix:], skip_special_tokens=True)
+        if len(text) <= len(known) or text.endswith("\ufffd"):  # nothing new yet, or a character still missing bytes
+            return ""
+        self.offsets[row] = (read, len(ids))
+        return text[len(known):]
+
+    def end(self):
+        self.queue.put(None)
+
+    def __iter__(self):
+        while (texts := self.queue.get()) is not None:
+            yield texts
+
+    def __call__(self, input_ids, scores, **kwargs):
+        """A stopping criterion: every row is done once the reader has gone away (tab closed, event cancelled)."""
+        import torch
+
+        return torch.full((input_ids.shape[0],), self.stopped.is_set(), dtype=torch.bool, device=input_ids.device)
+
+
+def text_of(content) -> str:
+    """A message's text: a plain string, or Gradio's list of {"type": "text", "text": ...} parts."""
+    if isinstance(content, str):
+        return content
+    return "".join(part.get("text", "") for part in content if isinstance(part, dict))
+
+
+def plain(history) -> list:
+    return [{"role": m["role"], "content": text_of(m["content"])} for m in history or []]
+
+
+class Chat:
+    """One base model with the adapter on top. Generation is serialised by a lock held by the generating thread
+    (peft switches adapters per batch with hooks: neither thread-safe nor safe after a failure without the guard)."""
+
+    def __init__(self, model, tokenizer, base: str, adapter: str):
+        self.model, self.tokenizer, self.base, self.adapter = model, tokenizer, base, adapter
+        self.adapter_name = model.active_adapter
+        self.encoder_decoder = bool(model.config.is_encoder_decoder)
+        self.lock = threading.Lock()
+        self.label = f"**Base:** `{base}` · **Fine-tuned:** `{base}` + adapter `{adapter}`"
+
+    def stream(self, message: str, histories: tuple, system: str = "", max_new_tokens: int = 128,
+               temperature: float = 0.0):
+        """Check the input now (MarcoError, with the reason), then return an iterator of (base text, fine-tuned
+        text) so far. `histories` is (base history, fine-tuned history): each column keeps its own."""
+        message = (message or "").strip()
+        if not message:
+            raise MarcoError("Type a message first.")
+        if len(message) > MAX_MESSAGE_CHARS:
+            raise MarcoError(f"Message too long: {len(message):,} characters, the limit is {MAX_MESSAGE_CHARS:,}.")
+        system = (system or "").strip()
+        head = [{"role": "system", "content": system}] if system else []
+        conversations = [head + plain(history) + [{"role": "user", "content": message}] for history in histories]
+        settings = {"max_new_tokens": max(1, min(int(max_new_tokens), MAX_NEW_TOKENS)), "do_sample": temperature > 0}
+        if temperature > 0:
+            settings["temperature"] = float(temperature)
+        return self._stream(conversations, settings)
+
+    def _stream(self, conversations: list, settings: dict):
+        streamer = RowStreamer(self.tokenizer, len(conversations), not self.encoder_decoder)
+        thread = threading.Thread(target=self._generate, args=(conversations, settings, streamer), daemon=True)
+        thread.start()
+        try:
+            yield from streamer
+        finally:
+            streamer.stopped.set()
+            thread.join()  # the lock is free and the hooks are gone when the stream ends
+        if isinstance(streamer.error, MarcoError):
+            raise streamer.error
+        if streamer.error:
+            raise MarcoError(f"Generation failed ({type(streamer.error).__name__}: {streamer.error}).")
+
+    def _generate(self, conversations: list, settings: dict, streamer: RowStreamer) -> None:
+        """Runs in its own thread so that the caller can read the streamer; everything that touches the model or
+        the tokenizer (not thread-safe either) happens here, under the lock and the hook-leak guard."""
+        import torch
+
+        try:
+            with self.lock, torch.no_grad(), no_leaked_adapter_hooks(self.model):
+                texts = [self._fit(messages, settings["max_new_tokens"]) for messages in conversations]
+                # a causal LM continues a left-padded prompt; an encoder reads its text with </s>, as in training
+                batch = self.tokenizer(texts, return_tensors="pt", padding=True,
+                                       padding_side="right" if self.encoder_decoder else "left",
+                                       add_special_tokens=self.encoder_decoder).to(self.model.device)
+                self.model.generate(**batch, **settings, adapter_names=[BASE, self.adapter_name], streamer=streamer,
+                                    stopping_criteria=[streamer], pad_token_id=self.tokenizer.pad_token_id)
+        except Exception as error:  # handed to the reader, which raises it
+            streamer.error = error
+            streamer.end()
+
+    def _fit(self, messages: list, max_new_tokens: int) -> str:
+        """The prompt, dropping the oldest exchanges until it (and for a causal LM the reply too) fits the context."""
+        limit = getattr(self.model.config, "max_position_embeddings", None) or self.tokenizer.model_max_length
+        reply = 0 if self.encoder_decoder else max_new_tokens  # an encoder-decoder writes the reply in its decoder
+        start = 1 if messages[0]["role"] == "system" else 0
+        while True:
+            text = prompts(self.tokenizer, [{"messages": messages}], self.encoder_decoder)[0]
+            if len(self.tokenizer(text, add_special_tokens=False)["input_ids"]) + reply <= limit:
+                return text
+            if len(messages) - start <= 1:
+                raise MarcoError(f"Message too long for the model's context of {limit} tokens.")
+            messages = messages[:start] + messages[start + 2:]
+
+
+def base_model_of(adapter: str) -> str:
+    """The adapter's base: marco_report.json's base_model ("marco-tiny" or a Hub id) when the run wrote one,
+    since peft's adapter_config.json holds the local folder marco-tiny was loaded from."""
+    from huggingface_hub import hf_hub_download
+    from huggingface_hub.errors import EntryNotFoundError
+    from peft import PeftConfig
+
+    if os.path.isdir(adapter):
+        report = os.path.join(adapter, "marco_report.json")
+    else:
+        try:
+            report = hf_hub_download(adapter, "marco_report.json")
+        except (OSError, ValueError, EntryNotFoundError):  # not a marco run, or offline: peft's record is all there is
+            report = None
+    if report and os.path.exists(report):
+        with open(report, encoding="utf-8") as handle:
+            return json.load(handle)["base_model"]
+    return PeftConfig.from_pretrained(adapter).base_model_name_or_path
+
+
+def load(adapter: str = None, model: str = None) -> Chat:
+    """The base model with the adapter on top (MarcoError if either is missing), on the GPU if there is one."""
+    adapter = adapter or DEFAULT_ADAPTER
+    if adapter == DEFAULT_ADAPTER and not os.path.isdir(adapter):
+        raise MarcoError(f"no adapter in {adapter}/: {TRAIN_HINT} (or pass --adapter DIR_OR_HUB_ID)")
+    import torch
+    from peft import PeftModel
+    from transformers import AutoTokenizer
+
+    from marco.seq2seq import auto_model_class
+
+    try:
+        base = model or base_model_of(adapter)
+    except (OSError, ValueError) as error:
+        raise MarcoError(f"adapter {adapter!r}: neither a folder nor a Hub adapter ({str(error).splitlines()[0]})") from None
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(tiny.resolve(base))
+        weights = auto_model_class(base).from_pretrained(tiny.resolve(base), dtype="auto",
+                                                         device_map="cuda" if torch.cuda.is_available() else "cpu")
+    except (OSError, ValueError) as error:
+        raise MarcoError(f"base model {base!r}: cannot load ({str(error).splitlines()[0]})") from None
+    try:
+        peft_model = PeftModel.from_pretrained(weights, adapter)
+    except (OSError, ValueError) as error:
+        raise MarcoError(f"adapter {adapter!r}: cannot load ({str(error).splitlines()[0]})") from None
+    return Chat(peft_model.eval(), tokenizer, base, adapter)
+
+
+def examples(limit: int = 8) -> list:
+    """One question per probe category: questions the adapter never trained on."""
+    path = os.path.join(ROOT, "data", "probes.jsonl")
+    if not os.path.exists(path):
+        return []
+    probes = load_probes(path)
+    return [p["messages"][-1]["content"] for p in probes[::max(1, len(probes) // limit)][:limit]]
+
+
+def build(chat: Chat):
+    """The Blocks app, queued: two chat columns, the controls, and the `compare` API endpoint."""
+    import gradio as gr
+
+    def respond(message, base_history, tuned_history, system, max_new_tokens, temperature):
+        histories = [plain(base_history), plain(tuned_history)]
+        try:
+            replies = chat.stream(message, histories, system, max_new_tokens, temperature)
+            shown = [h + [{"role": "user", "content": message.strip()}, {"role": "assistant", "content": ""}]
+                     for h in histories]
+            yield "", *shown
+            for texts in replies:
+                for history, text in zip(shown, texts):
+                    history[-1]["content"] = text
+                yield gr.skip(), *shown  # the box was cleared once: what the user types meanwhile stays
+        except MarcoError as error:
+            raise gr.Error(str(error), print_exception=False) from None
+
+    def compare(message: str, base_history: list[dict] | None = None, tuned_history: list[dict] | None = None,
+                system_prompt: str = "", max_new_tokens: int = 128, temperature: float = 0.0) -> tuple[str, str]:
+        """The base's and the fine-tuned model's replies to `message`, each after its own history (a list of
+        {"role", "content"} messages); temperature 0 is greedy."""
+        texts = ("", "")
+        try:
+            for texts in chat.stream(message, (base_history, tuned_history), system_prompt, max_new_tokens, temperature):
+                pass
+        except MarcoError as error:
+            raise gr.Error(str(error), print_exception=False) from None
+        return texts
+
+    with gr.Blocks(title="marco: base vs fine-tuned") as ui:
+        gr.Markdown(f"## marco: the base and the fine-tuned tutor, side by side\n{chat.label}")
+        with gr.Row():
+            base_chat = gr.Chatbot(label="Base", elem_id="base-chat", height=420)
+            tuned_chat = gr.Chatbot(label="Fine-tuned", elem_id="tuned-chat", height=420)
+        message = gr.Textbox(placeholder="Ask both tutors, e.g. Explain the grammar in 'Sono andato al mare'",
+                             show_label=False, elem_id="message")
+        with gr.Row():
+            send = gr.Button("Send", variant="primary")
+            clear = gr.Button("Clear")
+        with gr.Accordion("Settings", open=False):
+            system = gr.Textbox(label="System prompt", placeholder="e.g. Learner: A2, English speaker, wants short answers")
+            max_new_tokens = gr.Slider(16, MAX_NEW_TOKENS, value=128, step=16, label="Max new tokens")
+            temperature = gr.Slider(0, 1.5, value=0, step=0.05, label="Temperature (0 = greedy: reproducible)")
+        if questions := examples():
+            gr.Examples([[q] for q in questions], inputs=message, label="Probe questions (never trained on)")
+        inputs = [message, base_chat, tuned_chat, system, max_new_tokens, temperature]
+        for trigger in (message.submit, send.click):
+            trigger(respond, inputs, [message, base_chat, tuned_chat], concurrency_id="model", api_visibility="private")
+        clear.click(lambda: ("", [], []), None, [message, base_chat, tuned_chat], queue=False, api_visibility="private")
+        gr.api(compare, api_name="compare", concurrency_id="model")
+    return ui.queue(max_size=QUEUE_SIZE, default_concurrency_limit=1)

@@ -1,0 +1,250 @@
+"""app.py and marco.demo on a real server: gradio_client for the API, load and failures, headless Chromium for the
+page; then the Space folder. One server per module, serving marco-tiny with a random (non-zero) LoRA adapter."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import torch
+from conftest import REPO
+
+from marco import compare, demo, tiny
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+QUESTION = "Explain the grammar in 'Sono andato al mare'"
+TOKENS = 24  # greedy replies this long already differ between base and adapter
+
+
+def _hook_count(model):
+    return sum(len(m._forward_pre_hooks) for m in model.modules())
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    """What train.py leaves for the app: a LoRA on marco-tiny (seeded random B, so it answers differently from the
+    base) and marco_report.json naming the base."""
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    torch.manual_seed(0)
+    model = get_peft_model(AutoModelForCausalLM.from_pretrained(tiny.PATH),
+                           LoraConfig(r=8, target_modules="all-linear", init_lora_weights=False))
+    path = tmp_path_factory.mktemp("run")
+    model.save_pretrained(path)
+    (path / "marco_report.json").write_text(json.dumps({"base_model": "marco-tiny", "method": "lora"}))
+    return path
+
+
+@pytest.fixture(scope="module")
+def server(run_dir):
+    """(chat, url, client): the app launched as app.py launches it, on a free local port."""
+    from gradio_client import Client
+
+    chat = demo.load(str(run_dir))
+    ui = demo.build(chat)
+    _, url, _ = ui.launch(server_name="127.0.0.1", server_port=_free_port(), prevent_thread_lock=True, quiet=True)
+    yield chat, url, Client(url, verbose=False)
+    ui.close()
+
+
+def ask(client, message, base_history=None, tuned_history=None, tokens=TOKENS):
+    return tuple(client.predict(message, base_history, tuned_history, "", tokens, 0.0, api_name="/compare"))
+
+
+def separately(chat, base_messages, tuned_messages, tokens=TOKENS):
+    """The same replies generated the plain way: the base with the adapter off, then the adapter, one row each."""
+    model, tokenizer = chat.model, chat.tokenizer
+    with chat.lock:
+        with model.disable_adapter():
+            base = compare.generate(model, tokenizer, compare.prompts(tokenizer, [{"messages": base_messages}]), tokens, 1)
+        tuned = compare.generate(model, tokenizer, compare.prompts(tokenizer, [{"messages": tuned_messages}]), tokens, 1)
+    return base[0], tuned[0]
+
+
+def user(text):
+    return {"role": "user", "content": text}
+
+
+def test_greedy_replies_equal_separate_base_and_adapter_generations(server):
+    chat, _, client = server
+    base, tuned = ask(client, QUESTION)
+    assert base and tuned and base != tuned
+    assert (base, tuned) == separately(chat, [user(QUESTION)], [user(QUESTION)])
+
+
+def test_the_readme_snippet_gets_both_replies(server):
+    _, url, _ = server
+    readme = open(os.path.join(REPO, "README.md"), encoding="utf-8").read().split("## Try it in a browser")[1]
+    snippet = readme.split("```python")[1].split("```")[0].replace("http://127.0.0.1:7860/", url)
+    scope = {}
+    exec(snippet, scope)
+    assert scope["base"] and scope["tuned"] and scope["base"] != scope["tuned"]
+
+
+def test_each_column_answers_after_its_own_history(server):
+    chat, _, client = server
+    first = ask(client, QUESTION)
+    histories = [[user(QUESTION), {"role": "assistant", "content": reply}] for reply in first]
+    follow_up = "E con 'mia sorella'?"
+    second = ask(client, follow_up, *histories)
+    assert second == separately(chat, histories[0] + [user(follow_up)], histories[1] + [user(follow_up)])
+    assert second != ask(client, follow_up)  # the histories changed the answers
+
+
+def test_sixteen_concurrent_clients_are_all_answered(server):
+    from gradio_client import Client
+
+    chat, url, client = server
+
+    def one_client(i):
+        return ask(Client(url, verbose=False), f"Come si dice 'the number {i}' in italiano?", tokens=12)
+
+    with ThreadPoolExecutor(16) as pool:
+        replies = list(pool.map(one_client, range(16)))
+    assert len(replies) == 16 and all(base and tuned for base, tuned in replies)
+    assert ask(client, QUESTION) == separately(chat, [user(QUESTION)], [user(QUESTION)])  # still up, still right
+    assert not chat.lock.locked() and _hook_count(chat.model) == 0
+
+
+@pytest.mark.parametrize("message, says", [
+    ("", "Type a message first."),
+    ("   \n", "Type a message first."),
+    ("x" * 2001, f"Message too long: 2,001 characters, the limit is {demo.MAX_MESSAGE_CHARS:,}."),
+], ids=["empty", "blank", "too-long"])
+def test_empty_and_over_long_messages_get_a_clear_message(server, message, says):
+    from gradio_client.exceptions import AppError
+
+    _, _, client = server
+    with pytest.raises(AppError) as refused:
+        ask(client, message)
+    assert str(refused.value) == says
+    assert all(ask(client, "Ciao!", tokens=4))
+
+
+def test_a_failed_generation_leaves_no_adapter_hooks_and_the_next_answer_is_right(server, monkeypatch):
+    from gradio_client.exceptions import AppError
+
+    chat, _, client = server
+    expected = separately(chat, [user(QUESTION)], [user(QUESTION)])
+    hooks_when_it_failed = []
+
+    def out_of_memory(*args, **kwargs):  # fails inside peft's mixed-batch generate, after its per-row hooks are in
+        hooks_when_it_failed.append(_hook_count(chat.model))
+        raise RuntimeError("CUDA out of memory (simulated)")
+
+    monkeypatch.setattr(chat.model.get_base_model(), "generate", out_of_memory)
+    with pytest.raises(AppError, match=r"Generation failed \(RuntimeError: CUDA out of memory \(simulated\)\)"):
+        ask(client, QUESTION)
+    monkeypatch.undo()
+    assert hooks_when_it_failed[0] > 0 and _hook_count(chat.model) == 0  # peft left its hooks; the guard removed them
+    assert ask(client, QUESTION) == expected
+
+
+def test_a_stream_whose_reader_leaves_stops_and_frees_the_model(server, monkeypatch):
+    chat, _, _ = server
+    steps = []
+    put = demo.RowStreamer.put
+    monkeypatch.setattr(demo.RowStreamer, "put", lambda self, value: steps.append(1) or put(self, value))
+    replies = chat.stream(QUESTION, ([], []), max_new_tokens=demo.MAX_NEW_TOKENS)
+    assert len(next(replies)) == 2
+    replies.close()  # what Gradio does when the tab closes or the event is cancelled
+    assert len(steps) < 5  # generate stopped at its next token, not after 512
+    assert not chat.lock.locked() and _hook_count(chat.model) == 0
+
+
+@pytest.mark.slow
+def test_a_real_browser_sees_both_columns_fill(server, run_dir, tmp_path):
+    import re
+
+    from playwright.sync_api import expect, sync_playwright
+
+    _, url, _ = server
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium",
+                                             args=["--no-sandbox"] if os.geteuid() == 0 else [])
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.goto(url)
+        expect(page.locator("body")).to_contain_text(f"marco-tiny + adapter {run_dir}")  # what is loaded
+        page.locator("#message textarea").fill(QUESTION)
+        page.locator("#message textarea").press("Enter")
+        for column in ("#base-chat", "#tuned-chat"):
+            expect(page.locator(f'{column} [data-testid="user"]')).to_have_text(QUESTION)
+            expect(page.locator(f'{column} [data-testid="bot"]')).to_have_text(re.compile(r"\w{3}"), timeout=30_000)
+        page.screenshot(path=tmp_path / "app.png")
+        browser.close()
+    png = (tmp_path / "app.png").read_bytes()
+    assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 20_000
+
+
+@pytest.mark.slow
+def test_app_py_serves_the_adapter_named_in_marco_adapter(server, run_dir):
+    import time
+
+    import httpx
+    from gradio_client import Client
+
+    _, _, client = server
+    port = _free_port()
+    app = subprocess.Popen([sys.executable, os.path.join(REPO, "app.py"), "--port", str(port)], stdout=subprocess.DEVNULL,
+                           stderr=subprocess.PIPE, text=True, env={**os.environ, "MARCO_ADAPTER": str(run_dir)})
+    try:
+        deadline = time.time() + 120
+        while True:
+            assert app.poll() is None, app.stderr.read()
+            try:
+                launched = Client(f"http://127.0.0.1:{port}/", verbose=False)
+                break
+            except httpx.ConnectError:  # not listening yet
+                assert time.time() < deadline, "app.py did not start"
+                time.sleep(0.5)
+        assert ask(launched, QUESTION) == ask(client, QUESTION)  # the same base and adapter as the in-process app
+    finally:
+        app.terminate()
+        app.wait(timeout=30)
+
+
+def test_app_without_its_adapter_says_to_train_first(tmp_path):
+    proc = subprocess.run([sys.executable, os.path.join(REPO, "app.py")], cwd=tmp_path, capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == ("error: no adapter in outputs/marco-tiny/: run `python train.py --config "
+                                   "configs/marco_tiny.yaml` first (or pass --adapter DIR_OR_HUB_ID)")
+
+
+@pytest.mark.slow
+def test_space_folder_serves_the_pushed_adapter(run_dir, tmp_path):
+    import gradio
+    from huggingface_hub import SpaceCard
+
+    from marco.space import prepare_space
+    from marco.training import MarcoError
+
+    proc = subprocess.run([sys.executable, "-m", "marco", "space", str(run_dir), "--repo-id", "someone/marco-tiny-it",
+                           "--out", str(tmp_path / "space")], cwd=REPO, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    space = tmp_path / "space"
+    data = SpaceCard.load(space / "README.md").data
+    assert (data.sdk, data.app_file, data.sdk_version) == ("gradio", "app.py", gradio.__version__)
+    assert data.models == ["someone/marco-tiny-it"]
+    files = {str(p.relative_to(space)) for p in space.rglob("*") if p.is_file()}
+    assert {"README.md", "app.py", "requirements.txt", "data/probes.jsonl", "marco/demo.py", "marco/compare.py",
+            "marco/tiny/model.safetensors"} <= files and not any("__pycache__" in f for f in files)
+    pins = (space / "requirements.txt").read_text().split()
+    assert {"torch==2.13.0", "peft==0.21.2"} <= set(pins) and not any(p.startswith(("gradio", "pytest")) for p in pins)
+    # the Space's app.py defaults to the pushed adapter: offline, that is a clear error naming it
+    run = subprocess.run([sys.executable, "app.py"], cwd=space, capture_output=True, text=True,
+                         env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    assert run.returncode == 2 and run.stderr.strip().splitlines()[-1].startswith("error: adapter 'someone/marco-tiny-it'")
+    # a second run replaces the folder it wrote, but never a folder it did not
+    assert prepare_space(str(run_dir), "a/b", str(space)) == str(space) and "'a/b'" in (space / "app.py").read_text()
+    with pytest.raises(MarcoError, match="is not a Space folder marco wrote"):
+        prepare_space(str(run_dir), "a/b", REPO)

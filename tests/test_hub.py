@@ -1,0 +1,264 @@
+"""Publishing, up to the wire: the staged folder and its cards, the gate's refusal and --force, the upload to a
+loopback Hub (token from the environment only), retry after a failed upload, and the downloaded adapter's answers."""
+
+import json
+import os
+import shutil
+import sys
+
+import pytest
+from conftest import FAST, REPO
+from fake_hub import FakeHub
+
+sys.path.insert(0, REPO)
+import train  # noqa: E402
+
+from marco import card, compare, hub, tiny  # noqa: E402
+from marco.cli import main as cli  # noqa: E402
+from marco.training import MarcoError  # noqa: E402
+
+SECRET = "hf_marcoTestTokenThatMustNeverBeWritten0123"
+REPO_ID = "marco-test/tutor-tiny"
+
+
+@pytest.fixture
+def online(monkeypatch):
+    """The Hub as huggingface_hub sees it in these tests: reachable (the loopback fake) and a token in HF_TOKEN."""
+    from huggingface_hub import constants
+
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.setenv("HF_TOKEN", SECRET)
+
+
+@pytest.fixture(scope="module")
+def pushed(tmp_path_factory, small_data):
+    """One real training run of marco-tiny with `push_to_hub: true`, pushed with its dataset to a loopback Hub."""
+    from huggingface_hub import constants
+
+    root = tmp_path_factory.mktemp("hub")
+    out = str(root / "run")
+    saved = constants.HF_HUB_OFFLINE, constants.ENDPOINT, os.environ.get("HF_TOKEN")
+    with FakeHub(str(root / "server")) as server:
+        constants.HF_HUB_OFFLINE, constants.ENDPOINT, os.environ["HF_TOKEN"] = False, server.endpoint, SECRET
+        try:
+            args = ["--config", os.path.join(REPO, "configs", "marco_tiny.yaml"), "--dataset", small_data, "--output_dir", out,
+                    *FAST, "--push_to_hub", "--hub_model_id", REPO_ID, "--push_dataset"]
+            train.main(*train.make_parser().parse_args_and_config(args))
+            yield {"out": out, "server": server, "root": root}
+        finally:
+            constants.HF_HUB_OFFLINE, constants.ENDPOINT = saved[:2]
+            os.environ.pop("HF_TOKEN") if saved[2] is None else os.environ.__setitem__("HF_TOKEN", saved[2])
+
+
+def files_under(folder) -> set:
+    return {os.path.relpath(os.path.join(r, f), folder) for r, _, fs in os.walk(folder) for f in fs}
+
+
+def failed_copy(run: str, tmp_path) -> str:
+    copy = str(tmp_path / "failed")
+    shutil.copytree(run, copy, ignore=shutil.ignore_patterns("hub"))
+    path = os.path.join(copy, "marco_report.json")
+    report = json.load(open(path))
+    report["gate"] = {"passed": False, "reasons": ["template rate 0.95 (max 0.30)"],
+                      "checks": [{"name": "template_rate", "passed": False, "detail": "template rate 0.95 (max 0.30)"}]}
+    json.dump(report, open(path, "w"))
+    return copy
+
+
+@pytest.mark.slow
+def test_train_push_uploads_the_staged_model_and_dataset(pushed):
+    out, server = pushed["out"], pushed["server"]
+    staged, uploaded = os.path.join(out, "hub", "model"), server.repo_path("model", REPO_ID)
+    assert files_under(staged) == files_under(uploaded) == {
+        "README.md", "adapter_config.json", "adapter_model.safetensors", "tokenizer.json", "tokenizer_config.json",
+        "chat_template.jinja", "marco_report.json", "marco_config.yaml"}
+    for name in files_under(staged):
+        assert open(os.path.join(staged, name), "rb").read() == open(os.path.join(uploaded, name), "rb").read()
+    # the base is named, never marco-tiny's local folder; the run's own adapter config keeps the local path
+    assert json.load(open(os.path.join(uploaded, "adapter_config.json")))["base_model_name_or_path"] == "marco-tiny"
+    assert json.load(open(os.path.join(out, "adapter_config.json")))["base_model_name_or_path"] == tiny.PATH
+    dataset = server.repo_path("dataset", REPO_ID + "-data")
+    assert files_under(dataset) == {"README.md", "data/train.jsonl", "report.json", "report.html"}
+    report = json.load(open(os.path.join(out, "marco_report.json")))
+    assert sum(1 for _ in open(os.path.join(dataset, "data", "train.jsonl"))) == report["data"]["kept"] == 24
+    creates = [json.loads(r["body"]) for r in server.requests if r["path"] == "/api/repos/create"]
+    assert [(c["name"], c.get("type")) for c in creates] == [("tutor-tiny-data", "dataset"), ("tutor-tiny", "model")]
+
+
+@pytest.mark.slow
+def test_model_card_metadata_and_body(pushed):
+    from huggingface_hub import DatasetCard, ModelCard
+
+    report = json.load(open(os.path.join(pushed["out"], "marco_report.json")))
+    model_card = ModelCard.load(os.path.join(pushed["server"].repo_path("model", REPO_ID), "README.md"))
+    meta = model_card.data
+    assert meta.base_model is None  # marco-tiny is not on the Hub; a Hub base is tested below
+    assert (meta.library_name, meta.pipeline_tag, meta.license) == ("peft", "text-generation", "apache-2.0")
+    assert {"marco", "lora", "marco-tiny"} <= set(meta.tags) and meta.datasets == [REPO_ID + "-data"]
+    results = {r.metric_type: r.metric_value for r in meta.eval_results}
+    assert results == {k: report["evaluation"]["fine_tuned"][k] for k in ("pass_rate", "template_rate", "distinct_2", "chrf")}
+    body = model_card.text
+    assert "marco's gate: passed" in body and f'PeftModel.from_pretrained(base, "{REPO_ID}")' in body
+    assert f"| template rate | {report['evaluation']['base']['template_rate']} | {report['evaluation']['fine_tuned']['template_rate']} |" in body
+    assert report["evaluation"]["samples"][0]["question"] in body
+    assert "24 records in, 24 kept" in body and "| learning rate | 0.0005 |" in body
+    headings = [line for line in body.splitlines() if line.startswith("#")]
+    example = open(os.path.join(REPO, "docs", "model_card_example.md"), encoding="utf-8").read()
+    assert [line for line in example.split("---", 2)[2].splitlines() if line.startswith("#")][1:] == headings[1:]
+    data_card = DatasetCard.load(os.path.join(pushed["server"].repo_path("dataset", REPO_ID + "-data"), "README.md"))
+    assert data_card.data.configs[0]["data_files"][0]["path"] == "data/train.jsonl"
+    assert "| kept | 24 |" in data_card.text
+
+
+@pytest.mark.slow
+def test_downloaded_adapter_gives_the_answers_measured_after_training(pushed, tmp_path, monkeypatch):
+    from peft import AutoPeftModelForCausalLM
+    from transformers import AutoTokenizer
+
+    uploaded = pushed["server"].repo_path("model", REPO_ID)
+    monkeypatch.chdir(tmp_path)  # the uploaded config names its base "marco-tiny": here that name is the built-in folder
+    os.symlink(tiny.PATH, "marco-tiny")
+    model = AutoPeftModelForCausalLM.from_pretrained(uploaded)
+    tokenizer = AutoTokenizer.from_pretrained(uploaded)
+    report = json.load(open(os.path.join(pushed["out"], "marco_report.json")))
+    probes = compare.load_probes(os.path.join(REPO, "data", "probes.jsonl"))
+    base, tuned = compare.answer_both(model, tokenizer, probes, 8, 16)  # as train.py's final comparison did
+    assert tuned == [s["fine_tuned"] for s in report["evaluation"]["samples"]]
+    assert base == [s["base"] for s in report["evaluation"]["samples"]]
+
+
+@pytest.mark.slow
+def test_the_token_is_sent_but_never_written(pushed, capsys):
+    requests = pushed["server"].requests
+    writes = [r for r in requests if r["path"].startswith(("/api/repos/create", "/api/models/", "/api/datasets/"))]
+    assert len(writes) >= 6 and all(r["authorization"] == f"Bearer {SECRET}" for r in writes)
+    assert {r["authorization"] for r in requests} <= {None, f"Bearer {SECRET}"}
+    for folder in (pushed["out"], pushed["server"].folder):
+        for name in files_under(folder):
+            assert SECRET.encode() not in open(os.path.join(folder, name), "rb").read(), name
+    assert all(SECRET.encode() not in r["body"] for r in requests)
+
+
+@pytest.mark.slow
+def test_push_command_end_to_end(pushed, tmp_path):
+    """`python -m marco push` in a fresh process: endpoint and token from the environment, as a user runs it."""
+    import subprocess
+
+    run = str(tmp_path / "run")
+    shutil.copytree(pushed["out"], run, ignore=shutil.ignore_patterns("hub"))
+    with FakeHub(str(tmp_path / "server")) as server:
+        env = {**os.environ, "HF_ENDPOINT": server.endpoint, "HF_TOKEN": SECRET, "HF_HUB_OFFLINE": "0"}
+        done = subprocess.run([sys.executable, "-m", "marco", "push", run, "--repo-id", "someone/tutor", "--private",
+                               "--push-dataset"], cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [f"pushed: {server.endpoint}/datasets/someone/tutor-data/commit/{1:040d}",
+                                        f"pushed: {server.endpoint}/someone/tutor/commit/{1:040d}"]
+    assert SECRET not in done.stdout + done.stderr
+    assert all(json.loads(r["body"]).get("visibility") == "private" for r in server.requests if r["path"] == "/api/repos/create")
+    assert os.path.exists(os.path.join(server.repo_path("model", "someone/tutor"), "adapter_model.safetensors"))
+
+
+@pytest.mark.slow
+def test_failed_gate_is_refused_and_force_is_stated(pushed, tmp_path, online, capsys):
+    run = failed_copy(pushed["out"], tmp_path)
+    with FakeHub(str(tmp_path / "server")) as server:
+        with pytest.raises(MarcoError, match="failed marco's gate.*template rate 0.95"):
+            hub.push(run, "marco-test/bad", endpoint=server.endpoint)
+        assert server.requests == [] and not os.path.exists(os.path.join(run, "hub"))
+        assert cli(["push", run, "--repo-id", "marco-test/bad", "--dry-run"]) == 2
+        assert "refusing to publish" in capsys.readouterr().err
+        hub.push(run, "marco-test/bad", force=True, endpoint=server.endpoint)
+        text = open(os.path.join(server.repo_path("model", "marco-test/bad"), "README.md")).read()
+    assert "FAILED marco's gate (template rate 0.95 (max 0.30)) and was published anyway with `--force`" in text
+
+
+@pytest.mark.slow
+def test_failed_upload_leaves_outputs_intact_and_a_retry_succeeds(pushed, tmp_path, online, monkeypatch):
+    from huggingface_hub.utils import _http
+
+    monkeypatch.setattr(_http.time, "sleep", lambda seconds: None)  # huggingface_hub's own backoff between its retries
+    run = str(tmp_path / "run")
+    shutil.copytree(pushed["out"], run, ignore=shutil.ignore_patterns("hub"))
+    before = {name: open(os.path.join(run, name), "rb").read() for name in files_under(run)}
+    with FakeHub(str(tmp_path / "server")) as server:
+        server.fail_commits = 6  # the Hub stays down through huggingface_hub's 5 retries
+        with pytest.raises(MarcoError, match="upload to http://127.0.0.1:.* failed.*run the same command again"):
+            hub.push(run, REPO_ID, endpoint=server.endpoint)
+        assert {n: open(os.path.join(run, n), "rb").read() for n in before} == before
+        assert not os.path.exists(server.repo_path("model", REPO_ID))
+        urls = hub.push(run, REPO_ID, endpoint=server.endpoint, create_pr=True)
+        assert urls == [f"{server.endpoint}/{REPO_ID}/discussions/1"]
+        assert files_under(server.repo_path("model", REPO_ID, "refs/pr/1")) == files_under(os.path.join(run, "hub", "model"))
+
+
+def test_connection_refused_is_a_clear_error(pushed_free_run, online):
+    with pytest.raises(MarcoError, match="upload to http://127.0.0.1:9 failed.*retry"):
+        hub.push(pushed_free_run, REPO_ID, endpoint="http://127.0.0.1:9")
+
+
+def test_offline_and_missing_token_are_refused_before_any_upload(pushed_free_run, monkeypatch):
+    from huggingface_hub import constants
+
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    with pytest.raises(MarcoError, match="HF_HUB_OFFLINE is set: nothing was uploaded"):
+        hub.push(pushed_free_run, REPO_ID)
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+    monkeypatch.setattr(constants, "HF_TOKEN_PATH", "/nonexistent/token")
+    with pytest.raises(MarcoError, match="no Hugging Face token: set HF_TOKEN"):
+        hub.push(pushed_free_run, REPO_ID)
+
+
+def test_train_refuses_a_token_in_the_recipe_and_push_without_repo_id():
+    parser = train.make_parser()
+    recipe = os.path.join(REPO, "configs", "marco_tiny.yaml")
+    with pytest.raises(MarcoError, match="hub_token: marco reads the token only from HF_TOKEN"):
+        train.main(*parser.parse_args_and_config(["--config", recipe, "--hub_token", SECRET]))
+    with pytest.raises(MarcoError, match="push_to_hub: true needs hub_model_id"):
+        train.main(*parser.parse_args_and_config(["--config", recipe, "--push_to_hub"]))
+
+
+@pytest.mark.parametrize("method, loader", [("lora", "AutoPeftModelForCausalLM"), ("full", "AutoModelForCausalLM")])
+def test_card_for_a_hub_base_model_names_it_and_loads_it(pushed_free_run, method, loader):
+    report, config = hub.load_run(pushed_free_run)
+    report["base_model"], report["method"] = "Qwen/Qwen2.5-7B-Instruct", method
+    model_card = card.model_card(pushed_free_run, report, config, "someone/qwen-tutor", "apache-2.0")
+    assert model_card.data.base_model == "Qwen/Qwen2.5-7B-Instruct"
+    assert model_card.data.library_name == ("peft" if method == "lora" else "transformers")
+    assert f'model = {loader}.from_pretrained("someone/qwen-tutor")' in model_card.text
+    assert "[Qwen/Qwen2.5-7B-Instruct](https://huggingface.co/Qwen/Qwen2.5-7B-Instruct)" in model_card.text
+
+
+@pytest.fixture
+def pushed_free_run(tmp_path):
+    """A finished run without training: marco-tiny's own weights as a 'full fine-tune', with a report and config."""
+    run = tmp_path / "run"
+    shutil.copytree(tiny.PATH, run, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+    report = {"base_model": "marco-tiny", "method": "full", "data": {"source": "data/marco_it.jsonl", "input": 3, "kept": 2,
+              "rejected": 1, "by_reason": {"exact_duplicate": 1}, "template_rate": 0.0},
+              "training": {"world_size": 1}, "gate": {"passed": True, "reasons": [], "checks": []},
+              "evaluation": {"probes": 1, "samples": [], **{side: {k: 0.5 for k, _ in card.FIGURES} for side in ("base", "fine_tuned")}}}
+    (run / "marco_report.json").write_text(json.dumps(report))
+    (run / "marco_config.yaml").write_text(json.dumps({"marco": {"probes": "data/probes.jsonl", "clean_data": True},
+                                                        "model": {"lora_r": 16, "lora_alpha": 32, "lora_dropout": 0.0,
+                                                                  "lora_target_modules": "all-linear"},
+                                                        "training": {"learning_rate": 1e-4}}))
+    (run / "data").mkdir()
+    return str(run)
+
+
+@pytest.mark.slow
+def test_space_folder_is_pushed_as_a_gradio_space(pushed, tmp_path, online, monkeypatch, capsys):
+    from huggingface_hub import SpaceCard, constants
+
+    with FakeHub(str(tmp_path / "server")) as server:
+        monkeypatch.setattr(constants, "ENDPOINT", server.endpoint)
+        assert cli(["space", pushed["out"], "--repo-id", REPO_ID, "--out", str(tmp_path / "space"),
+                    "--push", "marco-test/tutor-demo"]) == 0
+    create = json.loads(next(r["body"] for r in server.requests if r["path"] == "/api/repos/create"))
+    assert (create["type"], create["sdk"], create["name"]) == ("space", "gradio", "tutor-demo")
+    uploaded = server.repo_path("space", "marco-test/tutor-demo")
+    assert files_under(uploaded) == files_under(tmp_path / "space")
+    assert SpaceCard.load(os.path.join(uploaded, "README.md")).data.app_file == "app.py"
+    assert f"pushed: {server.endpoint}/spaces/marco-test/tutor-demo/commit/" in capsys.readouterr().out
+
