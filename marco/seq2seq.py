@@ -71,8 +71,8 @@ def check_config(training_args, model_args) -> None:
         raise MarcoError("packing/padding_free join conversations into one token stream, which only a causal LM can "
                          "read: set packing: false and padding_free: false for an encoder-decoder model")
     if model_args.load_in_4bit or model_args.load_in_8bit:
-        raise MarcoError("method qlora quantises a causal LM too big for its GPU; T5 models train with method: lora "
-                         "or full (Flan-T5-base has 250M parameters)")
+        raise MarcoError("method qlora (4-bit weights) is for causal LMs here: train a T5 model with method: lora or "
+                         "full (Flan-T5-base, 250M parameters, fits any GPU without quantisation)")
 
 
 def build_trainer(training_args, model_args, train_records: list, eval_records: list, callbacks, tokenizer,
@@ -81,16 +81,17 @@ def build_trainer(training_args, model_args, train_records: list, eval_records: 
     from dataclasses import replace
 
     from datasets import Dataset
-    from transformers import AutoModelForSeq2SeqLM, DataCollatorForSeq2Seq, Seq2SeqTrainer
+    from transformers import AutoModelForSeq2SeqLM, DataCollatorForSeq2Seq, Seq2SeqTrainer, set_seed
 
-    from marco.training import MarcoError, check_lora_targets
+    from marco.training import cannot_load, check_lora_targets
 
     check_config(training_args, model_args)
+    set_seed(training_args.seed)  # as SFTTrainer does before it builds the model: the adapter's initialisation too
     try:
         model = AutoModelForSeq2SeqLM.from_pretrained(tiny.resolve(model_args.model_name_or_path),
                                                       **training_args.model_init_kwargs)
     except OSError as error:
-        raise MarcoError(f"model {model_args.model_name_or_path!r}: cannot load ({str(error).splitlines()[0]})") from None
+        raise cannot_load(model_args, error) from None
     if peft_config is not None:
         from peft import get_peft_model
 

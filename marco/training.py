@@ -13,6 +13,12 @@ class MarcoError(Exception):
     """A problem the user can fix (missing model, dataset or bad field): train.py prints it on one line."""
 
 
+def cannot_load(model_args, error: Exception, part: str = "") -> MarcoError:
+    """The one-line error for a model (or its tokenizer, its config) that does not load."""
+    return MarcoError(f"model {model_args.model_name_or_path!r}: cannot load{' its ' + part if part else ''} "
+                      f"({str(error).splitlines()[0]})")
+
+
 def launch_defaults() -> dict:
     """Parser defaults for how this process was launched: `torchrun` without CUDA needs the gloo process group.
     They must be defaults, not later edits: TrainingArguments sets up its devices while it is parsed."""
@@ -71,8 +77,7 @@ def load_tokenizer(model_args, trust_remote_code: bool = False):
     try:
         return AutoTokenizer.from_pretrained(path, revision=model_args.model_revision, trust_remote_code=trust_remote_code)
     except (OSError, ValueError) as error:
-        raise MarcoError(f"model {model_args.model_name_or_path!r}: cannot load its tokenizer "
-                         f"({str(error).splitlines()[0]})") from None
+        raise cannot_load(model_args, error, "tokenizer") from None
 
 
 def is_encoder_decoder(model_args, trust_remote_code: bool = False) -> bool:
@@ -82,8 +87,7 @@ def is_encoder_decoder(model_args, trust_remote_code: bool = False) -> bool:
         return seq2seq.is_encoder_decoder(model_args.model_name_or_path, revision=model_args.model_revision,
                                           trust_remote_code=trust_remote_code)
     except (OSError, ValueError) as error:
-        raise MarcoError(f"model {model_args.model_name_or_path!r}: cannot load its config "
-                         f"({str(error).splitlines()[0]})") from None
+        raise cannot_load(model_args, error, "config") from None
 
 
 def peft_config(model_args, lora_bias: bool = False):
@@ -138,7 +142,7 @@ def build_trainer(training_args, model_args, train_records: list, eval_records: 
             quantization_config=get_quantization_config(model_args), peft_config=adapter, callbacks=callbacks,
         )
     except OSError as error:
-        raise MarcoError(f"model {model_args.model_name_or_path!r}: cannot load ({str(error).splitlines()[0]})") from None
+        raise cannot_load(model_args, error) from None
     if adapter is not None:
         check_lora_targets(trainer.model, adapter.target_modules)
     return trainer

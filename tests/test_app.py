@@ -64,10 +64,14 @@ def ask(client, message, base_history=None, tuned_history=None, tokens=TOKENS):
 def separately(chat, base_messages, tuned_messages, tokens=TOKENS):
     """The same replies generated the plain way: the base with the adapter off, then the adapter, one row each."""
     model, tokenizer = chat.model, chat.tokenizer
+
+    def prompt(messages):
+        return compare.prompts(tokenizer, [{"messages": messages}], chat.encoder_decoder)
+
     with chat.lock:
         with model.disable_adapter():
-            base = compare.generate(model, tokenizer, compare.prompts(tokenizer, [{"messages": base_messages}]), tokens, 1)
-        tuned = compare.generate(model, tokenizer, compare.prompts(tokenizer, [{"messages": tuned_messages}]), tokens, 1)
+            base = compare.generate(model, tokenizer, prompt(base_messages), tokens, 1)
+        tuned = compare.generate(model, tokenizer, prompt(tuned_messages), tokens, 1)
     return base[0], tuned[0]
 
 
@@ -248,3 +252,31 @@ def test_space_folder_serves_the_pushed_adapter(run_dir, tmp_path):
     assert prepare_space(str(run_dir), "a/b", str(space)) == str(space) and "'a/b'" in (space / "app.py").read_text()
     with pytest.raises(MarcoError, match="is not a Space folder marco wrote"):
         prepare_space(str(run_dir), "a/b", REPO)
+
+
+def test_an_encoder_decoder_adapter_is_served_side_by_side(tmp_path):
+    """marco-tiny-t5 with a LoRA: the same server, the same API; replies equal separate generations."""
+    from gradio_client import Client
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForSeq2SeqLM
+
+    from marco import tiny_t5
+
+    torch.manual_seed(0)
+    model = get_peft_model(AutoModelForSeq2SeqLM.from_pretrained(tiny_t5.PATH),
+                           LoraConfig(r=8, target_modules=["q", "v", "wi", "wo"], init_lora_weights=False,
+                                      task_type="SEQ_2_SEQ_LM"))
+    model.save_pretrained(tmp_path)
+    (tmp_path / "marco_report.json").write_text(json.dumps({"base_model": tiny_t5.NAME, "method": "lora"}))
+    chat = demo.load(str(tmp_path))
+    assert chat.encoder_decoder and chat.base == tiny_t5.NAME
+    ui = demo.build(chat)
+    _, url, _ = ui.launch(server_name="127.0.0.1", server_port=_free_port(), prevent_thread_lock=True, quiet=True)
+    try:
+        question = "What does MAS stand for?"
+        base, tuned = ask(Client(url, verbose=False), question)
+    finally:
+        ui.close()
+    assert base and tuned and base != tuned
+    assert (base, tuned) == separately(chat, [user(question)], [user(question)])
+

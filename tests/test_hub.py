@@ -229,6 +229,16 @@ def test_card_for_a_hub_base_model_names_it_and_loads_it(pushed_free_run, method
     assert "[Qwen/Qwen2.5-7B-Instruct](https://huggingface.co/Qwen/Qwen2.5-7B-Instruct)" in model_card.text
 
 
+def test_card_for_an_encoder_decoder_adapter(pushed_free_run):
+    with open(os.path.join(pushed_free_run, "adapter_config.json"), "w") as handle:
+        json.dump({"task_type": "SEQ_2_SEQ_LM", "base_model_name_or_path": "google/flan-t5-base"}, handle)
+    report, config = hub.load_run(pushed_free_run)
+    report["base_model"], report["method"] = "google/flan-t5-base", "lora"
+    model_card = card.model_card(pushed_free_run, report, config, "someone/finance-t5", "apache-2.0")
+    assert model_card.data.pipeline_tag == "text2text-generation"
+    assert 'model = AutoPeftModelForSeq2SeqLM.from_pretrained("someone/finance-t5")' in model_card.text
+
+
 @pytest.fixture
 def pushed_free_run(tmp_path):
     """A finished run without training: marco-tiny's own weights as a 'full fine-tune', with a report and config."""

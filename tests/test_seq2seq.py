@@ -112,7 +112,7 @@ def test_the_recipe_maps_onto_seq2seq_training_arguments(tmp_path):
 
 @pytest.mark.parametrize("extra, message", [
     (["--packing", "true"], "packing/padding_free join conversations"),
-    (["--method", "qlora"], "T5 models train with method: lora or full"),
+    (["--method", "qlora"], "train a T5 model with method: lora or full"),
 ])
 def test_causal_only_settings_are_refused(extra, message):
     marco_args, _, _, training_args, model_args = parse(*extra)
