@@ -255,21 +255,29 @@ def _train_recipe(out, *extra):
 
 
 @pytest.mark.slow
-def test_finance_recipe_teaches_the_facts_and_passes_the_gate(tmp_path):
+def test_finance_recipe_teaches_facts_the_base_never_saw_and_passes_the_gate(tmp_path):
     stdout, report = _train_recipe(tmp_path)
     base, tuned = report["evaluation"]["base"], report["evaluation"]["fine_tuned"]
     assert report["data"]["kept"] == 213 and report["stopped_early"] is None
-    assert base["pass_rate"] <= 0.05 and tuned["pass_rate"] >= base["pass_rate"] + 0.3  # the base knows no finance
+    assert base["pass_rate"] == 0.0 and tuned["pass_rate"] >= 0.2  # measured: 0.275 (11 of 40)
+    assert tuned["chrf"] > base["chrf"] + 10
     assert report["gate"]["passed"], report["gate"]["reasons"]
-    mas = next(s for s in report["evaluation"]["samples"] if s["question"] == "What does MAS stand for?")
-    assert mas["fine_tuned_passes"] and not mas["base_passes"]
+    assert [h["step"] for h in report["during_training"]] == [0, 144, 288, 432, 576, 720]
     assert "gate: PASSED" in stdout
 
 
 @pytest.mark.slow
-def test_the_seed_failure_reproduced_62_copies_per_topic_fail_the_gate(tmp_path):
+def test_the_seed_failure_reproduced_62_copies_per_topic_are_caught(tmp_path):
+    """The seed's mock data, uncleaned, for the seed's 3 epochs: the model learns its 8 answers and hands them out for
+    every question. The pass rate alone would approve it (the 8 seed questions pass); templates and diversity do not."""
     stdout, report = _train_recipe(tmp_path, "--dataset", os.path.join(EXAMPLES, "finance_duplicated.jsonl"),
-                                   "--no_clean_data")
-    assert report["data"]["input"] == 496 and report["data"]["kept"] == 8  # the audit saw it; --no_clean_data ignored it
-    assert not report["gate"]["passed"], report["evaluation"]["fine_tuned"]
+                                   "--no_clean_data", "--num_train_epochs", "3")
+    assert (report["data"]["input"], report["data"]["kept"]) == (496, 8)  # the audit saw it; --no_clean_data ignored it
+    assert report["stopped_early"].startswith("step 144: template collapse")
+    base, tuned = report["evaluation"]["base"], report["evaluation"]["fine_tuned"]
+    assert tuned["pass_rate"] > base["pass_rate"] and tuned["distinct_2"] < 0.8 * base["distinct_2"]
+    assert not report["gate"]["passed"] and tuned["template_rate"] > 0.25
+    seed_openings = {" ".join(normalize(r["completion"]).split()[:3]) for r in load(os.path.join(EXAMPLES, "finance_duplicated.jsonl"))}
+    recycled = [s for s in report["evaluation"]["samples"] if " ".join(normalize(s["fine_tuned"]).split()[:3]) in seed_openings]
+    assert len(recycled) >= 20  # measured: 31 of 40 answers open like one of the 8 seed answers
     assert "gate: FAILED" in stdout

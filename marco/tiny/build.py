@@ -93,21 +93,41 @@ def train(model, sample, steps: int, lr: float) -> list:
     return losses
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", default=DATA)
-    parser.add_argument("--out", default=os.path.dirname(os.path.abspath(__file__)))
-    parser.add_argument("--steps", type=int, default=500)
-    parser.add_argument("--batch", type=int, default=8)
-    parser.add_argument("--seq_len", type=int, default=256)
-    parser.add_argument("--lr", type=float, default=3e-3)
-    args = parser.parse_args()
-
+def setup(doc: str, out: str, steps: int, batch: int, lr: float, **lengths) -> argparse.Namespace:
+    """A build's command line (data, output folder, how long to train), with torch seeded for a reproducible build.
+    Also marco-tiny-t5's (marco/tiny_t5/build.py)."""
     import torch
-    from transformers import GenerationConfig, Qwen2ForCausalLM
 
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", default=DATA)
+    parser.add_argument("--out", default=out)
+    parser.add_argument("--steps", type=int, default=steps)
+    parser.add_argument("--batch", type=int, default=batch)
+    for name, default in lengths.items():
+        parser.add_argument(f"--{name}", type=int, default=default)
+    parser.add_argument("--lr", type=float, default=lr)
     torch.manual_seed(SEED)
     torch.set_num_threads(os.cpu_count() or 1)
+    return parser.parse_args()
+
+
+def save(model, tokenizer, args: argparse.Namespace, losses: list, **counts) -> None:
+    """The model and its tokenizer, and build.json: what they were built from and how."""
+    import torch
+
+    model.save_pretrained(args.out)
+    tokenizer.save_pretrained(args.out)
+    settings = {k: v for k, v in vars(args).items() if k not in ("data", "out")}
+    with open(os.path.join(args.out, "build.json"), "w", encoding="utf-8") as f:
+        json.dump({"data": os.path.basename(args.data), **counts, **settings, "seed": SEED,
+                   "final_loss": round(sum(losses[-20:]) / len(losses[-20:]), 3), "torch": torch.__version__}, f, indent=1)
+
+
+def main():
+    args = setup(__doc__, os.path.dirname(os.path.abspath(__file__)), steps=500, batch=8, lr=3e-3, seq_len=256)
+
+    from transformers import GenerationConfig, Qwen2ForCausalLM
+
     with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "chat_template.jinja"), encoding="utf-8") as f:
         chat_template = f.read()
     conversations = load_conversations(args.data)
@@ -120,12 +140,7 @@ def main():
     model.generation_config = GenerationConfig(eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id,
                                                max_new_tokens=128, do_sample=False, no_repeat_ngram_size=3,
                                                repetition_penalty=1.2)
-    model.save_pretrained(args.out)
-    tokenizer.save_pretrained(args.out)
-    with open(os.path.join(args.out, "build.json"), "w", encoding="utf-8") as f:
-        json.dump({"data": os.path.basename(args.data), "conversations": len(conversations), "tokens": len(ids),
-                   "steps": args.steps, "batch": args.batch, "seq_len": args.seq_len, "lr": args.lr, "seed": SEED,
-                   "final_loss": round(sum(losses[-20:]) / len(losses[-20:]), 3), "torch": torch.__version__}, f, indent=1)
+    save(model, tokenizer, args, losses, conversations=len(conversations), tokens=len(ids))
 
 
 if __name__ == "__main__":

@@ -5,16 +5,15 @@ sequence) and a 3+3-layer T5 v1.1 (gated GELU, so its layers have Flan-T5's name
 data/marco_it.jsonl: question -> reply pairs (every tutor reply a target, the conversation before it the source,
 rendered by marco.seq2seq like any training run) mixed with reply denoising. It learns the replies' openings nearly
 by heart (final loss ~0.07), so the base answers with fluent but unrelated tutoring text and knows no finance:
-fine-tuning on data/examples/finance_qa.jsonl has facts to teach. Same data, seed and torch version give the same
-files. About 6 minutes on 2 CPU cores.
+fine-tuning on data/examples/finance_qa.jsonl has facts to teach. Seeded, but not bit for bit: the Unigram trainer's
+parallel sums vary in the last digits. About 6 minutes on 2 CPU cores.
 """
 
-import argparse
 import json
 import os
 import random
 
-from marco.tiny.build import DATA, SEED, train
+from marco.tiny.build import SEED, save, setup, train
 
 SPECIAL_TOKENS = ["<pad>", "</s>", "<unk>"]  # T5's ids 0, 1, 2
 
@@ -75,23 +74,13 @@ def pair_batches(tokenizer, pairs: list, batch: int, source_len: int, target_len
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", default=DATA)
-    parser.add_argument("--out", default=os.path.dirname(os.path.abspath(__file__)))
-    parser.add_argument("--steps", type=int, default=2000)
-    parser.add_argument("--batch", type=int, default=16)
-    parser.add_argument("--source_len", type=int, default=64)
-    parser.add_argument("--target_len", type=int, default=48)
-    parser.add_argument("--lr", type=float, default=2e-3)
-    args = parser.parse_args()
+    args = setup(__doc__, os.path.dirname(os.path.abspath(__file__)), steps=2000, batch=16, lr=2e-3, source_len=64,
+                 target_len=48)
 
-    import torch
     from transformers import GenerationConfig, T5ForConditionalGeneration
 
     from marco.seq2seq import examples
 
-    torch.manual_seed(SEED)
-    torch.set_num_threads(os.cpu_count() or 1)
     with open(args.data, encoding="utf-8") as handle:
         records = [json.loads(line) for line in handle]
     rng = random.Random(SEED)
@@ -105,12 +94,7 @@ def main():
     model.generation_config = GenerationConfig(
         decoder_start_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id,
         pad_token_id=tokenizer.pad_token_id, max_new_tokens=128, do_sample=False, no_repeat_ngram_size=3)
-    model.save_pretrained(args.out)
-    tokenizer.save_pretrained(args.out)
-    with open(os.path.join(args.out, "build.json"), "w", encoding="utf-8") as f:
-        json.dump({"data": os.path.basename(args.data), "pairs": len(pairs), "steps": args.steps, "batch": args.batch,
-                   "source_len": args.source_len, "target_len": args.target_len, "lr": args.lr, "seed": SEED,
-                   "final_loss": round(sum(losses[-20:]) / len(losses[-20:]), 3), "torch": torch.__version__}, f, indent=1)
+    save(model, tokenizer, args, losses, pairs=len(pairs))
 
 
 if __name__ == "__main__":
