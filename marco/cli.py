@@ -13,8 +13,6 @@ commands:
   push OUTPUT_DIR --repo-id USER/NAME [options] publish a run with its model card, if its gate passed
 
 `python -m marco data --help` lists every option."""
-VALIDATION_REASONS = {"blank_line", "invalid_json", "not_an_object", "unknown_format", "bad_message", "unknown_role",
-                      "non_string_content", "empty_content", "not_alternating", "no_assistant_turn", "too_long"}
 
 
 def _fail(message: str) -> int:
@@ -37,7 +35,8 @@ def data_command(argv: list) -> int:
     from transformers import HfArgumentParser
 
     from marco.data import CleaningConfig, UnusableInput, run, write_outputs
-    from marco.data.clean import write_report
+    from marco.data.outputs import write_report
+    from marco.data.reasons import VALIDATION
     from marco.data.summary import print_summary
 
     parser = HfArgumentParser(CleaningConfig, prog="python -m marco data",
@@ -57,15 +56,15 @@ def data_command(argv: list) -> int:
     try:
         tokenizer = _tokenizer(args.tokenizer) if args.tokenizer else None
         result = run(args.input, cfg, tokenizer, split=args.split)
+        bad = next((r.rejection for r in result.rows if r.rejection and r.rejection["reason"] in VALIDATION), None)
+        if args.strict and bad:
+            return _fail(f"{bad['detail']} [{bad['reason']}] (--strict: nothing written)")
+        if args.action == "clean":
+            write_outputs(result, args.out)
+        elif args.out:
+            write_report(result.report, args.out)
     except UnusableInput as error:
         return _fail(str(error))
-    bad = next((r.rejection for r in result.rows if r.rejection and r.rejection["reason"] in VALIDATION_REASONS), None)
-    if args.strict and bad:
-        return _fail(f"{bad['detail']} [{bad['reason']}] (--strict: nothing written)")
-    if args.action == "clean":
-        write_outputs(result, args.out)
-    elif args.out:
-        write_report(result.report, args.out)
     report = result.report
     print_summary(report)
     if args.out:

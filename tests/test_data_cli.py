@@ -12,7 +12,7 @@ import importlib
 
 from marco.data import clean
 
-clean_module = importlib.import_module("marco.data.clean")
+outputs_module = importlib.import_module("marco.data.outputs")
 
 EXAMPLES = os.path.join(REPO, "data", "examples")
 
@@ -109,10 +109,23 @@ def test_outputs_are_atomic_when_writing_fails(mixed_file, tmp_path, monkeypatch
     def crash(src, dst):
         raise KeyboardInterrupt("killed after the temporary file was written")
 
-    monkeypatch.setattr(clean_module.os, "replace", crash)
+    monkeypatch.setattr(outputs_module.os, "replace", crash)
     with pytest.raises(KeyboardInterrupt):
         clean(mixed_file, str(out))
-    assert {name: (out / name).read_bytes() for name in os.listdir(out)} == before  # no temp files, nothing torn
+    assert {name: (out / name).read_bytes() for name in os.listdir(out)} == before  # nothing torn
+    assert sorted(os.listdir(tmp_path)) == ["data.jsonl", "out"]  # no temporary folder left beside it
+
+
+def test_a_killed_runs_leftovers_are_removed_and_foreign_folders_refused(mixed_file, tmp_path):
+    (tmp_path / ".marco-tmp-out.abc123").mkdir()  # what a SIGKILL during writing leaves
+    (tmp_path / ".marco-tmp-out.abc123" / "kept.jsonl").write_text("half")
+    assert marco("data", "clean", mixed_file, "--out", str(tmp_path / "out")).returncode == 0
+    assert sorted(os.listdir(tmp_path)) == ["data.jsonl", "out"]
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("keep me")
+    proc = marco("data", "clean", mixed_file, "--out", str(tmp_path / "mine"))
+    assert proc.returncode == 2 and "holds files other than marco's outputs" in proc.stderr
+    assert os.listdir(tmp_path / "mine") == ["notes.txt"]
 
 
 def test_same_input_gives_byte_identical_outputs(mixed_file, tmp_path):

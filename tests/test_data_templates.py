@@ -89,6 +89,7 @@ def test_template_filter_on_by_default_and_can_be_turned_off(write_jsonl):
     on = run(path)
     assert sorted(r["id"] for r in on.rejected) == [100, 101, 102]
     assert {r["rejection"]["reason"] for r in on.rejected} == {"template"}
-    assert "great question" in on.rejected[0]["rejection"]["detail"]
+    assert on.rejected[0]["rejection"]["evidence"] == "Great question!"  # the reply's own words, not normalised
+    assert '"Great question!"' in on.rejected[0]["rejection"]["detail"]
     off = run(path, CleaningConfig(template_filter=False))
     assert len(off.kept) == 33 and off.report["templates"]["templated_replies"] == 3

@@ -1,24 +1,26 @@
-"""Where data is cleaned: validate, drop exact and near duplicates and templated conversations, report.
+"""Where data is cleaned: validate, decontaminate, drop exact and near duplicates, templated and defective
+conversations, audit the prompt side, report.
 
-Every input line ends in exactly one of `kept` or `rejected` (with a reason); `clean()` checks that rule
-before it returns, and writes its outputs atomically.
+Every input line ends in exactly one of `kept` or `rejected` (with a reason from reasons.py); `run()` checks
+that rule before it returns. Writing is outputs.py's job.
 """
 
-import os
-import tempfile
 from collections import Counter
 from dataclasses import asdict, dataclass
 
-import orjson
-
-from . import metrics, templates
+from . import filters, metrics, prompts, report_examples, templates
 from .config import CleaningConfig
 from .dedup import exact_duplicates, near_duplicates
+from .evidence import locate
 from .formats import converted, record_name
-from .load import read_rows, reject
+from .load import UnusableInput, read_rows, reject
+from .outputs import write_outputs, write_report
+from .probes import decontaminate, probe_questions
+from .reasons import REASONS, VALIDATION
 from .text import normalize_many
 
 GROUP_FIELDS = ("topic", "type", "category", "level")
+_UNREADABLE = {"unknown_format", "not_an_object", "invalid_json", "blank_line"}  # rows with no known format
 
 
 @dataclass
@@ -32,12 +34,6 @@ class CleanResult:
 def conversation_text(messages: list) -> str:
     """The text duplicates are judged on: every turn with its role."""
     return "\n".join(f"{m['role']}: {m['content']}" for m in messages)
-
-
-def _describe(scan, reply_hits: list) -> str:
-    parts = [f"{scan.templates[t].kind} '{scan.templates[t].text}' ({scan.templates[t].share:.0%} of replies)"
-             for t in reply_hits[:3]]
-    return "; ".join(parts)
 
 
 def _group_fields(records: list, asked) -> list:
@@ -54,50 +50,113 @@ def _lengths(rows: list, normalized: list, tokenizer) -> dict:
     return metrics.length_stats([t.count(" ") + 1 if t else 0 for t in normalized], "words")
 
 
+def _require_known_format(source: str, rows: list) -> None:
+    """A file in which no record is in a known format is a wrong file, not a dataset with nothing to keep."""
+    if rows and all(r.rejection and r.rejection["reason"] in _UNREADABLE for r in rows):
+        first = next((r for r in rows if r.rejection["reason"] == "unknown_format"), rows[0])
+        raise UnusableInput(f"{source}: no record in a known format (messages, conversations, prompt/completion, "
+                            f"instruction/output); first: {first.rejection['detail'].removeprefix(first.where + ': ')}")
+
+
+def _reject_probe_overlaps(rows: list, valid: list, questions: list) -> None:
+    for hit in decontaminate([rows[i].messages for i in valid], [q for _, q in questions]):
+        row = rows[valid[hit.conversation]]
+        probe_id, question = questions[hit.probe]
+        kind = "exact" if hit.exact else f"near ({hit.similarity:.0%} of its words)"
+        reject(row, "probe_overlap", f"{row.where}: user turn is an {kind} duplicate of probe {probe_id} "
+               f"\"{question[:120]}\"", f"messages[{hit.turn}].content", duplicate_of=probe_id,
+               evidence=row.messages[hit.turn]["content"])
+
+
+def _cite(scan, hits: list, reply: str) -> tuple[int, str]:
+    """(template, evidence): of the reply's templates, the one whose words the reply holds most fully."""
+    best = (-1.0, hits[0], reply.strip())  # no words located (normalisation split them): the reply is the evidence
+    for t in hits:
+        found = locate(reply, scan.templates[t].kind, scan.templates[t].text)
+        if found:
+            share = found[3] / max(1, len(scan.templates[t].text.split()))
+            best = max(best, (share, -t, found[0]))
+    return abs(best[1]), best[2]
+
+
+def _reject_templates(rows: list, distinct: list, names: list, cfg) -> tuple:
+    """Scan the replies of the distinct conversations; reject those that use a template, quoting its words.
+    `cited` maps each rejected row to the template its rejection quotes."""
+    owners, replies, cited = [], [], {}
+    for i in distinct:
+        for m, message in enumerate(rows[i].messages):
+            if message["role"] == "assistant":
+                owners.append((i, m))
+                replies.append(message["content"])
+    normalized_replies = normalize_many(replies)
+    scan = templates.scan(replies, [names[i] for i, _ in owners], cfg, normalized_replies)
+    if cfg.template_filter:
+        for reply, ((owner, m), hits) in enumerate(zip(owners, scan.hits)):
+            if hits and rows[owner].rejection is None:
+                t, evidence = _cite(scan, hits, replies[reply])
+                more = f" and {len(hits) - 1} more" if len(hits) > 1 else ""
+                template = scan.templates[t]
+                reject(rows[owner], "template", f"{rows[owner].where}: assistant reply uses the {template.kind} "
+                       f"template \"{evidence[:200]}\" ({template.share:.0%} of replies){more}", f"messages[{m}].content",
+                       evidence=evidence)
+                cited[owner] = t
+    return owners, replies, normalized_replies, scan, cited
+
+
 def run(source: str, cfg: CleaningConfig = None, tokenizer=None, split: str = "train") -> CleanResult:
     """Audit and clean `source` (a .jsonl/.json file or a Hub dataset name). Writes nothing."""
     cfg = cfg or CleaningConfig()
+    questions = probe_questions(cfg.probes) if cfg.probes else []  # a bad probes file fails before any work
     rows = read_rows(source, cfg.max_chars, split)
+    _require_known_format(source, rows)
     names = [record_name(r.record, r.line) for r in rows]
     valid = [i for i, r in enumerate(rows) if r.rejection is None]
-    normalized = dict(zip(valid, normalize_many([conversation_text(rows[i].messages) for i in valid])))
-    lengths = _lengths([rows[i] for i in valid], [normalized[i] for i in valid], tokenizer)
+    prompt_audit = prompts.audit([rows[i].messages for i in valid])
+    if questions:
+        _reject_probe_overlaps(rows, valid, questions)
+    candidates = [i for i in valid if rows[i].rejection is None]
+    normalized = dict(zip(candidates, normalize_many([conversation_text(rows[i].messages) for i in candidates])))
+    lengths = _lengths([rows[i] for i in candidates], [normalized[i] for i in candidates], tokenizer)
 
-    for dup in exact_duplicates([normalized[i] for i in valid]):
-        row, twin = valid[dup.index], valid[dup.kept]
-        reject(rows[row], "exact_duplicate", f"{source}:{rows[row].line}: same conversation as {names[twin]} "
+    for dup in exact_duplicates([normalized[i] for i in candidates]):
+        row, twin = candidates[dup.index], candidates[dup.kept]
+        reject(rows[row], "exact_duplicate", f"{rows[row].where}: same conversation as {names[twin]} "
                "after normalisation", duplicate_of=names[twin])
-    unique = [i for i in valid if rows[i].rejection is None]
+    unique = [i for i in candidates if rows[i].rejection is None]
     for dup in near_duplicates([normalized[i] for i in unique], cfg.near_dup_threshold, cfg.shingle_words,
                                cfg.num_perm):
         row, twin = unique[dup.index], unique[dup.kept]
-        reject(rows[row], "near_duplicate", f"{source}:{rows[row].line}: Jaccard {dup.similarity:.2f} with "
+        reject(rows[row], "near_duplicate", f"{rows[row].where}: Jaccard {dup.similarity:.2f} with "
                f"{names[twin]} (threshold {cfg.near_dup_threshold})", duplicate_of=names[twin])
-
     del normalized  # the conversation texts are done with: free them before the replies are scanned
     distinct = [i for i in unique if rows[i].rejection is None]
-    owners, replies = [], []
-    for i in distinct:
-        for message in rows[i].messages:
-            if message["role"] == "assistant":
-                owners.append(i)
-                replies.append(message["content"])
-    normalized_replies = normalize_many(replies)
-    scan = templates.scan(replies, [names[i] for i in owners], cfg, normalized_replies)
-    if cfg.template_filter:
-        for reply, (owner, hits) in enumerate(zip(owners, scan.hits)):
-            if hits and rows[owner].rejection is None:
-                reject(rows[owner], "template", f"{source}:{rows[owner].line}: assistant reply uses "
-                       f"{_describe(scan, hits)}", field="messages")
+    if cfg.reject_duplicate_prompts:
+        for index, earlier in prompts.duplicate_prompts([rows[i].messages for i in distinct]):
+            row, twin = distinct[index], distinct[earlier]
+            reject(rows[row], "duplicate_prompt", f"{rows[row].where}: the same user side as {names[twin]}",
+                   duplicate_of=names[twin])
+        distinct = [i for i in distinct if rows[i].rejection is None]
 
-    kept = [converted(r.record, r.fmt, r.messages) for r in rows if r.rejection is None]
+    owners, replies, normalized_replies, scan, cited = _reject_templates(rows, distinct, names, cfg)
+    filter_counts = filters.apply(rows, distinct, cfg)
+
+    kept = [_kept_record(r) for r in rows if r.rejection is None]
     rejected = [{**r.record, "rejection": r.rejection} if r.record is not None else {"raw": r.raw, "rejection": r.rejection}
                 for r in rows if r.rejection is not None]
     if len(kept) + len(rejected) != len(rows):
         raise AssertionError(f"conservation broken: {len(kept)} kept + {len(rejected)} rejected != {len(rows)} lines")
-    kept_replies = [k for k, owner in enumerate(owners) if rows[owner].rejection is None]
+    kept_replies = [k for k, (owner, _) in enumerate(owners) if rows[owner].rejection is None]
     report = _report(source, cfg, rows, names, valid, lengths, scan, replies, normalized_replies, kept_replies)
+    report["filters"] = filter_counts
+    report["prompts"] = prompt_audit
+    report["examples"] = report_examples.collect(rows, scan, cited)
+    report["warnings"] = _warnings(report)
     return CleanResult(rows, kept, rejected, report)
+
+
+def _kept_record(row) -> dict:
+    record = converted(row.record, row.fmt, row.messages)
+    return {**record, "flags": row.flags} if row.flags else record
 
 
 def _clusters(rows: list, names: list, reason: str, top: int = 20) -> dict:
@@ -117,11 +176,12 @@ def _report(source, cfg, rows, names, valid, lengths, scan, replies, normalized_
               for f in _group_fields(records, cfg.group_by)}
     by_reason = Counter(r for r in reasons if r)
     kept_normalized = [normalized_replies[k] for k in kept_replies]
-    report = {
+    return {
         "source": source,
         "settings": asdict(cfg),
         "counts": {"input": len(rows), "kept": reasons.count(None), "rejected": len(rows) - reasons.count(None),
-                   "by_reason": dict(by_reason.most_common())},
+                   "by_reason": dict(by_reason.most_common()), "flagged": sum(bool(r.flags) for r in rows)},
+        "reasons": {key: REASONS[key].meaning for key in by_reason},
         "formats": dict(Counter(rows[i].fmt for i in valid)),
         "exact_duplicates": _clusters(rows, names, "exact_duplicate"),
         "near_duplicates": _clusters(rows, names, "near_duplicate"),
@@ -135,20 +195,25 @@ def _report(source, cfg, rows, names, valid, lengths, scan, replies, normalized_
         "lengths": lengths,
         "groups": groups,
     }
-    report["warnings"] = _warnings(report)
-    return report
 
 
 def _warnings(report: dict) -> list[str]:
     """The findings a person should read first."""
     found = []
     counts = report["counts"]
-    invalid = counts["rejected"] - sum(counts["by_reason"].get(r, 0) for r in ("exact_duplicate", "near_duplicate", "template"))
+    invalid = sum(n for reason, n in counts["by_reason"].items() if reason in VALIDATION)
     if invalid:
         found.append(f"{invalid} of {counts['input']} lines are not valid conversations")
-    for reason in ("exact_duplicate", "near_duplicate"):
+    for reason in ("exact_duplicate", "near_duplicate", "probe_overlap"):
         if counts["by_reason"].get(reason):
             found.append(f"{counts['by_reason'][reason]} {reason.replace('_', ' ')}s")
+    found.extend(prompts.warnings(report["prompts"]))
+    for reason, tally in report["filters"].items():
+        if tally.get("unavailable"):
+            found.append(f"filter {reason} skipped: {tally['unavailable']}")
+        elif sum(tally.values()):
+            found.append(f"{reason}: {tally['rejected']} rejected, {tally['stripped']} stripped, "
+                         f"{tally['flagged']} flagged")
     for field, rows in report["groups"].items():
         for row in rows:
             if row["duplicate_share"] >= 0.5 and row["records"] >= 5:
@@ -157,38 +222,6 @@ def _warnings(report: dict) -> list[str]:
     for t in report["templates"]["found"][:5]:
         found.append(f"template {t['kind']} '{t['text']}' in {t['count']} replies ({t['share']:.0%})")
     return found
-
-
-def _write_atomic(path: str, chunks) -> None:
-    """Write to a temporary file beside `path`, then rename: a crash never leaves a half-written file."""
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path) or ".", prefix=".tmp-", suffix=os.path.basename(path))
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.writelines([chunks] if isinstance(chunks, bytes) else chunks)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
-
-
-def jsonl_lines(records: list):
-    return (orjson.dumps(r, option=orjson.OPT_APPEND_NEWLINE) for r in records)
-
-
-def write_report(report: dict, out_dir: str) -> None:
-    from .report_html import render
-
-    os.makedirs(out_dir, exist_ok=True)
-    _write_atomic(os.path.join(out_dir, "report.json"), orjson.dumps(report, option=orjson.OPT_INDENT_2))
-    _write_atomic(os.path.join(out_dir, "report.html"), render(report).encode("utf-8"))
-
-
-def write_outputs(result: CleanResult, out_dir: str) -> None:
-    """kept.jsonl, rejected.jsonl, report.json and report.html in `out_dir`."""
-    os.makedirs(out_dir, exist_ok=True)
-    _write_atomic(os.path.join(out_dir, "kept.jsonl"), jsonl_lines(result.kept))
-    _write_atomic(os.path.join(out_dir, "rejected.jsonl"), jsonl_lines(result.rejected))
-    write_report(result.report, out_dir)
 
 
 def clean(source: str, out_dir: str, cfg: CleaningConfig = None, tokenizer=None, split: str = "train") -> CleanResult:

@@ -3,6 +3,8 @@
 from dataclasses import dataclass, field
 from typing import Optional
 
+ACTIONS = ("reject", "strip", "flag", "off")  # what a content filter does with what it finds
+
 
 @dataclass
 class CleaningConfig:
@@ -22,7 +24,8 @@ class CleaningConfig:
     )
     template_filter: bool = field(
         default=True,
-        metadata={"help": "Reject conversations whose assistant replies carry a template (off: --no-template-filter)."},
+        metadata={"help": "Reject conversations whose assistant replies carry a template; --no-template-filter keeps "
+                          "them (templates are still reported)."},
     )
     template_min_share: float = field(
         default=0.03,
@@ -33,6 +36,32 @@ class CleaningConfig:
     )
     template_edge_words: int = field(default=4, metadata={"help": "Words that make an opening (first) or closing (last)."})
     template_phrase_words: int = field(default=6, metadata={"help": "Words in a shared phrase (word n-gram) template."})
+    boilerplate: str = field(
+        default="reject",
+        metadata={"help": "AI disclaimers and refusals in replies: reject the conversation, strip the sentence (kept, "
+                          "noted in its flags), flag it (kept, noted) or off.", "choices": list(ACTIONS)},
+    )
+    truncated: str = field(
+        default="reject",
+        metadata={"help": "Replies cut off mid-sentence or with unbalanced/dangling markup: reject, strip, flag or off.",
+                  "choices": list(ACTIONS)},
+    )
+    misaligned: str = field(
+        default="flag",
+        metadata={"help": "Replies that seem to answer a neighbouring question (a suspect, found without a model): "
+                          "reject, strip, flag (default: they are listed for a person to check) or off.",
+                  "choices": list(ACTIONS)},
+    )
+    reject_duplicate_prompts: bool = field(
+        default=False,
+        metadata={"help": "Reject a conversation whose whole user side repeats a kept conversation's (reason "
+                          "duplicate_prompt); off: the prompt-side audit only reports it."},
+    )
+    probes: Optional[str] = field(
+        default=None,
+        metadata={"help": "A probes .jsonl (the evaluation questions): reject training conversations whose user turn "
+                          "is an exact or near duplicate of a probe question (reason probe_overlap)."},
+    )
     group_by: Optional[list[str]] = field(
         default=None,
         metadata={"help": "Record fields to break duplicates down by (default: those of topic, type, category, level present)."},
@@ -45,6 +74,9 @@ class CleaningConfig:
             raise ValueError(f"num_perm must be a power of two >= 16, got {self.num_perm}")
         if not 0.0 < self.template_min_share <= 1.0:
             raise ValueError(f"template_min_share must be in (0, 1], got {self.template_min_share}")
+        for name in ("boilerplate", "truncated", "misaligned"):
+            if getattr(self, name) not in ACTIONS:
+                raise ValueError(f"{name} must be one of {', '.join(ACTIONS)}, got {getattr(self, name)!r}")
         for name in ("max_chars", "shingle_words", "template_min_count", "template_edge_words", "template_phrase_words"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")

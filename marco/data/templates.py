@@ -20,12 +20,11 @@ import numpy as np
 from .config import CleaningConfig
 from .text import mix64, ngram_hashes, normalize_many, word_hashes
 
-STOCK_PHRASES = [
+STOCK_PHRASES = [  # never misread elsewhere ("this translates to 3x = 45" is maths; AI disclaimers: boilerplate.py)
     # English tutoring-bot filler
     "great question", "good question", "excellent question", "what a great question", "i hope this helps",
     "hope this helps", "keep practicing", "keep practising", "let's break it down", "let me break it down",
-    "happy learning", "feel free to ask", "don't hesitate to ask", "i'd be happy to help", "as an ai",
-    "this translates to", "in conclusion", "i hope that helps", "great job", "you're doing great",
+    "happy learning", "feel free to ask", "don't hesitate to ask", "i'd be happy to help", "in conclusion", "i hope that helps", "great job", "you're doing great",
     # Italian
     "ottima domanda", "bella domanda", "buona domanda", "spero che ti sia utile", "spero di esserti stato utile",
     "spero che questo ti aiuti", "continua così", "continua a praticare", "buono studio", "non esitare a chiedere",

@@ -1,0 +1,85 @@
+"""The content filters (boilerplate, truncated, misaligned) run over the corpus, and what each finding does.
+
+Each filter module exposes one class with a `reason` and `find(conversations) -> list[Finding | None]`
+(marco/data/findings.py). The action per filter comes from CleaningConfig: `reject` the conversation, `strip`
+the sentence that matched (the rest is kept, the record's `flags` say what went), `flag` it (kept, noted), `off`.
+"""
+
+import importlib
+import re
+
+from .findings import Finding
+from .load import reject
+
+FILTERS = {"boilerplate": "marco.data.boilerplate", "truncated": "marco.data.truncation",
+           "misaligned": "marco.data.alignment"}  # CleaningConfig field (= reason) -> module
+_MESSAGE_INDEX = re.compile(r"messages\[(\d+)\]")
+_SENTENCE_BOUNDARY = re.compile(r"(?<=[.!?…])\s+|\n+")
+
+
+def detector(module_name: str):
+    """The module's filter: its one class with a `reason` and a `find` method."""
+    module = importlib.import_module(module_name)
+    classes = [c for c in vars(module).values() if isinstance(c, type) and c.__module__ == module.__name__
+               and isinstance(getattr(c, "reason", None), str) and callable(getattr(c, "find", None))]
+    if len(classes) != 1:
+        raise ImportError(f"{module_name} must define exactly one filter class, found {len(classes)}")
+    return classes[0]()
+
+
+def sentence_span(text: str, start: int, end: int) -> tuple[int, int]:
+    """The whole sentence(s) around text[start:end], with the space that follows."""
+    bounds = [m.end() for m in _SENTENCE_BOUNDARY.finditer(text)]
+    left = max([b for b in bounds if b <= start], default=0)
+    right = min([b for b in bounds if b >= end], default=len(text))
+    return left, right
+
+
+def stripped(messages: list, finding: Finding):
+    """A copy of the messages with the finding's sentence removed, or None when nothing would be left of the turn."""
+    match = _MESSAGE_INDEX.match(finding.field)
+    if not match or finding.start < 0:
+        return None
+    index = int(match.group(1))
+    content = messages[index]["content"]
+    left, right = sentence_span(content, finding.start, finding.end)
+    rest = (content[:left] + content[right:]).strip()
+    if not rest:
+        return None
+    return [*messages[:index], {**messages[index], "content": rest}, *messages[index + 1:]]
+
+
+def apply(rows: list, candidates: list[int], cfg) -> dict:
+    """Run every enabled filter over the candidate rows; returns per reason {"rejected", "stripped", "flagged"}."""
+    tally = {}
+    for reason, module_name in FILTERS.items():
+        action = getattr(cfg, reason)
+        if action == "off":
+            continue
+        try:
+            found_by = detector(module_name)
+        except ModuleNotFoundError as error:
+            if error.name != module_name:
+                raise
+            tally[reason] = {"unavailable": f"{module_name} is not installed in this checkout"}
+            continue
+        live = [i for i in candidates if rows[i].rejection is None]
+        findings = found_by.find([rows[i].messages for i in live])
+        counts = tally.setdefault(reason, {"rejected": 0, "stripped": 0, "flagged": 0})
+        for i, finding in zip(live, findings):
+            if finding is not None:
+                counts[_act(rows[i], finding, action)] += 1
+    return tally
+
+
+def _act(row, finding: Finding, action: str) -> str:
+    new = stripped(row.messages, finding) if action == "strip" else None
+    if action == "reject" or (action == "strip" and new is None):
+        reject(row, finding.reason, f"{row.where}: {finding.detail}", finding.field, evidence=finding.evidence)
+        return "rejected"
+    row.flags = (row.flags or []) + [{"reason": finding.reason, "detail": finding.detail, "field": finding.field,
+                                      "evidence": finding.evidence, **({"action": "stripped"} if new else {})}]
+    if new is not None:
+        row.messages = new
+        return "stripped"
+    return "flagged"

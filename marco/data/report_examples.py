@@ -1,0 +1,59 @@
+"""A few rejected and flagged records per reason, with their text, for report.html and report.json.
+
+A person trusts a filter after reading what it removed: each example carries the text (the reply the finding
+points at) and the evidence to highlight; template rejections are grouped by template, with a count, so one
+template's variants read as one entry; duplicates say whether they are exact or near.
+"""
+
+import re
+from collections import Counter
+
+from .load import to_json
+
+PER_REASON = 3  # examples shown per reason
+TEMPLATE_GROUPS = 8  # templates shown, each with its count and one example
+_TEXT_CHARS = 1200  # of an example's text
+_MESSAGE = re.compile(r"messages\[(\d+)\]")
+
+
+def _text(row, field: str) -> str:
+    """The text the finding is about: the message its field names, else the whole conversation or the raw line."""
+    if row.messages is None:
+        return row.raw if row.raw is not None else to_json(row.record).decode()
+    match = _MESSAGE.match(field or "")
+    if match and int(match.group(1)) < len(row.messages):
+        return row.messages[int(match.group(1))]["content"]
+    return "\n".join(f"{m['role']}: {m['content']}" for m in row.messages)
+
+
+def _example(row, finding: dict, label: str = "") -> dict:
+    return {"where": row.where, "detail": finding["detail"], "label": label,
+            "text": _text(row, finding.get("field"))[:_TEXT_CHARS], "evidence": finding.get("evidence") or ""}
+
+
+def _label(rejection: dict) -> str:
+    if rejection["reason"] in ("exact_duplicate", "near_duplicate"):
+        return f"{rejection['reason'].split('_')[0]} duplicate of {rejection['duplicate_of']}"
+    return ""
+
+
+def collect(rows: list, scan, cited: dict) -> dict:
+    """{"rejected": {reason: [example]}, "templates": [group], "flagged": {reason: [example]}}."""
+    rejected, flagged = {}, {}
+    for row in rows:
+        if row.rejection and row.rejection["reason"] != "template":
+            shown = rejected.setdefault(row.rejection["reason"], [])
+            if len(shown) < PER_REASON:
+                shown.append(_example(row, row.rejection, _label(row.rejection)))
+        for flag in row.flags or []:
+            shown = flagged.setdefault(flag["reason"], [])
+            if len(shown) < PER_REASON:
+                shown.append(_example(row, flag, flag.get("action", "flagged")))
+    counts = Counter(cited.values())
+    first = {}
+    for index, t in cited.items():
+        first.setdefault(t, index)
+    groups = [{"kind": scan.templates[t].kind, "pattern": scan.templates[t].text, "count": n,
+               "example": _example(rows[first[t]], rows[first[t]].rejection)}
+              for t, n in counts.most_common(TEMPLATE_GROUPS)]
+    return {"rejected": rejected, "templates": groups, "flagged": flagged}
