@@ -9,6 +9,8 @@ table{border-collapse:collapse;width:100%}td,th{padding:3px 8px;border-bottom:1p
 td.n{text-align:right;font-variant-numeric:tabular-nums}.warn{background:#fff4e5;border-left:4px solid #f90;padding:.6em 1em}
 .cards{display:flex;gap:1em;flex-wrap:wrap}.card{border:1px solid #ddd;border-radius:6px;padding:.6em 1em;min-width:8em}
 .card b{display:block;font-size:1.6em}code{background:#f4f4f4;padding:0 3px}
+.ex{border:1px solid #e4e4e4;border-radius:6px;padding:.5em .8em;margin:.5em 0}.ex pre{white-space:pre-wrap;margin:.3em 0;
+font:13px/1.4 ui-monospace,monospace;background:#fafafa;padding:.4em}mark{background:#ffd54a}.label{color:#555;font-size:.9em}
 """
 
 
@@ -50,6 +52,48 @@ def _table(header: list, rows: list) -> str:
     return f"<table><tr>{head}</tr>{body}</table>"
 
 
+def highlighted(text: str, evidence: str) -> str:
+    """The text, escaped, with the first occurrence of the evidence marked."""
+    at = text.find(evidence) if evidence else -1
+    if at < 0:
+        return escape(text)
+    return f"{escape(text[:at])}<mark>{escape(evidence)}</mark>{escape(text[at + len(evidence):])}"
+
+
+def _example(example: dict, title: str = "") -> str:
+    label = f' <span class="label">[{escape(example["label"])}]</span>' if example.get("label") else ""
+    return (f'<div class="ex"><b>{escape(title or example["where"])}</b>{label}<br>{escape(example["detail"])}'
+            f'<pre>{highlighted(example["text"], example["evidence"])}</pre></div>')
+
+
+def _examples(report: dict) -> str:
+    found = report.get("examples", {})
+    meanings = report.get("reasons", {})
+    parts = []
+    if found.get("templates"):
+        parts.append("<h3>template (one entry per template, with the replies it rejected)</h3>")
+        parts.extend(_example(g["example"], f"{g['kind']} '{g['pattern']}': {g['count']} rejected") for g in found["templates"])
+    for reason, examples in found.get("rejected", {}).items():
+        parts.append(f"<h3>{escape(reason)}: {escape(meanings.get(reason, ''))}</h3>")
+        parts.extend(_example(e) for e in examples)
+    for reason, examples in found.get("flagged", {}).items():
+        parts.append(f"<h3>kept but flagged: {escape(reason)}</h3>")
+        parts.extend(_example(e) for e in examples)
+    return "".join(parts) or "<p>nothing rejected</p>"
+
+
+def _prompt_side(side: dict) -> str:
+    if not side:
+        return "<p>no valid conversations</p>"
+    rows = [(t["text"][:200], t["count"], f"{t['share']:.1%}") for t in side["top_first_turns"]]
+    prefixes = [(p["text"], p["count"], f"{p['share']:.1%}") for p in side["top_prefixes"]]
+    many = [(m["prompt"][:200], m["replies"]) for m in side["many_replies"]]
+    return (f"<p>{side['distinct_first_turns']} distinct first user turns in {side['conversations']} conversations.</p>"
+            + _table(["most common first user turns", "conversations", "share"], rows)
+            + (_table(["most common opening words of first user turns", "conversations", "share"], prefixes) if prefixes else "")
+            + (_table(["prompts with many different replies", "different replies"], many) if many else ""))
+
+
 def render(report: dict) -> str:
     counts, tmpl, div = report["counts"], report["templates"], report["diversity"]
     cards = "".join(f'<div class="card"><b>{v}</b>{escape(k)}</div>' for k, v in
@@ -69,7 +113,10 @@ def render(report: dict) -> str:
 <h1>Data report: <code>{escape(report['source'])}</code></h1>
 <div class="cards">{cards}</div>
 {f'<h2>Findings</h2><ul class="warn">{warnings}</ul>' if warnings else '<h2>Findings</h2><p>No duplicates, templates or invalid lines found.</p>'}
+<p>Formats read: {escape(', '.join(f"{k} ({v})" for k, v in report.get('formats', {}).items()) or 'none')}</p>
 <h2>Rejections by reason</h2>{_bars(list(counts['by_reason'].items()), color='#d0604a')}
+<h2>Examples by reason (matched words highlighted)</h2>{_examples(report)}
+<h2>Prompt side</h2>{_prompt_side(report.get('prompts'))}
 <h2>Template patterns ({tmpl['templated_replies']} of {tmpl['replies_scanned']} replies; filter {'on' if tmpl['filtered'] else 'off'})</h2>
 {_bars([(f"{t['kind']}: {t['text']}", t['count']) for t in tmpl['found'][:15]], color='#c77dba')}
 {_table(['kind', 'pattern', 'replies', 'share', 'examples'], [(t['kind'], t['text'], t['count'], f"{t['share']:.1%}", ', '.join(map(str, t['examples']))) for t in tmpl['found'][:30]]) if tmpl['found'] else ''}
