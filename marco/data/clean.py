@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass
 from . import filters, metrics, prompts, report_examples, templates
 from .config import CleaningConfig
 from .dedup import exact_duplicates, near_duplicates
-from .evidence import locate
+from .evidence import Reply
 from .formats import converted, record_name
 from .load import UnusableInput, read_rows, reject
 from .outputs import write_outputs, write_report
@@ -70,12 +70,13 @@ def _reject_probe_overlaps(rows: list, valid: list, questions: list) -> None:
 
 def _cite(scan, hits: list, reply: str) -> tuple[int, str]:
     """(template, evidence): of the reply's templates, the one whose words the reply holds most fully."""
-    best = (-1.0, hits[0], reply.strip())  # no words located (normalisation split them): the reply is the evidence
+    best, words = (-1.0, hits[0], reply.strip()), Reply(reply)  # nothing located: the reply is the evidence
     for t in hits:
-        found = locate(reply, scan.templates[t].kind, scan.templates[t].text)
+        found = words.locate(scan.templates[t].kind, scan.templates[t].text)
         if found:
-            share = found[3] / max(1, len(scan.templates[t].text.split()))
-            best = max(best, (share, -t, found[0]))
+            best = max(best, (found[3] / max(1, len(scan.templates[t].text.split())), -t, found[0]))
+            if best[0] >= 1.0:
+                break  # every word of the most used template found: no better citation
     return abs(best[1]), best[2]
 
 

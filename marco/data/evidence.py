@@ -5,6 +5,7 @@ needs the reply's own words: `locate` returns the original substring (with its c
 normalisation is the template's words, and its offsets.
 """
 
+import functools
 import re
 from difflib import SequenceMatcher
 
@@ -35,33 +36,46 @@ def _find(words: list, target: list[str], from_end: bool = False):
     return words[first][1], words[first + size - 1][2], size
 
 
-def _frame_span(reply: str, frame: str):
-    """The sentence (or the whole reply) whose masked, normalised form is the frame."""
-    pieces, position = [], 0
-    for piece in _SENTENCE_END.split(reply):
-        start = reply.index(piece, position) if piece else position
-        pieces.append((start, start + len(piece)))
-        position = start + len(piece)
-    texts = [reply[s:e] for s, e in pieces if reply[s:e].strip()] + [reply]
-    spans = [(s, e) for s, e in pieces if reply[s:e].strip()] + [(0, len(reply))]
-    for (start, end), norm in zip(spans, normalize_many([mask_slots(t) for t in texts])):
-        if norm == frame:
-            return start, end, len(frame.split())
-    return None
+class Reply:
+    """One reply, with its words and its sentence frames worked out once for every template it is checked against."""
 
+    def __init__(self, text: str):
+        self.text = text
 
-def locate(reply: str, kind: str, text: str):
-    """(evidence, start, end, words matched) for the template `text` of `kind` in `reply`: the reply's own words
-    that matched, with their case and punctuation; None when the reply does not hold them."""
-    span = _frame_span(reply, text) if kind == "frame" else None
-    if span is None:
-        target = (_anchor(text) if kind == "frame" else text).split()
-        span = _find(_words(reply), [w for w in target if w not in _SLOT_WORDS], from_end=kind == "closing")
-    if span is None:
-        return None
-    start, end, size = span
-    while end > start and reply[end - 1].isspace():
-        end -= 1
-    while start < end and reply[start].isspace():
-        start += 1
-    return reply[start:end], start, end, size
+    @functools.cached_property
+    def words(self) -> list:
+        return _words(self.text)
+
+    @functools.cached_property
+    def frames(self) -> dict:
+        """{masked normalised frame: span} of each sentence and of the whole reply."""
+        spans, position = [], 0
+        for piece in _SENTENCE_END.split(self.text):
+            start = self.text.index(piece, position) if piece else position
+            if piece.strip():
+                spans.append((start, start + len(piece)))
+            position = start + len(piece)
+        spans.append((0, len(self.text)))
+        found = {}
+        for span, norm in zip(spans, normalize_many([mask_slots(self.text[s:e]) for s, e in spans])):
+            found.setdefault(norm, span)
+        return found
+
+    def locate(self, kind: str, template: str):
+        """(evidence, start, end, words matched) for the template `template` of `kind`: the reply's own words that
+        matched, with their case and punctuation; None when the reply does not hold them."""
+        span = self.frames.get(template) if kind == "frame" else None
+        if span is not None:
+            span = (*span, len(template.split()))
+        else:
+            target = (_anchor(template) if kind == "frame" else template).split()
+            span = _find(self.words, [w for w in target if w not in _SLOT_WORDS], from_end=kind == "closing")
+        if span is None:
+            return None
+        start, end, size = span
+        while end > start and self.text[end - 1].isspace():
+            end -= 1
+        while start < end and self.text[start].isspace():
+            start += 1
+        return self.text[start:end], start, end, size
+
