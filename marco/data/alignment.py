@@ -1,0 +1,171 @@
+"""Replies that answer another prompt (reason `misaligned`).
+
+Two signals, both corpus-wide:
+- asked terms, no model: the words a question asks about (a quoted term; X in "how do I say X", "what is X",
+  "come si dice X", "cómo se dice X", "comment dit-on X", "wie sagt man X") are missing from its reply, while the
+  reply of a conversation within `neighbours` of it has them: the reply was shifted (CIMA's conversion: "What is
+  tree again?" -> '"Pink" is "rosa"', and the next conversation's reply is '"tree" is "l'albero"'). A suspect,
+  not a proof, so only terms of up to `max_term_words` words count (a whole quoted sentence is no asked term).
+- with `score_model` (a causal LM name or path; "marco-tiny" is the built-in one): Instruction-Following Difficulty,
+  Li et al., NAACL 2024, "From Quantity to Quality" (Cherry LLM): IFD = PPL(reply | prompt) / PPL(reply). A prompt
+  that helps predict its reply gives IFD < 1; the paper drops samples with IFD >= 1 ("the instruction gives no
+  help"), hence the default `ifd_threshold` = 1.0. The per-conversation scores are kept in `self.scores`.
+"""
+
+import math
+import re
+from dataclasses import dataclass, field
+
+from .findings import Finding
+from .truncation import FUNCTION_WORDS
+
+_ASKED = re.compile(
+    r"(?:\bhow\s+(?:do|would|can|should)\s+(?:i|you|we|one)\s+say|\bhow\s+to\s+say|\bwhat(?:'s|\s+is|\s+was)(?:\s+the\s+"
+    r"(?:italian|english|spanish|french|german)\s+(?:word\s+)?for|\s+(?:the\s+)?word\s+for|\s+italian\s+for)?|"
+    r"\bwhat\s+does|\btranslate|\bmeaning\s+of|"
+    r"\bcome\s+si\s+(?:dice|traduce|scrive)|\b(?:che\s+)?cosa\s+(?:significa|vuol\s+dire)|\bche\s+vuol\s+dire|"
+    r"\bqual\s+è\s+la\s+parola\s+per|\bcómo\s+se\s+(?:dice|traduce)|\bqué\s+significa|"
+    r"\bcomment\s+(?:dit-on|dire|traduire|on\s+dit)|\bque\s+(?:veut\s+dire|signifie)|"
+    r"\bwie\s+(?:sagt|übersetzt)\s+man|\bwas\s+(?:heißt|bedeutet))"
+    r"\s+(?P<term>[^?!.\n\"“”«»]{1,60}?)\s*(?:\b(?:again|in\s+\w+|mean|means|please|auf\s+\w+|en\s+\w+)\b\s*)*(?:[?!.\n]|$)",
+    re.IGNORECASE)
+_QUOTED = re.compile(r"\"([^\"\n]{1,60})\"|“([^”\n]{1,60})”|«\s*([^»\n]{1,60}?)\s*»|(?<!\w)'([^'\n]{1,60})'(?!\w)")
+_WORDS = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?")
+_LEADING_ARTICLES = re.compile(r"^(?:the|a|an|il|lo|la|i|gli|le|un|una|uno|el|los|las|le|les|der|die|das)\s+", re.I)
+
+
+def asked_terms(prompt: str, max_words: int) -> list[str]:
+    """The terms a prompt asks about, lower-cased: quoted ones first, else the X of "how do I say X"-like questions."""
+    quoted = [next(g for g in m.groups() if g) for m in _QUOTED.finditer(prompt)]
+    terms = quoted or [m.group("term") for m in _ASKED.finditer(prompt)]
+    cleaned = [_LEADING_ARTICLES.sub("", " ".join(t.casefold().split())).strip(" ,;:?.!") for t in terms]
+    return [t for t in cleaned if t and len(t.split()) <= max_words]
+
+
+def mentions(reply_words: set, reply_lower: str, term: str) -> bool:
+    """True when the reply has one of the term's content words, or the whole phrase for a term of function words."""
+    content = [w for w in _WORDS.findall(term) if w not in FUNCTION_WORDS]
+    if content:
+        return any(w in reply_words for w in content)
+    return re.search(rf"(?<!\w){re.escape(term)}(?!\w)", reply_lower) is not None
+
+
+def _last_turns(messages: list[dict]) -> tuple[int, str, str] | None:
+    """(index of the last assistant message, the user turn before it, its text), or None."""
+    for m in range(len(messages) - 1, 0, -1):
+        if messages[m].get("role") == "assistant" and isinstance(messages[m].get("content"), str):
+            users = [x for x in messages[:m] if x.get("role") == "user" and isinstance(x.get("content"), str)]
+            return (m, users[-1]["content"], messages[m]["content"]) if users else None
+    return None
+
+
+@dataclass
+class AlignmentFilter:
+    """Flags conversations whose last reply seems to answer another prompt (see the module docstring)."""
+
+    neighbours: int = field(default=2, metadata={"help": "Conversations on each side whose replies are compared."})
+    max_term_words: int = field(default=4, metadata={"help": "Longest asked term, in words."})
+    score_model: str | None = field(default=None, metadata={"help": "Causal LM for IFD scores; None: no model."})
+    ifd_threshold: float = field(default=1.0, metadata={"help": "IFD at or above which a reply is misaligned."})
+    batch_size: int = field(default=16, metadata={"help": "Sequences per forward pass when scoring."})
+    max_length: int = field(default=512, metadata={"help": "Tokens per scored sequence (prompt cut from the left)."})
+
+    reason = "misaligned"
+
+    def find(self, conversations: list[list[dict]]) -> list[Finding | None]:
+        turns = [_last_turns(messages) for messages in conversations]
+        findings = self.term_suspects(turns)
+        if self.score_model:
+            self.scores = self.ifd(conversations, turns)
+            for c, score in enumerate(self.scores):
+                if findings[c] is None and score >= self.ifd_threshold:
+                    m, _, reply = turns[c]
+                    findings[c] = Finding(self.reason, f'IFD {score:.2f} >= {self.ifd_threshold}: the prompt does not '
+                                          f'help predict the reply "{" ".join(reply.split())[:80]}"',
+                                          f"messages[{m}].content", reply, 0, len(reply))
+        return findings
+
+    def term_suspects(self, turns: list) -> list[Finding | None]:
+        replies = {}  # conversation -> (words, lower-cased reply), built only around a question that asks a term
+
+        def has(n: int, term: str) -> bool:
+            if n not in replies:
+                lowered = turns[n][2].casefold() if turns[n] else ""
+                replies[n] = (set(_WORDS.findall(lowered)), lowered)
+            return mentions(*replies[n], term)
+
+        findings = [None] * len(turns)
+        for c, turn in enumerate(turns):
+            if turn is None:
+                continue
+            for term in asked_terms(turn[1], self.max_term_words):
+                if has(c, term):
+                    continue
+                near = [n for n in range(max(0, c - self.neighbours), min(len(turns), c + self.neighbours + 1))
+                        if n != c and has(n, term)]
+                if near:
+                    findings[c] = Finding(
+                        self.reason, f'asks about "{term}", which its reply never mentions but the reply of conversation '
+                        f'{near[0] + 1} does: "{" ".join(turn[2].split())[:80]}"', f"messages[{turn[0]}].content",
+                        turn[2], 0, len(turn[2]))
+                    break
+        return findings
+
+    def ifd(self, conversations: list[list[dict]], turns: list) -> list[float]:
+        """IFD per conversation (nan where there is no prompt and reply), batched, longest first."""
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        from marco.tiny import resolve
+
+        tokenizer = AutoTokenizer.from_pretrained(resolve(self.score_model))
+        model = AutoModelForCausalLM.from_pretrained(resolve(self.score_model)).eval()
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+        model.to(device)
+        start = tokenizer.bos_token_id if tokenizer.bos_token_id is not None else tokenizer.eos_token_id
+        pairs = {}
+        for c, turn in enumerate(turns):
+            if turn is None:
+                continue
+            prompt = prompt_ids(tokenizer, conversations[c][: turn[0]])
+            reply = tokenizer(turn[2], add_special_tokens=False)["input_ids"][: self.max_length // 2]
+            if reply:
+                pairs[c] = (prompt[-(self.max_length - len(reply)):], reply)
+        conditioned = [(c, p + r, len(r)) for c, (p, r) in pairs.items()]
+        alone = [(c, [start] + r, len(r)) for c, (_, r) in pairs.items()]
+        with_prompt, without = mean_nll(model, conditioned, self.batch_size, device), mean_nll(model, alone, self.batch_size, device)
+        return [math.exp(with_prompt[c] - without[c]) if c in pairs else math.nan for c in range(len(turns))]
+
+
+def prompt_ids(tokenizer, messages: list[dict]) -> list[int]:
+    """The prompt as the model sees it: its chat template with the assistant header, else the plain texts."""
+    if tokenizer.chat_template:
+        ids = tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=True)
+        return list(ids["input_ids"] if isinstance(ids, dict) or hasattr(ids, "keys") else ids)
+    return tokenizer("\n".join(m["content"] for m in messages) + "\n", add_special_tokens=False)["input_ids"]
+
+
+def mean_nll(model, sequences: list[tuple[int, list[int], int]], batch_size: int, device: str) -> dict:
+    """Mean negative log-likelihood of each sequence's last `n` tokens, {conversation: nll}."""
+    import torch
+
+    results = {}
+    ordered = sorted(sequences, key=lambda s: -len(s[1]))
+    for first in range(0, len(ordered), batch_size):
+        batch = ordered[first: first + batch_size]
+        width = len(batch[0][1])
+        ids = torch.zeros(len(batch), width, dtype=torch.long)
+        mask = torch.zeros(len(batch), width, dtype=torch.long)
+        labels = torch.full((len(batch), width), -100, dtype=torch.long)
+        for row, (_, tokens, n) in enumerate(batch):
+            ids[row, : len(tokens)] = torch.tensor(tokens)
+            mask[row, : len(tokens)] = 1
+            labels[row, len(tokens) - n: len(tokens)] = torch.tensor(tokens[-n:])
+        with torch.no_grad():
+            logits = model(input_ids=ids.to(device), attention_mask=mask.to(device)).logits.float()
+        loss = torch.nn.functional.cross_entropy(logits[:, :-1].transpose(1, 2), labels[:, 1:].to(device),
+                                                 reduction="none")
+        per_row = loss.sum(1) / (labels[:, 1:] != -100).sum(1).to(device)
+        for (c, _, _), value in zip(batch, per_row.tolist()):
+            results[c] = value
+    return results

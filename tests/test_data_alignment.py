@@ -1,0 +1,75 @@
+"""AlignmentFilter: shifted replies found by their asked terms, look-alikes kept, IFD scores from a real model."""
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from marco.data.alignment import AlignmentFilter, asked_terms
+
+SEED = Path(__file__).resolve().parents[2] / "shared" / "seed-project"
+
+
+def _pairs(pairs):
+    return [[{"role": "user", "content": q}, {"role": "assistant", "content": a}] for q, a in pairs]
+
+
+ALIGNED = [
+    ("How do I say 'window' in Italian?", "'Window' is 'finestra': la finestra."),
+    ("Come si dice «chiave» in inglese?", "«Chiave» in inglese si dice key."),
+    ("¿Cómo se dice kitchen en italiano?", "Kitchen es cucina: la cucina."),
+    ("What is the word for spoon?", "A spoon is un cucchiaio."),
+    ("Wie sagt man Fahrrad auf Italienisch?", "Fahrrad heißt bicicletta."),
+]
+
+
+def test_terms_asked_in_five_languages():
+    assert [asked_terms(q, 4) for q, _ in ALIGNED] == [["window"], ["chiave"], ["kitchen"], ["spoon"], ["fahrrad"]]
+    assert asked_terms('Is it correct to say "il cane e dietro rosa l\'albero di mio zio"?', 4) == []  # a sentence
+
+
+def test_aligned_replies_are_kept():
+    assert AlignmentFilter().find(_pairs(ALIGNED)) == [None] * len(ALIGNED)
+
+
+def test_a_reply_shifted_to_the_next_question_is_flagged():
+    shifted = [(ALIGNED[i + 1][0], ALIGNED[i][1]) for i in range(4)]  # each reply answers the previous question
+    found = AlignmentFilter().find(_pairs(shifted))
+    assert found[0] is not None and found[0].reason == "misaligned" and '"chiave"' in found[0].detail
+    assert found[0].evidence == ALIGNED[0][1] and found[0].field == "messages[1].content"
+    assert found[1] is not None and found[2] is not None
+    assert found[3] is None  # its question's answer is in no conversation
+
+
+def test_a_reply_without_the_term_is_no_suspect_when_no_neighbour_has_it():
+    hint = [("How do I say 'window'?", "Try to guess first: it starts with f."), ALIGNED[1], ALIGNED[2]]
+    assert AlignmentFilter().find(_pairs(hint)) == [None, None, None]
+
+
+def test_a_far_conversation_is_no_neighbour():
+    far = [("How do I say 'window'?", "Try to guess first: it starts with f.")] + ALIGNED[1:] + [ALIGNED[0]]
+    assert AlignmentFilter(neighbours=2).find(_pairs(far))[0] is None
+
+
+@pytest.mark.slow
+def test_ifd_scores_every_pair_with_the_built_in_model():
+    pairs = ALIGNED + [("How do I say 'window' in Italian?", "Fahrrad heißt bicicletta.")]
+    detector = AlignmentFilter(score_model="marco-tiny", ifd_threshold=0.0)  # every scored pair is reported
+    found = detector.find(_pairs(pairs) + [[{"role": "user", "content": "no reply"}]])
+    assert len(detector.scores) == 7 and math.isnan(detector.scores[-1])
+    assert all(0 < s < 10 for s in detector.scores[:-1])
+    assert found[-1] is None and all(f is not None and f.detail.startswith("IFD") for f in found[:-1])
+    assert AlignmentFilter(score_model="marco-tiny", ifd_threshold=100.0).find(_pairs(pairs)) == [None] * 6
+
+
+def test_cima_shifted_replies_are_suspects():
+    path = SEED / "cima_tutoring_conversations.jsonl"
+    if not path.exists():
+        pytest.skip("needs ../shared/seed-project/cima_tutoring_conversations.jsonl: not in this checkout")
+    conversations = [json.loads(line)["messages"] for line in path.open(encoding="utf-8")]
+    found = AlignmentFilter().find(conversations)
+    tree = next(i for i, c in enumerate(conversations) if c[0]["content"].endswith("What is tree again?"))
+    assert found[tree] is not None and '"tree"' in found[tree].detail
+    plain = [i for i, c in enumerate(conversations) if c[0]["content"] == "Can you help me learn Italian grammar?"]
+    assert not any(found[i] for i in plain)  # a prompt that asks for no term is never a suspect
