@@ -38,7 +38,7 @@ def test_strip_removes_the_sentence_and_says_so_in_flags(corpus):
     assert kept[0]["flags"][0]["reason"] == "boilerplate" and kept[0]["flags"][0]["action"] == "stripped"
     assert [r["id"] for r in result.rejected] == ["only"]
     assert "flags" not in kept[2]
-    assert result.report["filters"]["boilerplate"] == {"rejected": 1, "stripped": 1, "flagged": 0}
+    assert result.report["filters"]["boilerplate"] == {"rejected": 1, "stripped": 1, "flagged": 0, "already_rejected": 0}
 
 
 def test_flag_keeps_the_text_and_off_does_nothing(corpus):

@@ -15,7 +15,7 @@ FILLER = ("parole nuove ogni giorno aiutano molto quando si legge un giornale o 
 
 def varied_replies(n, seed=0):
     rng = random.Random(seed)
-    return [" ".join(rng.sample(FILLER, 12)) + f" {i}" for i in range(n)]
+    return [" ".join(rng.sample(FILLER, rng.randint(6, 24))) + f" {i}." for i in range(n)]  # lengths vary, as in real data
 
 
 def test_clean_varied_replies_have_no_templates():

@@ -139,7 +139,7 @@ def run(source: str, cfg: CleaningConfig = None, tokenizer=None, split: str = "t
         distinct = [i for i in distinct if rows[i].rejection is None]
 
     owners, replies, normalized_replies, scan, cited = _reject_templates(rows, distinct, names, cfg)
-    filter_counts = filters.apply(rows, distinct, cfg)
+    filter_counts = filters.apply(rows, valid, cfg)
 
     kept = [_kept_record(r) for r in rows if r.rejection is None]
     rejected = [{**r.record, "rejection": r.rejection} if r.record is not None else {"raw": r.raw, "rejection": r.rejection}
@@ -212,7 +212,7 @@ def _warnings(report: dict) -> list[str]:
     for reason, tally in report["filters"].items():
         if tally.get("unavailable"):
             found.append(f"filter {reason} skipped: {tally['unavailable']}")
-        elif sum(tally.values()):
+        elif tally["rejected"] + tally["stripped"] + tally["flagged"]:
             found.append(f"{reason}: {tally['rejected']} rejected, {tally['stripped']} stripped, "
                          f"{tally['flagged']} flagged")
     for field, rows in report["groups"].items():

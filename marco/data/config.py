@@ -52,6 +52,15 @@ class CleaningConfig:
                           "reject, strip, flag (default: they are listed for a person to check) or off.",
                   "choices": list(ACTIONS)},
     )
+    score_model: Optional[str] = field(
+        default=None,
+        metadata={"help": "A causal LM (Hub id, folder or marco-tiny) that scores every conversation's Instruction-"
+                          "Following Difficulty, PPL(reply | prompt) / PPL(reply) (Li et al., NAACL 2024); replies at "
+                          "or above ifd_threshold are misaligned. Off by default: it runs a model."},
+    )
+    ifd_threshold: float = field(
+        default=1.0, metadata={"help": "IFD at or above which a reply is misaligned (1.0: the prompt does not help)."}
+    )
     reject_duplicate_prompts: bool = field(
         default=False,
         metadata={"help": "Reject a conversation whose whole user side repeats a kept conversation's (reason "

@@ -5,8 +5,12 @@ Each filter module exposes one class with a `reason` and `find(conversations) ->
 the sentence that matched (the rest is kept, the record's `flags` say what went), `flag` it (kept, noted), `off`.
 """
 
+import dataclasses
 import importlib
+import math
 import re
+
+import numpy as np
 
 from .findings import Finding
 from .load import reject
@@ -17,14 +21,27 @@ _MESSAGE_INDEX = re.compile(r"messages\[(\d+)\]")
 _SENTENCE_BOUNDARY = re.compile(r"(?<=[.!?…])\s+|\n+")
 
 
-def detector(module_name: str):
-    """The module's filter: its one class with a `reason` and a `find` method."""
+def detector(module_name: str, cfg=None):
+    """The module's filter: its one class with a `reason` and a `find` method, given the CleaningConfig values of
+    the settings it declares (a dataclass field of the same name, e.g. score_model, ifd_threshold)."""
     module = importlib.import_module(module_name)
     classes = [c for c in vars(module).values() if isinstance(c, type) and c.__module__ == module.__name__
                and isinstance(getattr(c, "reason", None), str) and callable(getattr(c, "find", None))]
     if len(classes) != 1:
         raise ImportError(f"{module_name} must define exactly one filter class, found {len(classes)}")
-    return classes[0]()
+    cls = classes[0]
+    settings = {f.name: getattr(cfg, f.name) for f in dataclasses.fields(cls) if hasattr(cfg, f.name)} \
+        if dataclasses.is_dataclass(cls) and cfg is not None else {}
+    return cls(**settings)
+
+
+def score_summary(scores: list) -> dict:
+    """Distribution of a filter's per-conversation scores (the IFD of alignment.py), for the report."""
+    values = np.array([s for s in scores if not math.isnan(s)])
+    if not values.size:
+        return {"count": 0}
+    return {"count": int(values.size), "mean": round(float(values.mean()), 4),
+            **{f"p{q}": round(float(np.percentile(values, q)), 4) for q in (10, 50, 90, 99)}}
 
 
 def sentence_span(text: str, start: int, end: int) -> tuple[int, int]:
@@ -50,25 +67,28 @@ def stripped(messages: list, finding: Finding):
 
 
 def apply(rows: list, candidates: list[int], cfg) -> dict:
-    """Run every enabled filter over the candidate rows; returns per reason {"rejected", "stripped", "flagged"}."""
+    """Run every enabled filter over the candidate rows, in input order (a filter may compare neighbours), and act
+    on the findings of rows not yet rejected; returns per reason {"rejected", "stripped", "flagged", "already_rejected"
+    (found in rows that an earlier step rejected)}."""
     tally = {}
     for reason, module_name in FILTERS.items():
         action = getattr(cfg, reason)
         if action == "off":
             continue
         try:
-            found_by = detector(module_name)
+            found_by = detector(module_name, cfg)
         except ModuleNotFoundError as error:
             if error.name != module_name:
                 raise
             tally[reason] = {"unavailable": f"{module_name} is not installed in this checkout"}
             continue
-        live = [i for i in candidates if rows[i].rejection is None]
-        findings = found_by.find([rows[i].messages for i in live])
-        counts = tally.setdefault(reason, {"rejected": 0, "stripped": 0, "flagged": 0})
-        for i, finding in zip(live, findings):
+        findings = found_by.find([rows[i].messages for i in candidates])
+        counts = tally.setdefault(reason, {"rejected": 0, "stripped": 0, "flagged": 0, "already_rejected": 0})
+        for i, finding in zip(candidates, findings):
             if finding is not None:
-                counts[_act(rows[i], finding, action)] += 1
+                counts[_act(rows[i], finding, action) if rows[i].rejection is None else "already_rejected"] += 1
+        if getattr(found_by, "scores", None) is not None:
+            counts["scores"] = score_summary(found_by.scores)
     return tally
 
 
