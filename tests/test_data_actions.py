@@ -66,3 +66,10 @@ def test_strip_of_a_sentence_in_the_middle():
     messages = [{"role": "user", "content": "u"}, {"role": "assistant", "content": text}]
     assert stripped(messages, finding)[1]["content"] == "Ciao. Il resto resta."
     assert messages[1]["content"] == text  # the original is not changed
+
+
+def test_filters_in_forked_processes_give_the_same_result(corpus, monkeypatch):
+    in_process = run(corpus, CleaningConfig(boilerplate="strip"))
+    monkeypatch.setattr("marco.data.filters._FORK_MIN", 0)  # every filter in a process of its own
+    forked = run(corpus, CleaningConfig(boilerplate="strip"))
+    assert forked.kept == in_process.kept and forked.rejected == in_process.rejected

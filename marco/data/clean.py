@@ -115,6 +115,7 @@ def run(source: str, cfg: CleaningConfig = None, tokenizer=None, split: str = "t
     prompt_audit = prompts.audit([rows[i].messages for i in valid])
     if questions:
         _reject_probe_overlaps(rows, valid, questions)
+    finish_filters = filters.start(rows, valid, cfg)  # on the other core while duplicates and templates are found
     candidates = [i for i in valid if rows[i].rejection is None]
     normalized = dict(zip(candidates, normalize_many([conversation_text(rows[i].messages) for i in candidates])))
     lengths = _lengths([rows[i] for i in candidates], [normalized[i] for i in candidates], tokenizer)
@@ -139,7 +140,7 @@ def run(source: str, cfg: CleaningConfig = None, tokenizer=None, split: str = "t
         distinct = [i for i in distinct if rows[i].rejection is None]
 
     owners, replies, normalized_replies, scan, cited = _reject_templates(rows, distinct, names, cfg)
-    filter_counts = filters.apply(rows, valid, cfg)
+    filter_counts = finish_filters()
 
     kept = [_kept_record(r) for r in rows if r.rejection is None]
     rejected = [{**r.record, "rejection": r.rejection} if r.record is not None else {"raw": r.raw, "rejection": r.rejection}
@@ -210,9 +211,7 @@ def _warnings(report: dict) -> list[str]:
             found.append(f"{counts['by_reason'][reason]} {reason.replace('_', ' ')}s")
     found.extend(prompts.warnings(report["prompts"]))
     for reason, tally in report["filters"].items():
-        if tally.get("unavailable"):
-            found.append(f"filter {reason} skipped: {tally['unavailable']}")
-        elif tally["rejected"] + tally["stripped"] + tally["flagged"]:
+        if tally["rejected"] + tally["stripped"] + tally["flagged"]:
             found.append(f"{reason}: {tally['rejected']} rejected, {tally['stripped']} stripped, "
                          f"{tally['flagged']} flagged")
     for field, rows in report["groups"].items():

@@ -6,8 +6,10 @@ the sentence that matched (the rest is kept, the record's `flags` say what went)
 """
 
 import dataclasses
+import functools
 import importlib
 import math
+import multiprocessing
 import re
 
 import numpy as np
@@ -18,6 +20,7 @@ from .load import reject
 FILTERS = {"boilerplate": "marco.data.boilerplate", "truncated": "marco.data.truncation",
            "misaligned": "marco.data.alignment"}  # CleaningConfig field (= reason) -> module
 _MESSAGE_INDEX = re.compile(r"messages\[(\d+)\]")
+_FORK_MIN = 2_000  # conversations from which a filter runs in a process of its own (a fork costs ~10 ms)
 _SENTENCE_BOUNDARY = re.compile(r"(?<=[.!?…])\s+|\n+")
 
 
@@ -66,30 +69,64 @@ def stripped(messages: list, finding: Finding):
     return [*messages[:index], {**messages[index], "content": rest}, *messages[index + 1:]]
 
 
-def apply(rows: list, candidates: list[int], cfg) -> dict:
-    """Run every enabled filter over the candidate rows, in input order (a filter may compare neighbours), and act
-    on the findings of rows not yet rejected; returns per reason {"rejected", "stripped", "flagged", "already_rejected"
-    (found in rows that an earlier step rejected)}."""
-    tally = {}
-    for reason, module_name in FILTERS.items():
-        action = getattr(cfg, reason)
-        if action == "off":
-            continue
+class _Forked:
+    """`fn()` computed in a forked process, so the filters use the second core while the parent deduplicates and
+    scans templates (the findings depend only on the conversations, not on what the other steps reject)."""
+
+    def __init__(self, fn):
+        context = multiprocessing.get_context("fork")
+        self.reader, writer = context.Pipe(duplex=False)
+        self.process = context.Process(target=_send, args=(fn, writer), daemon=True)
+        self.process.start()
+        writer.close()
+
+    def result(self):
         try:
+            value = self.reader.recv()
+        finally:
+            self.process.join()
+        if isinstance(value, BaseException):
+            raise value
+        return value
+
+
+def _send(fn, writer) -> None:
+    try:
+        writer.send(fn())
+    except BaseException as error:  # the parent re-raises it
+        writer.send(error)
+
+
+def _findings(found_by, conversations: list):
+    return found_by.find(conversations), getattr(found_by, "scores", None)
+
+
+def start(rows: list, candidates: list[int], cfg):
+    """Start every enabled filter on the candidate rows, in input order (a filter may compare neighbours), each in a
+    process of its own where the platform forks and no model is loaded; returns `finish()`, which waits for them,
+    acts on the findings of rows not rejected meanwhile and returns per reason {"rejected", "stripped", "flagged",
+    "already_rejected" (found in rows that another step rejected)}."""
+    conversations = [rows[i].messages for i in candidates]
+    can_fork = "fork" in multiprocessing.get_all_start_methods() and len(conversations) >= _FORK_MIN
+    jobs = {}
+    for reason, module_name in FILTERS.items():
+        if getattr(cfg, reason) != "off":
             found_by = detector(module_name, cfg)
-        except ModuleNotFoundError as error:
-            if error.name != module_name:
-                raise
-            tally[reason] = {"unavailable": f"{module_name} is not installed in this checkout"}
-            continue
-        findings = found_by.find([rows[i].messages for i in candidates])
-        counts = tally.setdefault(reason, {"rejected": 0, "stripped": 0, "flagged": 0, "already_rejected": 0})
-        for i, finding in zip(candidates, findings):
-            if finding is not None:
-                counts[_act(rows[i], finding, action) if rows[i].rejection is None else "already_rejected"] += 1
-        if getattr(found_by, "scores", None) is not None:
-            counts["scores"] = score_summary(found_by.scores)
-    return tally
+            job = functools.partial(_findings, found_by, conversations)
+            jobs[reason] = _Forked(job) if can_fork and not getattr(found_by, "score_model", None) else job
+
+    def finish() -> dict:
+        tally = {}
+        for reason, job in jobs.items():
+            findings, scores = job.result() if isinstance(job, _Forked) else job()
+            counts = tally[reason] = {"rejected": 0, "stripped": 0, "flagged": 0, "already_rejected": 0}
+            for i, finding in zip(candidates, findings):
+                if finding is not None:
+                    counts["already_rejected" if rows[i].rejection else _act(rows[i], finding, getattr(cfg, reason))] += 1
+            if scores is not None:
+                counts["scores"] = score_summary(scores)
+        return tally
+    return finish
 
 
 def _act(row, finding: Finding, action: str) -> str:

