@@ -2,6 +2,7 @@
 
     python benchmarks/bench_clean.py                 # 100k conversations: throughput + near-dup baselines
     python benchmarks/bench_clean.py --scaling       # 10k, 100k, 1M: time and peak memory (one process each)
+    python benchmarks/bench_clean.py --vs-parse      # `marco data clean` against an orjson parse, whole processes
 
 Synthetic chat data with a realistic spread of lengths, Zipf-distributed words, and planted problems:
 exact duplicates (re-cased, re-punctuated copies), near duplicates (1-3 word edits, verified Jaccard >= 0.8)
@@ -182,6 +183,24 @@ def scaling(sizes=(10_000, 100_000, 1_000_000)) -> list:
     return rows
 
 
+def vs_parse(n: int) -> dict:
+    """`python -m marco data clean` of n conversations against a process that only parses the file with orjson,
+    both timed as whole processes (start-up included): the issue-13 target is a ratio <= 20."""
+    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "data.jsonl")
+        write_jsonl(make_dataset(n)[0], path)
+        commands = {"orjson_parse": [sys.executable, "-c", "import orjson,sys\n"
+                                     "[orjson.loads(line) for line in open(sys.argv[1], 'rb')]", path],
+                    "marco_clean": [sys.executable, "-m", "marco", "data", "clean", path, "--out", os.path.join(tmp, "out")]}
+        seconds = {}
+        for name, command in commands.items():
+            start = time.perf_counter()
+            subprocess.run(command, check=True, capture_output=True, cwd=repo)
+            seconds[name] = round(time.perf_counter() - start, 2)
+    return {**seconds, "ratio": round(seconds["marco_clean"] / seconds["orjson_parse"], 1)}
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=100_000)
@@ -189,7 +208,13 @@ def main():
     parser.add_argument("--make", nargs=2, metavar=("N", "PATH"), help=argparse.SUPPRESS)
     parser.add_argument("--measure", metavar="PATH", help=argparse.SUPPRESS)
     parser.add_argument("--no-baselines", action="store_true")
+    parser.add_argument("--vs-parse", action="store_true", help="clean against an orjson parse, whole processes")
     args = parser.parse_args()
+    if args.vs_parse:
+        result = vs_parse(args.n)
+        print(f"{args.n} conversations: orjson parse {result['orjson_parse']} s, marco data clean "
+              f"{result['marco_clean']} s: ratio {result['ratio']}x (target <= 20x)")
+        return
     if args.make:
         write_jsonl(make_dataset(int(args.make[0]))[0], args.make[1])
         return
