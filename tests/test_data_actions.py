@@ -73,3 +73,10 @@ def test_filters_in_forked_processes_give_the_same_result(corpus, monkeypatch):
     monkeypatch.setattr("marco.data.filters._FORK_MIN", 0)  # every filter in a process of its own
     forked = run(corpus, CleaningConfig(boilerplate="strip"))
     assert forked.kept == in_process.kept and forked.rejected == in_process.rejected
+
+
+@pytest.mark.slow
+def test_score_model_reaches_the_alignment_filter_and_reports_ifd(corpus):
+    result = run(corpus, CleaningConfig(score_model="marco-tiny", ifd_threshold=50.0))  # tiny model: no real IFD
+    scores = result.report["filters"]["misaligned"]["scores"]
+    assert scores["count"] == 9 and scores["p10"] <= scores["p50"] <= scores["p90"]

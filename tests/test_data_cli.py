@@ -170,3 +170,9 @@ def test_lengths_count_tokens_when_a_tokenizer_is_given(write_jsonl, tmp_path):
     lengths = json.loads((tmp_path / "r" / "report.json").read_text())["lengths"]
     assert (lengths["unit"], lengths["p100"]) == ("tokens", 9)  # "abc defgh": 9 characters with the space
     assert marco("data", "audit", path, "--tokenizer", str(tmp_path / "nope")).returncode == 2
+
+
+def test_help_says_what_each_data_option_does():
+    out = marco("data", "--help").stdout
+    assert "--no-template-filter keeps them" in out and "{reject,strip,flag,off}" in out
+    assert "--probes" in out and "--score-model" in out and "--reject-duplicate-prompts" in out

@@ -49,7 +49,7 @@ class CleaningConfig:
     misaligned: str = field(
         default="flag",
         metadata={"help": "Replies that seem to answer a neighbouring question (a suspect, found without a model): "
-                          "reject, strip, flag (default: they are listed for a person to check) or off.",
+                          "reject, strip, flag (listed for a person to check) or off.",
                   "choices": list(ACTIONS)},
     )
     score_model: Optional[str] = field(
