@@ -23,7 +23,7 @@ import re
 
 from .findings import Finding
 
-_SEP = "\x00"  # joins replies so one regex pass scans the corpus
+_SEP = "\x00"  # joins replies so each trigger word is found in one str.find pass
 _WINDOW = 300  # characters after a self-reference in which its limitation must appear
 _QUOTE_CHARS = 160  # longest evidence quoted in a detail line
 
@@ -104,11 +104,39 @@ _LIMITATION = re.compile(
     r"\bnon\s+\w+o\b|\bno\s+\w+o\b|\bit(?:\s+is|'s)\s+(?:difficult|impossible|not\s+possible)\b|"
     r"\b(?:unable|not\s+able|not\s+capable|limited|limitat[oaie]|incapace|incapaz|incapable)\b",
     re.IGNORECASE)
+# every match of _ANCHOR contains one of these (lower-cased text), or one of _TRIGGERS_CASED (as written)
+_TRIGGERS = ("model", "modèl", "assist", "asist", "program", "chatbot", "chat bot", "bot", "intelligen", "inteligen",
+             "machine", "llm", "gpt", "update", "training", "aggiornament", "addestrament", "cut-off", "cutoff",
+             "cut off", "limite", "conoscenz", "actualizaci", "entrenamient", "fecha de corte", "conocimient", "mise à",
+             "entraîn", "apprentissage", "connaissances", "wissen", "aktualisierung", "sorry", "apologi",
+             "unfortunately", "dispiace", "scuso", "purtroppo", "spiacent", "siento", "lamentablemente", "disculp",
+             "désolé", "malheureusement", "excuse", "leid", "entschuldig", "don't have", "do not have", "don’t have", "non ho", "non possiedo",
+             "no tengo", "n'ai pas", "habe kein")
+_TRIGGERS_CASED = ("AI", "A.I.", "IA", "KI")
 _KINDS = {"self": _SELF, "cutoff": _CUTOFF, "refusal": _REFUSAL, "capability": _CAPABILITY}
 _ANCHOR = re.compile("|".join(f"(?P<{kind}>{pattern})" for kind, pattern in _KINDS.items()), re.IGNORECASE)
 _SENTENCE_END = re.compile(r"[.!?…](?=\s|$)|\n")
 _LABELS = {"self": "AI disclaimer", "cutoff": "knowledge cut-off note", "refusal": "refusal",
            "capability": "AI capability disclaimer"}
+
+
+def candidates(replies: list[str]) -> list[int]:
+    """Indices of the replies holding a word every boilerplate match needs: the full regex, case-insensitive and
+    slow (~1.5 MB/s), then runs on those only; the words are found by str.find (C speed) on lower-cased text."""
+    lowered = [reply.lower() for reply in replies]
+    starts, position = [], 0
+    for text in lowered:
+        starts.append(position)
+        position += len(text) + 1
+    found = set()
+    for haystack, needles in ((_SEP.join(lowered), _TRIGGERS), (_SEP.join(replies), _TRIGGERS_CASED)):
+        for needle in needles:
+            at = haystack.find(needle)
+            while at >= 0:
+                index = bisect.bisect_right(starts, at) - 1
+                found.add(index)
+                at = haystack.find(needle, starts[index + 1] if index + 1 < len(starts) else len(haystack))
+    return sorted(found)
 
 
 def sentence_bounds(text: str, start: int, end: int, extra_sentences: int = 0) -> tuple[int, int]:
@@ -145,23 +173,18 @@ class BoilerplateFilter:
                     owners.append((c, m))
                     replies.append(message["content"].replace(_SEP, " "))
         findings = [None] * len(conversations)
-        joined = _SEP.join(replies)
-        starts = [0]
-        for reply in replies[:-1]:
-            starts.append(starts[-1] + len(reply) + 1)
-        for match in _ANCHOR.finditer(joined):
-            index = bisect.bisect_right(starts, match.start()) - 1
+        for index in candidates(replies):
             conversation, message = owners[index]
-            if findings[conversation] is not None:
-                continue
-            text, offset = replies[index], starts[index]
-            found = self.evidence(text, match.lastgroup, match.start() - offset, match.end() - offset)
-            if found:
-                begin, end = found
-                evidence = conversations[conversation][message]["content"][begin:end]
-                findings[conversation] = Finding(
-                    self.reason, f'{_LABELS[match.lastgroup]}: "{quote(evidence)}"',
-                    f"messages[{message}].content", evidence, begin, end)
+            for match in _ANCHOR.finditer(replies[index]):
+                if findings[conversation] is not None:
+                    break
+                found = self.evidence(replies[index], match.lastgroup, match.start(), match.end())
+                if found:
+                    begin, end = found
+                    evidence = conversations[conversation][message]["content"][begin:end]
+                    findings[conversation] = Finding(
+                        self.reason, f'{_LABELS[match.lastgroup]}: "{quote(evidence)}"',
+                        f"messages[{message}].content", evidence, begin, end)
         return findings
 
     @staticmethod
