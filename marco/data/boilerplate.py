@@ -24,6 +24,8 @@ import re
 from .findings import Finding
 
 _SEP = "\x00"  # joins replies so each trigger word is found in one str.find pass
+_BEFORE_TRIGGER, _AFTER_TRIGGER = 120, 200  # a match starts at most this far before its trigger word and ends
+# at most this far after it
 _WINDOW = 300  # characters after a self-reference in which its limitation must appear
 _QUOTE_CHARS = 160  # longest evidence quoted in a detail line
 
@@ -105,7 +107,7 @@ _LIMITATION = re.compile(
     r"\b(?:unable|not\s+able|not\s+capable|limited|limitat[oaie]|incapace|incapaz|incapable)\b",
     re.IGNORECASE)
 # every match of _ANCHOR contains one of these (lower-cased text), or one of _TRIGGERS_CASED (as written)
-_TRIGGERS = ("model", "modèl", "assist", "asist", "program", "chatbot", "chat bot", "bot", "intelligen", "inteligen",
+_TRIGGERS = ("model", "modèl", "assist", "asist", "program", "chatbot", "chat bot", " bot", "-bot", "intelligen", "inteligen",
              "machine", "llm", "gpt", "update", "training", "aggiornament", "addestrament", "cut-off", "cutoff",
              "cut off", "limite", "conoscenz", "actualizaci", "entrenamient", "fecha de corte", "conocimient", "mise à",
              "entraîn", "apprentissage", "connaissances", "wissen", "aktualisierung", "sorry", "apologi",
@@ -120,23 +122,34 @@ _LABELS = {"self": "AI disclaimer", "cutoff": "knowledge cut-off note", "refusal
            "capability": "AI capability disclaimer"}
 
 
-def candidates(replies: list[str]) -> list[int]:
-    """Indices of the replies holding a word every boilerplate match needs: the full regex, case-insensitive and
-    slow (~1.5 MB/s), then runs on those only; the words are found by str.find (C speed) on lower-cased text."""
+def candidates(replies: list[str]) -> dict[int, list[tuple[int, int]]]:
+    """Per reply holding a word that every boilerplate match needs, the spans around those words. The full
+    regex is case-insensitive and slow (~1.5 MB/s), so it runs on these spans only; the words are found by
+    str.find (C speed) on lower-cased text."""
     lowered = [reply.lower() for reply in replies]
     starts, position = [], 0
     for text in lowered:
         starts.append(position)
         position += len(text) + 1
-    found = set()
+    hits = {}
     for haystack, needles in ((_SEP.join(lowered), _TRIGGERS), (_SEP.join(replies), _TRIGGERS_CASED)):
         for needle in needles:
             at = haystack.find(needle)
             while at >= 0:
                 index = bisect.bisect_right(starts, at) - 1
-                found.add(index)
-                at = haystack.find(needle, starts[index + 1] if index + 1 < len(starts) else len(haystack))
-    return sorted(found)
+                hits.setdefault(index, []).append(at - starts[index])
+                at = haystack.find(needle, at + 1)
+    spans = {}
+    for index, positions in hits.items():
+        merged = []
+        for at in sorted(positions):
+            begin, end = max(0, at - _BEFORE_TRIGGER), at + _AFTER_TRIGGER
+            if merged and begin <= merged[-1][1]:
+                merged[-1] = (merged[-1][0], end)
+            else:
+                merged.append((begin, end))
+        spans[index] = merged
+    return spans
 
 
 def sentence_bounds(text: str, start: int, end: int, extra_sentences: int = 0) -> tuple[int, int]:
@@ -173,9 +186,9 @@ class BoilerplateFilter:
                     owners.append((c, m))
                     replies.append(message["content"].replace(_SEP, " "))
         findings = [None] * len(conversations)
-        for index in candidates(replies):
+        for index, spans in sorted(candidates(replies).items()):
             conversation, message = owners[index]
-            for match in _ANCHOR.finditer(replies[index]):
+            for match in (m for begin, end in spans for m in _ANCHOR.finditer(replies[index], begin, end)):
                 if findings[conversation] is not None:
                     break
                 found = self.evidence(replies[index], match.lastgroup, match.start(), match.end())
