@@ -101,8 +101,8 @@ _CAPABILITY = (
 )
 # a first-person limitation or an apology, in the sentence of a self-reference or the next one
 _LIMITATION = re.compile(
-    rf"{_SORRY}|{_CANNOT}|\bi\s+(?:do\s+not|don't|don’t|lack)\b|\bnon\s+(?:ho|sono|posso|possiedo|riesco)\b|"
-    r"\bno\s+(?:tengo|soy|puedo|poseo)\b|\bje\s+n['’]|\bje\s+ne\b|\bich\s+(?:habe\s+kein|bin\s+nicht|kann\s+nicht)|\bkann\s+ich\b|"
+    rf"{_SORRY}|{_CANNOT}|\bi\s+(?:do\s+not|don't|don’t|lack|have\s+no|am\s+not|never)\b|\bi['’]m\s+not\b|\bnon\s+(?:ho|sono|posso|possiedo|riesco)\b|"
+    r"\bno\s+(?:tengo|soy|puedo|poseo)\b|\bje\s+n['’]|\bje\s+ne\b|\b(?:ich\s+)?(?:habe\s+kein|bin\s+nicht|kann\s+nicht)|\bkann\s+ich\b|\bnicht\s+in\s+der\s+Lage\b|"
     r"\bnon\s+\w+o\b|\bno\s+\w+o\b|\bit(?:\s+is|'s)\s+(?:difficult|impossible|not\s+possible)\b|"
     r"\b(?:unable|not\s+able|not\s+capable|limited|limitat[oaie]|incapace|incapaz|incapable)\b",
     re.IGNORECASE)
