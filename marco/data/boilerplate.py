@@ -24,8 +24,6 @@ import re
 from .findings import Finding
 
 _SEP = "\x00"  # joins replies so each trigger word is found in one str.find pass
-_BEFORE_TRIGGER, _AFTER_TRIGGER = 120, 200  # a match starts at most this far before its trigger word and ends
-# at most this far after it
 _WINDOW = 300  # characters after a self-reference in which its limitation must appear
 _QUOTE_CHARS = 160  # longest evidence quoted in a detail line
 
@@ -106,48 +104,55 @@ _LIMITATION = re.compile(
     r"\bnon\s+\w+o\b|\bno\s+\w+o\b|\bit(?:\s+is|'s)\s+(?:difficult|impossible|not\s+possible)\b|"
     r"\b(?:unable|not\s+able|not\s+capable|limited|limitat[oaie]|incapace|incapaz|incapable)\b",
     re.IGNORECASE)
-# every match of _ANCHOR contains one of these (lower-cased text), or one of _TRIGGERS_CASED (as written)
-_TRIGGERS = ("model", "modèl", "assist", "asist", "program", "chatbot", "chat bot", " bot", "-bot", "intelligen", "inteligen",
-             "machine", "llm", "gpt", "update", "training", "aggiornament", "addestrament", "cut-off", "cutoff",
-             "cut off", "limite", "conoscenz", "actualizaci", "entrenamient", "fecha de corte", "conocimient", "mise à",
-             "entraîn", "apprentissage", "connaissances", "wissen", "aktualisierung", "sorry", "apologi",
-             "unfortunately", "dispiace", "scuso", "purtroppo", "spiacent", "siento", "lamentablemente", "disculp",
-             "désolé", "malheureusement", "excuse", "leid", "entschuldig", "don't have", "do not have", "don’t have", "non ho", "non possiedo",
-             "no tengo", "n'ai pas", "habe kein")
-_TRIGGERS_CASED = ("AI", "A.I.", "IA", "KI")
-_KINDS = {"self": _SELF, "cutoff": _CUTOFF, "refusal": _REFUSAL, "capability": _CAPABILITY}
-_ANCHOR = re.compile("|".join(f"(?P<{kind}>{pattern})" for kind, pattern in _KINDS.items()), re.IGNORECASE)
+# Each kind's regex runs only around a word every one of its matches contains (found by str.find, C speed, in
+# lower-cased text; the capitals-only ones as written), in a span from `before` characters ahead of that word
+# to `after` past it: the case-insensitive regexes scan ~1.5 MB/s, str.find ~1 GB/s.
+_TRIGGERS = {  # kind: (words in lower case, words as written, before, after)
+    "self": (("model", "modèl", "assist", "asist", "program", "chatbot", "chat bot", " bot", "-bot", "intelligen",
+              "inteligen", "machine", "llm", "gpt"), ("AI", "A.I.", "IA", "KI"), 120, 80),
+    "cutoff": (("update", "training", "aggiornament", "addestrament", "cut-off", "cutoff", "cut off", "limite",
+                "conoscenz", "actualizaci", "entrenamient", "fecha de corte", "conocimient", "mise à", "entraîn",
+                "apprentissage", "connaissances", "wissen", "aktualisierung"), (), 50, 80),
+    "refusal": (("sorry", "apologi", "unfortunately", "dispiace", "scuso", "purtroppo", "spiacent", "siento",
+                 "lamentablemente", "disculp", "désolé", "malheureusement", "excuse", "leid", "entschuldig"), (), 16, 160),
+    "capability": (("don't have", "do not have", "don’t have", "non ho", "non possiedo", "no tengo", "n'ai pas",
+                    "habe kein"), (), 8, 100),
+}
+_PATTERNS = {kind: re.compile(pattern, re.IGNORECASE) for kind, pattern in
+             {"self": _SELF, "cutoff": _CUTOFF, "refusal": _REFUSAL, "capability": _CAPABILITY}.items()}
 _SENTENCE_END = re.compile(r"[.!?…](?=\s|$)|\n")
 _LABELS = {"self": "AI disclaimer", "cutoff": "knowledge cut-off note", "refusal": "refusal",
            "capability": "AI capability disclaimer"}
 
 
-def candidates(replies: list[str]) -> dict[int, list[tuple[int, int]]]:
-    """Per reply holding a word that every boilerplate match needs, the spans around those words. The full
-    regex is case-insensitive and slow (~1.5 MB/s), so it runs on these spans only; the words are found by
-    str.find (C speed) on lower-cased text."""
+def candidates(replies: list[str]) -> dict[int, list[tuple[int, str, int, int]]]:
+    """Per reply holding a trigger word, the spans to search: (start, kind, start, end), merged per kind."""
     lowered = [reply.lower() for reply in replies]
     starts, position = [], 0
     for text in lowered:
         starts.append(position)
         position += len(text) + 1
+    joined = {False: _SEP.join(lowered), True: _SEP.join(replies)}
     hits = {}
-    for haystack, needles in ((_SEP.join(lowered), _TRIGGERS), (_SEP.join(replies), _TRIGGERS_CASED)):
-        for needle in needles:
+    for kind, (words, cased, before, after) in _TRIGGERS.items():
+        for needle, as_written in [(w, False) for w in words] + [(w, True) for w in cased]:
+            haystack = joined[as_written]
             at = haystack.find(needle)
             while at >= 0:
                 index = bisect.bisect_right(starts, at) - 1
-                hits.setdefault(index, []).append(at - starts[index])
+                local = at - starts[index]
+                hits.setdefault(index, []).append((max(0, local - before), kind, local + after))
                 at = haystack.find(needle, at + 1)
     spans = {}
-    for index, positions in hits.items():
+    for index, found in hits.items():
         merged = []
-        for at in sorted(positions):
-            begin, end = max(0, at - _BEFORE_TRIGGER), at + _AFTER_TRIGGER
-            if merged and begin <= merged[-1][1]:
-                merged[-1] = (merged[-1][0], end)
+        for begin, kind, end in sorted(found):
+            same = [i for i, span in enumerate(merged) if span[1] == kind and begin <= span[3]]
+            if same:
+                first = merged[same[-1]]
+                merged[same[-1]] = (first[0], kind, first[2], max(first[3], end))
             else:
-                merged.append((begin, end))
+                merged.append((begin, kind, begin, end))
         spans[index] = merged
     return spans
 
@@ -188,15 +193,16 @@ class BoilerplateFilter:
         findings = [None] * len(conversations)
         for index, spans in sorted(candidates(replies).items()):
             conversation, message = owners[index]
-            for match in (m for begin, end in spans for m in _ANCHOR.finditer(replies[index], begin, end)):
+            matches = ((kind, m) for _, kind, begin, end in spans for m in _PATTERNS[kind].finditer(replies[index], begin, end))
+            for kind, match in matches:
                 if findings[conversation] is not None:
                     break
-                found = self.evidence(replies[index], match.lastgroup, match.start(), match.end())
+                found = self.evidence(replies[index], kind, match.start(), match.end())
                 if found:
                     begin, end = found
                     evidence = conversations[conversation][message]["content"][begin:end]
                     findings[conversation] = Finding(
-                        self.reason, f'{_LABELS[match.lastgroup]}: "{quote(evidence)}"',
+                        self.reason, f'{_LABELS[kind]}: "{quote(evidence)}"',
                         f"messages[{message}].content", evidence, begin, end)
         return findings
 
