@@ -61,6 +61,18 @@ DISCLAIMERS = [  # written for this benchmark; none is a sentence the detector l
     "As a text-based assistant, I am unable to see the image you attached.",
     "Being just a bot, I lack the ability to call your school for you.",
 ]
+HELD_OUT = [  # written after the detector's last change and never used to tune it
+    "Keep in mind I'm a virtual assistant, so I can't tell whether your Roman accent sounds natural.",
+    "Since I am an AI system, I have no personal memories of Florence to share with you.",
+    "Purtroppo, essendo un'intelligenza artificiale, non posso sapere quale libro usa la tua classe.",
+    "Ti ricordo che sono un assistente AI: non ho modo di verificare il tuo certificato.",
+    "Sin embargo, como soy un programa de IA, no puedo evaluar tu examen oral.",
+    "Je suis un modèle de langage, donc je ne peux pas corriger un enregistrement audio.",
+    "Da ich nur ein KI-Assistent bin, kann ich deine Hausaufgaben nicht benoten.",
+    "Apologies, but I'm not able to provide the official answer key for that test.",
+    "My training only goes up to 2023, so the newest slang may be missing.",
+    "As an artificial intelligence, I'm not capable of feeling nervous before an exam, but many learners do.",
+]
 CUT_KINDS = ("mid-word", "word boundary", "mid-word + ...", "inside bold or brackets", "after a colon", "tail only")
 
 
@@ -229,6 +241,8 @@ def main() -> None:
     marco_it = clean_replies(ROOT / "data" / "marco_it.jsonl")
     print("| detector | set | recall / found | false positives |\n| --- | --- | --- | --- |")
     boilerplate(marco_it, "marco_it", rng)
+    found = BoilerplateFilter().find([as_conversation(d) for d in HELD_OUT])
+    print(f"| boilerplate | {len(HELD_OUT)} held-out wordings, alone | recall {rate(f is not None for f in found):.3f} | |")
     truncation(marco_it, rng)
     if SEED.exists():
         cima = clean_replies(SEED / "cima_tutoring_conversations.jsonl")
