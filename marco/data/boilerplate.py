@@ -23,7 +23,7 @@ import re
 
 from .findings import Finding
 
-_SEP = "\x00"  # joins replies so one regex pass scans the corpus
+_SEP = "\x00"  # joins replies so each trigger word is found in one str.find pass
 _WINDOW = 300  # characters after a self-reference in which its limitation must appear
 _QUOTE_CHARS = 160  # longest evidence quoted in a detail line
 
@@ -99,16 +99,62 @@ _CAPABILITY = (
 )
 # a first-person limitation or an apology, in the sentence of a self-reference or the next one
 _LIMITATION = re.compile(
-    rf"{_SORRY}|{_CANNOT}|\bi\s+(?:do\s+not|don't|don’t|lack)\b|\bnon\s+(?:ho|sono|posso|possiedo|riesco)\b|"
-    r"\bno\s+(?:tengo|soy|puedo|poseo)\b|\bje\s+n['’]|\bje\s+ne\b|\bich\s+(?:habe\s+kein|bin\s+nicht|kann\s+nicht)|\bkann\s+ich\b|"
+    rf"{_SORRY}|{_CANNOT}|\bi\s+(?:do\s+not|don't|don’t|lack|have\s+no|am\s+not|never)\b|\bi['’]m\s+not\b|\bnon\s+(?:ho|sono|posso|possiedo|riesco)\b|"
+    r"\bno\s+(?:tengo|soy|puedo|poseo)\b|\bje\s+n['’]|\bje\s+ne\b|\b(?:ich\s+)?(?:habe\s+kein|bin\s+nicht|kann\s+nicht)|\bkann\s+ich\b|\bnicht\s+in\s+der\s+Lage\b|"
     r"\bnon\s+\w+o\b|\bno\s+\w+o\b|\bit(?:\s+is|'s)\s+(?:difficult|impossible|not\s+possible)\b|"
     r"\b(?:unable|not\s+able|not\s+capable|limited|limitat[oaie]|incapace|incapaz|incapable)\b",
     re.IGNORECASE)
-_KINDS = {"self": _SELF, "cutoff": _CUTOFF, "refusal": _REFUSAL, "capability": _CAPABILITY}
-_ANCHOR = re.compile("|".join(f"(?P<{kind}>{pattern})" for kind, pattern in _KINDS.items()), re.IGNORECASE)
+# Each kind's regex runs only around a word every one of its matches contains (found by str.find, C speed, in
+# lower-cased text; the capitals-only ones as written), in a span from `before` characters ahead of that word
+# to `after` past it: the case-insensitive regexes scan ~1.5 MB/s, str.find ~1 GB/s.
+_TRIGGERS = {  # kind: (words in lower case, words as written, before, after)
+    "self": (("model", "modèl", "assist", "asist", "program", "chatbot", "chat bot", " bot", "-bot", "intelligen",
+              "inteligen", "machine", "llm", "gpt"), ("AI", "A.I.", "IA", "KI"), 120, 80),
+    "cutoff": (("update", "training", "aggiornament", "addestrament", "cut-off", "cutoff", "cut off", "limite",
+                "conoscenz", "actualizaci", "entrenamient", "fecha de corte", "conocimient", "mise à", "entraîn",
+                "apprentissage", "connaissances", "wissen", "aktualisierung"), (), 50, 80),
+    "refusal": (("sorry", "apologi", "unfortunately", "dispiace", "scuso", "purtroppo", "spiacent", "siento",
+                 "lamentablemente", "disculp", "désolé", "malheureusement", "excuse", "leid", "entschuldig"), (), 16, 160),
+    "capability": (("don't have", "do not have", "don’t have", "non ho", "non possiedo", "no tengo", "n'ai pas",
+                    "habe kein"), (), 8, 100),
+}
+_PATTERNS = {kind: re.compile(pattern, re.IGNORECASE) for kind, pattern in
+             {"self": _SELF, "cutoff": _CUTOFF, "refusal": _REFUSAL, "capability": _CAPABILITY}.items()}
 _SENTENCE_END = re.compile(r"[.!?…](?=\s|$)|\n")
 _LABELS = {"self": "AI disclaimer", "cutoff": "knowledge cut-off note", "refusal": "refusal",
            "capability": "AI capability disclaimer"}
+
+
+def candidates(replies: list[str]) -> dict[int, list[tuple[int, str, int, int]]]:
+    """Per reply holding a trigger word, the spans to search: (start, kind, start, end), merged per kind."""
+    lowered = [reply.lower() for reply in replies]
+    starts, position = [], 0
+    for text in lowered:
+        starts.append(position)
+        position += len(text) + 1
+    joined = {False: _SEP.join(lowered), True: _SEP.join(replies)}
+    hits = {}
+    for kind, (words, cased, before, after) in _TRIGGERS.items():
+        for needle, as_written in [(w, False) for w in words] + [(w, True) for w in cased]:
+            haystack = joined[as_written]
+            at = haystack.find(needle)
+            while at >= 0:
+                index = bisect.bisect_right(starts, at) - 1
+                local = at - starts[index]
+                hits.setdefault(index, []).append((max(0, local - before), kind, local + after))
+                at = haystack.find(needle, at + 1)
+    spans = {}
+    for index, found in hits.items():
+        merged = []
+        for begin, kind, end in sorted(found):
+            same = [i for i, span in enumerate(merged) if span[1] == kind and begin <= span[3]]
+            if same:
+                first = merged[same[-1]]
+                merged[same[-1]] = (first[0], kind, first[2], max(first[3], end))
+            else:
+                merged.append((begin, kind, begin, end))
+        spans[index] = merged
+    return spans
 
 
 def sentence_bounds(text: str, start: int, end: int, extra_sentences: int = 0) -> tuple[int, int]:
@@ -145,23 +191,19 @@ class BoilerplateFilter:
                     owners.append((c, m))
                     replies.append(message["content"].replace(_SEP, " "))
         findings = [None] * len(conversations)
-        joined = _SEP.join(replies)
-        starts = [0]
-        for reply in replies[:-1]:
-            starts.append(starts[-1] + len(reply) + 1)
-        for match in _ANCHOR.finditer(joined):
-            index = bisect.bisect_right(starts, match.start()) - 1
+        for index, spans in sorted(candidates(replies).items()):
             conversation, message = owners[index]
-            if findings[conversation] is not None:
-                continue
-            text, offset = replies[index], starts[index]
-            found = self.evidence(text, match.lastgroup, match.start() - offset, match.end() - offset)
-            if found:
-                begin, end = found
-                evidence = conversations[conversation][message]["content"][begin:end]
-                findings[conversation] = Finding(
-                    self.reason, f'{_LABELS[match.lastgroup]}: "{quote(evidence)}"',
-                    f"messages[{message}].content", evidence, begin, end)
+            matches = ((kind, m) for _, kind, begin, end in spans for m in _PATTERNS[kind].finditer(replies[index], begin, end))
+            for kind, match in matches:
+                if findings[conversation] is not None:
+                    break
+                found = self.evidence(replies[index], kind, match.start(), match.end())
+                if found:
+                    begin, end = found
+                    evidence = conversations[conversation][message]["content"][begin:end]
+                    findings[conversation] = Finding(
+                        self.reason, f'{_LABELS[kind]}: "{quote(evidence)}"',
+                        f"messages[{message}].content", evidence, begin, end)
         return findings
 
     @staticmethod
