@@ -100,7 +100,8 @@ def boilerplate(clean: list[str], name: str, rng: random.Random) -> None:
         reply, disclaimer = rng.choice(clean), DISCLAIMERS[i % len(DISCLAIMERS)]
         planted.append(f"{disclaimer} {reply}" if i % 2 else f"{reply}\n\n{disclaimer}")
     found = BoilerplateFilter().find([as_conversation(r) for r in clean + planted])
-    print(f"| boilerplate | {name}: {len(planted)} disclaimers at 1 in 80 | recall {rate(f is not None for f in found[len(clean):]):.3f}"
+    recall = rate(f is not None for f in found[len(clean):])
+    print(f"| boilerplate | {name}: {len(planted)} disclaimers at 1 in 80 | recall {recall:.3f}"
           f" | {rate(f is not None for f in found[:len(clean)]):.4f} of {len(clean)} clean replies |")
 
 

@@ -27,7 +27,8 @@ _ASKED = re.compile(
     r"\bqual\s+è\s+la\s+parola\s+per|\bcómo\s+se\s+(?:dice|traduce)|\bqué\s+significa|"
     r"\bcomment\s+(?:dit-on|dire|traduire|on\s+dit)|\bque\s+(?:veut\s+dire|signifie)|"
     r"\bwie\s+(?:sagt|übersetzt)\s+man|\bwas\s+(?:heißt|bedeutet))"
-    r"\s+(?P<term>[^?!.\n\"“”«»]{1,60}?)\s*(?:\b(?:again|in\s+\w+|mean|means|please|auf\s+\w+|en\s+\w+)\b\s*)*(?:[?!.\n]|$)",
+    r"\s+(?P<term>[^?!.\n\"“”«»]{1,60}?)\s*"
+    r"(?:\b(?:again|in\s+\w+|mean|means|please|auf\s+\w+|en\s+\w+)\b\s*)*(?:[?!.\n]|$)",
     re.IGNORECASE)
 _QUOTED = re.compile(r"\"([^\"\n]{1,60})\"|“([^”\n]{1,60})”|«\s*([^»\n]{1,60}?)\s*»|(?<!\w)'([^'\n]{1,60})'(?!\w)")
 _WORDS = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?")
@@ -133,7 +134,8 @@ class AlignmentFilter:
                 pairs[c] = (prompt[-(self.max_length - len(reply)):], reply)
         conditioned = [(c, p + r, len(r)) for c, (p, r) in pairs.items()]
         alone = [(c, [start] + r, len(r)) for c, (_, r) in pairs.items()]
-        with_prompt, without = mean_nll(model, conditioned, self.batch_size, device), mean_nll(model, alone, self.batch_size, device)
+        with_prompt = mean_nll(model, conditioned, self.batch_size, device)
+        without = mean_nll(model, alone, self.batch_size, device)
         return [math.exp(with_prompt[c] - without[c]) if c in pairs else math.nan for c in range(len(turns))]
 
 

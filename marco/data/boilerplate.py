@@ -51,9 +51,11 @@ _ART = r"(?:an?|the|one|un[ao]?|un'|un’|una|une|ein(?:e|en)?|el|la|le|il)\s*"
 _SELF = (
     r"\b(?:as|being|i\s+am|i'm|i’m|since\s+i\s+am|because\s+i(?:'m|\s+am))\s+(?:just\s+|only\s+|merely\s+|simply\s+)?"
     rf"(?:{_ART})?{_SELF_NOUN}"
-    rf"|\b(?:come|in\s+quanto|essendo|sono|io\s+sono|di\s+essere)\s+(?:solo\s+|soltanto\s+|semplicemente\s+|solamente\s+)?(?:{_ART})?{_SELF_NOUN}"
+    r"|\b(?:come|in\s+quanto|essendo|sono|io\s+sono|di\s+essere)\s+"
+    rf"(?:solo\s+|soltanto\s+|semplicemente\s+|solamente\s+)?(?:{_ART})?{_SELF_NOUN}"
     rf"|\b(?:como|siendo|soy|yo\s+soy|ser)\s+(?:solo\s+|sólo\s+|solamente\s+|simplemente\s+)?(?:{_ART})?{_SELF_NOUN}"
-    rf"|\b(?:en\s+tant\s+qu(?:e\s+|'|’)|comme\s+|étant\s+|je\s+suis\s+(?:seulement\s+|juste\s+|simplement\s+)?)(?:{_ART})?{_SELF_NOUN}"
+    r"|\b(?:en\s+tant\s+qu(?:e\s+|'|’)|comme\s+|étant\s+|je\s+suis\s+(?:seulement\s+|juste\s+|simplement\s+)?)"
+    rf"(?:{_ART})?{_SELF_NOUN}"
     rf"|\b(?:als\s+|ich\s+bin\s+(?:nur\s+|lediglich\s+|bloß\s+)?)(?:{_ART})?{_SELF_NOUN}"
 )
 _CUTOFF = (
@@ -89,7 +91,8 @@ _CAPABILITY = (
     r"\bi\s+(?:do\s+not|don't|don’t)\s+have\s+(?:any\s+)?(?:access\s+to\s+(?:the\s+internet|real-time|current|live|external|"
     r"the\s+web|your)|real-time\s+(?:information|data|access)|personal\s+(?:opinions|feelings|emotions|beliefs|preferences)|"
     r"feelings|emotions|consciousness|a\s+(?:physical\s+)?body)"
-    r"|\bnon\s+(?:ho|possiedo)\s+(?:alcun\s+)?(?:accesso\s+(?:a\s+internet|a\s+informazioni|ai\s+dati|alle\s+informazioni|in\s+tempo)|"
+    r"|\bnon\s+(?:ho|possiedo)\s+(?:alcun\s+)?"
+    r"(?:accesso\s+(?:a\s+internet|a\s+informazioni|ai\s+dati|alle\s+informazioni|in\s+tempo)|"
     r"opinioni\s+personali|sentimenti|emozioni|esperienze\s+personali|un\s+corpo|una\s+coscienza)"
     r"|\bno\s+tengo\s+(?:acceso\s+a\s+(?:internet|información|datos)|opiniones\s+personales|sentimientos|emociones|un\s+cuerpo)"
     r"|\bje\s+n'ai\s+pas\s+(?:accès\s+à\s+(?:internet|des\s+informations)|d'opinions?\s+personnelles?|de\s+sentiments|"
@@ -99,8 +102,9 @@ _CAPABILITY = (
 )
 # a first-person limitation or an apology, in the sentence of a self-reference or the next one
 _LIMITATION = re.compile(
-    rf"{_SORRY}|{_CANNOT}|\bi\s+(?:do\s+not|don't|don’t|lack|have\s+no|am\s+not|never)\b|\bi['’]m\s+not\b|\bnon\s+(?:ho|sono|posso|possiedo|riesco)\b|"
-    r"\bno\s+(?:tengo|soy|puedo|poseo)\b|\bje\s+n['’]|\bje\s+ne\b|\b(?:ich\s+)?(?:habe\s+kein|bin\s+nicht|kann\s+nicht)|\bkann\s+ich\b|\bnicht\s+in\s+der\s+Lage\b|"
+    rf"{_SORRY}|{_CANNOT}|\bi\s+(?:do\s+not|don't|don’t|lack|have\s+no|am\s+not|never)\b|\bi['’]m\s+not\b|"
+    r"\bnon\s+(?:ho|sono|posso|possiedo|riesco)\b|\bno\s+(?:tengo|soy|puedo|poseo)\b|\bje\s+n['’]|\bje\s+ne\b|"
+    r"\b(?:ich\s+)?(?:habe\s+kein|bin\s+nicht|kann\s+nicht)|\bkann\s+ich\b|\bnicht\s+in\s+der\s+Lage\b|"
     r"\bnon\s+\w+o\b|\bno\s+\w+o\b|\bit(?:\s+is|'s)\s+(?:difficult|impossible|not\s+possible)\b|"
     r"\b(?:unable|not\s+able|not\s+capable|limited|limitat[oaie]|incapace|incapaz|incapable)\b",
     re.IGNORECASE)
