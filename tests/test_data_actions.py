@@ -80,3 +80,16 @@ def test_score_model_reaches_the_alignment_filter_and_reports_ifd(corpus):
     result = run(corpus, CleaningConfig(score_model="marco-tiny", ifd_threshold=50.0))  # tiny model: no real IFD
     scores = result.report["filters"]["misaligned"]["scores"]
     assert scores["count"] == 9 and scores["p10"] <= scores["p50"] <= scores["p90"]
+
+
+def test_report_collapses_one_templates_variants_into_one_entry(write_jsonl):
+    pairs = [("tree", "albero"), ("blue", "blu"), ("bed", "letto"), ("cat", "gatto"), ("dog", "cane"), ("house", "casa")]
+    templated = [chat(f"Word {i}?", f'Remember that "{en}" is "{it}" and keep going with your practice.', id=f"t{i}")
+                 for i, (en, it) in enumerate(pairs)]
+    clean = [chat(f"Domanda {i}?", reply, id=i) for i, reply in enumerate(REPLIES * 3)]
+    result = run(write_jsonl(templated + clean), CleaningConfig(near_dup_threshold=1.0))
+    groups = result.report["examples"]["templates"]
+    assert [g["count"] for g in groups] == [6]  # six variants, one entry
+    assert groups[0]["variants"][:2] == ['Remember that "tree" is "albero" and keep going with your practice.',
+                                         'Remember that "blue" is "blu" and keep going with your practice.']
+    assert "6 rejected" in render(result.report)

@@ -69,15 +69,14 @@ def _reject_probe_overlaps(rows: list, valid: list, questions: list) -> None:
 
 
 def _cite(scan, hits: list, reply: str) -> tuple[int, str]:
-    """(template, evidence): of the reply's templates, the one whose words the reply holds most fully."""
-    best, words = (-1.0, hits[0], reply.strip()), Reply(reply)  # nothing located: the reply is the evidence
+    """(template, evidence): of the reply's templates, the one that matches most of the reply's words (the most
+    used on a tie), so the citation shows the template's variant as fully as the reply has it."""
+    best, words = (0, 0, hits[0], reply.strip()), Reply(reply)  # nothing located: the reply is the evidence
     for t in hits:
         found = words.locate(scan.templates[t].kind, scan.templates[t].text)
         if found:
-            best = max(best, (found[3] / max(1, len(scan.templates[t].text.split())), -t, found[0]))
-            if best[0] >= 1.0:
-                break  # every word of the most used template found: no better citation
-    return abs(best[1]), best[2]
+            best = max(best, (found[3], -t, t, found[0]))
+    return best[2], best[3]
 
 
 def _reject_templates(rows: list, distinct: list, names: list, cfg) -> tuple:

@@ -1,14 +1,15 @@
 """A few rejected and flagged records per reason, with their text, for report.html and report.json.
 
 A person trusts a filter after reading what it removed: each example carries the text (the reply the finding
-points at) and the evidence to highlight; template rejections are grouped by template, with a count, so one
-template's variants read as one entry; duplicates say whether they are exact or near.
+points at) and the evidence to highlight; template rejections are grouped by the frame of their evidence (quoted
+text, numbers and names masked), with a count, so one template's variants read as one entry; duplicates say whether they are exact or near.
 """
 
 import re
-from collections import Counter
 
 from .load import to_json
+from .templates import mask_slots
+from .text import normalize_many
 
 PER_REASON = 3  # examples shown per reason
 TEMPLATE_GROUPS = 8  # templates shown, each with its count and one example
@@ -49,11 +50,19 @@ def collect(rows: list, scan, cited: dict) -> dict:
             shown = flagged.setdefault(flag["reason"], [])
             if len(shown) < PER_REASON:
                 shown.append(_example(row, flag, flag.get("action", "flagged")))
-    counts = Counter(cited.values())
-    first = {}
-    for index, t in cited.items():
-        first.setdefault(t, index)
-    groups = [{"kind": scan.templates[t].kind, "pattern": scan.templates[t].text, "count": n,
-               "example": _example(rows[first[t]], rows[first[t]].rejection)}
-              for t, n in counts.most_common(TEMPLATE_GROUPS)]
+    groups = _template_groups(rows, scan, cited)
     return {"rejected": rejected, "templates": groups, "flagged": flagged}
+
+
+def _template_groups(rows: list, scan, cited: dict) -> list[dict]:
+    """Template rejections grouped by the masked frame of their evidence: one entry per template, however many
+    variants ('"tree" is "l'albero"', '"blue" is "blu"') it has, with its count and a few variants."""
+    order = sorted(cited)
+    frames = normalize_many([mask_slots(rows[i].rejection["evidence"]) for i in order])
+    members = {}
+    for i, frame in zip(order, frames):
+        members.setdefault(frame, []).append(i)
+    biggest = sorted(members.values(), key=lambda m: (-len(m), m[0]))[:TEMPLATE_GROUPS]
+    return [{"kind": scan.templates[cited[m[0]]].kind, "pattern": scan.templates[cited[m[0]]].text, "count": len(m),
+             "variants": list(dict.fromkeys(rows[i].rejection["evidence"][:200] for i in m))[:5],
+             "example": _example(rows[m[0]], rows[m[0]].rejection)} for m in biggest]

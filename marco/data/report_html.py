@@ -71,8 +71,9 @@ def _examples(report: dict) -> str:
     meanings = report.get("reasons", {})
     parts = []
     if found.get("templates"):
-        parts.append("<h3>template (one entry per template, with the replies it rejected)</h3>")
-        parts.extend(_example(g["example"], f"{g['kind']} '{g['pattern']}': {g['count']} rejected") for g in found["templates"])
+        parts.append("<h3>template: one entry per template, its variants collapsed, with the replies it rejected</h3>")
+        parts.extend(_example(g["example"], f"{g['count']} rejected, {len(g['variants'])}+ variants: "
+                              + " | ".join(g["variants"][:3])) for g in found["templates"])
     for reason, examples in found.get("rejected", {}).items():
         parts.append(f"<h3>{escape(reason)}: {escape(meanings.get(reason, ''))}</h3>")
         parts.extend(_example(e) for e in examples)
