@@ -70,6 +70,15 @@ def test_a_dominant_first_user_turn_is_quoted_and_many_replies_noted(write_jsonl
     assert any('one prompt has 6 different replies: "Can you help me learn Italian grammar?"' in w for w in warnings)
 
 
+def test_a_shared_opening_of_the_first_user_turns_is_quoted(write_jsonl):
+    prefixed = [chat(f"I'm learning Italian. Can you help me with this: word {i} please?", f"Risposta {i}.", id=i)
+                for i in range(5)]
+    others = [chat(f"Come si dice parola numero {i}?", f"Si dice termine {i}.", id=f"o{i}") for i in range(10)]
+    warnings = run(write_jsonl(prefixed + others)).report["warnings"]
+    assert any("33% of the first user turns start with the same words: \"I'm learning Italian. Can you help me with"
+               in w for w in warnings)
+
+
 def test_a_turn_below_a_fifth_is_not_warned_about(write_jsonl):
     warnings = run(write_jsonl(dominated(3, 17))).report["warnings"]
     assert not any("opens" in w or "different replies" in w for w in warnings)

@@ -55,8 +55,9 @@ def warnings(audit_: dict) -> list[str]:
         if turn["share"] >= DOMINANT_SHARE:
             found.append(f"one user turn opens {turn['count']} of {audit_['conversations']} conversations "
                          f"({turn['share']:.0%}): \"{turn['text'][:200]}\"")
+    warned = [t["text"] for t in audit_["top_first_turns"] if t["share"] >= DOMINANT_SHARE]
     for prefix in audit_["top_prefixes"][:1]:
-        if prefix["share"] >= 0.5:
+        if prefix["share"] >= DOMINANT_SHARE and not any(t.startswith(prefix["text"]) for t in warned):
             found.append(f"{prefix['share']:.0%} of the first user turns start with the same words: "
                          f"\"{prefix['text']} ...\"")
     for item in audit_["many_replies"][:3]:
