@@ -176,3 +176,31 @@ def test_help_says_what_each_data_option_does():
     out = marco("data", "--help").stdout
     assert "--no-template-filter keeps them" in out and "{reject,strip,flag,off}" in out
     assert "--probes" in out and "--score-model" in out and "--reject-duplicate-prompts" in out
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kill_after", [0.3, 1.0, 1.8])
+def test_a_killed_clean_leaves_the_old_set_or_the_new_one_never_a_mix(write_jsonl, tmp_path, kill_after):
+    import signal
+    import time
+
+    records = [chat(f"Domanda {i} sul lessico italiano?", f"Risposta {i}: " + " ".join(f"parola{i * 7 + j}" for j in range(40)),
+                    id=i) for i in range(3000)]
+    path = write_jsonl(records)
+    out = tmp_path / "out"
+    out.mkdir()
+    for name in ("kept.jsonl", "rejected.jsonl", "report.json", "report.html"):
+        (out / name).write_text(f"old {name}")
+    proc = subprocess.Popen([sys.executable, "-m", "marco", "data", "clean", path, "--out", str(out)], cwd=REPO,
+                            env={**os.environ, "PYTHONPATH": REPO}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(kill_after)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    names = sorted(os.listdir(out)) if out.exists() else []
+    if names:
+        assert names == ["kept.jsonl", "rejected.jsonl", "report.html", "report.json"]
+        contents = {(out / n).read_text()[:4] == "old " for n in names}
+        assert len(contents) == 1  # all old or all new
+    assert marco("data", "clean", path, "--out", str(out)).returncode == 0  # the next run completes and tidies up
+    assert sorted(os.listdir(tmp_path)) == ["data.jsonl", "out"]
+    assert len(read_jsonl(out / "kept.jsonl")) + len(read_jsonl(out / "rejected.jsonl")) == 3000
