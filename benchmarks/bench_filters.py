@@ -61,7 +61,7 @@ DISCLAIMERS = [  # written for this benchmark; none is a sentence the detector l
     "As a text-based assistant, I am unable to see the image you attached.",
     "Being just a bot, I lack the ability to call your school for you.",
 ]
-HELD_OUT = [  # written after the detector's last change and never used to tune it
+HELD_OUT = [  # held out until the 2026-12-03 08:05 version (8 of 10 found); its two misses were fixed then
     "Keep in mind I'm a virtual assistant, so I can't tell whether your Roman accent sounds natural.",
     "Since I am an AI system, I have no personal memories of Florence to share with you.",
     "Purtroppo, essendo un'intelligenza artificiale, non posso sapere quale libro usa la tua classe.",
@@ -72,6 +72,20 @@ HELD_OUT = [  # written after the detector's last change and never used to tune 
     "Apologies, but I'm not able to provide the official answer key for that test.",
     "My training only goes up to 2023, so the newest slang may be missing.",
     "As an artificial intelligence, I'm not capable of feeling nervous before an exam, but many learners do.",
+]
+HELD_OUT_2 = [  # written after that fix and never used to tune the detector
+    "Honestly, as a machine learning model I'm unable to judge how your handwriting looks.",
+    "I'm a conversational AI, which means I can't take part in your speaking exam.",
+    "Non essendo una persona ma un modello di intelligenza artificiale, non ho ricordi d'infanzia.",
+    "Come chatbot non posso iscriverti al corso, ma ecco il link della scuola.",
+    "Mi dispiace, ma non posso aiutarti a copiare durante la verifica.",
+    "Al ser una IA, no tengo acceso a tu libro de texto.",
+    "Lamentablemente, como asistente de IA, no puedo escuchar audios.",
+    "En tant que programme informatique, je n'ai pas d'avis sur les accents régionaux.",
+    "Als Sprachmodell habe ich keinen Zugriff auf deine Lernplattform.",
+    "As an AI, my information may be outdated, so please double-check the exam dates.",
+    "I don't have real-time access to the news, so I can't tell you today's headlines in Italian.",
+    "Sorry, as an AI I don't have a body, so I can't show you the gesture, but I can describe it.",
 ]
 CUT_KINDS = ("mid-word", "word boundary", "mid-word + ...", "inside bold or brackets", "after a colon", "tail only")
 
@@ -242,8 +256,9 @@ def main() -> None:
     marco_it = clean_replies(ROOT / "data" / "marco_it.jsonl")
     print("| detector | set | recall / found | false positives |\n| --- | --- | --- | --- |")
     boilerplate(marco_it, "marco_it", rng)
-    found = BoilerplateFilter().find([as_conversation(d) for d in HELD_OUT])
-    print(f"| boilerplate | {len(HELD_OUT)} held-out wordings, alone | recall {rate(f is not None for f in found):.3f} | |")
+    for name, held_out in (("held-out set 1 (tuned on after its first run)", HELD_OUT), ("held-out set 2", HELD_OUT_2)):
+        found = BoilerplateFilter().find([as_conversation(d) for d in held_out])
+        print(f"| boilerplate | {name}: {len(held_out)} wordings, alone | recall {rate(f is not None for f in found):.3f} | |")
     truncation(marco_it, rng)
     if SEED.exists():
         cima = clean_replies(SEED / "cima_tutoring_conversations.jsonl")

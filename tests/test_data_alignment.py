@@ -60,7 +60,7 @@ def test_ifd_scores_every_pair_with_the_built_in_model():
     assert len(detector.scores) == 7 and math.isnan(detector.scores[-1])
     assert all(0 < s < 10 for s in detector.scores[:-1])
     assert found[-1] is None and all(f is not None and f.detail.startswith("IFD") for f in found[:-1])
-    assert AlignmentFilter(score_model="marco-tiny", ifd_threshold=100.0).find(_pairs(pairs)) == [None] * 6
+    assert found[-2].evidence == "Fahrrad heißt bicicletta." and found[-2].field == "messages[1].content"
 
 
 def test_cima_shifted_replies_are_suspects():

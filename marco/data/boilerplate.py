@@ -57,6 +57,7 @@ _SELF = (
     r"|\b(?:en\s+tant\s+qu(?:e\s+|'|’)|comme\s+|étant\s+|je\s+suis\s+(?:seulement\s+|juste\s+|simplement\s+)?)"
     rf"(?:{_ART})?{_SELF_NOUN}"
     rf"|\b(?:als\s+|ich\s+bin\s+(?:nur\s+|lediglich\s+|bloß\s+)?)(?:{_ART})?{_SELF_NOUN}"
+    rf"|\b(?:da|weil|wenn|obwohl)\s+ich\s+(?:nur\s+|lediglich\s+|bloß\s+)?(?:{_ART})?{_SELF_NOUN}\s+bin"
 )
 _CUTOFF = (
     r"\b(?:my|as\s+of\s+my)\s+(?:(?:last|latest|most\s+recent)\s+)?(?:knowledge\s+)?(?:cut-?\s?off|training(?:\s+data)?|"
@@ -70,7 +71,7 @@ _CUTOFF = (
     r"|\b(?:mein|meine|meinem|meines|meiner|meinen)\s+(?:Wissensstand|Trainingsdaten|Training|letzte[nm]?\s+Aktualisierung|"
     r"Wissen\s+reicht)"
 )
-_SORRY = (r"(?:i'm\s+sorry|i\s+am\s+sorry|sorry|i\s+apologi[sz]e|unfortunately|mi\s+dispiace|mi\s+scuso|purtroppo|"
+_SORRY = (r"(?:i'm\s+sorry|i\s+am\s+sorry|sorry|i\s+apologi[sz]e|apologies|my\s+apologies|unfortunately|mi\s+dispiace|mi\s+scuso|purtroppo|"
           r"spiacente|lo\s+siento|lamentablemente|disculp[ae]|désolée?|malheureusement|je\s+m'excuse|"
           r"es\s+tut\s+mir\s+leid|tut\s+mir\s+leid|leider|entschuldig\w*)")
 _TASK = (r"(?:help|assist|provide|create|generate|fulfil+|comply|answer|support|access|browse|draw|display|view|"
@@ -80,7 +81,8 @@ _TASK = (r"(?:help|assist|provide|create|generate|fulfil+|comply|answer|support|
          r"ayudar|proporcionar|generar|responder|acceder|ver|dibujar|mostrar|realizar|escribir|ofrecer|"
          r"aider|fournir|créer|générer|répondre|accéder|voir|dessiner|afficher|écrire|"
          r"helfen|bereitstellen|erstellen|generieren|antworten|zugreifen|sehen|zeichnen|anzeigen|schreiben)")
-_CANNOT = (r"(?:i\s+(?:can't|can’t|cannot|can\s+not|am\s+(?:not\s+able|unable)\s+to|won't|will\s+not|must\s+decline\s+to|"
+_CANNOT = (r"(?:i['’]m\s+(?:not\s+able|unable)\s+to|i\s+(?:can't|can’t|cannot|can\s+not|am\s+(?:not\s+able|unable)\s+to|won't|"
+           r"will\s+not|must\s+decline\s+to|"
            r"do\s+not\s+have\s+the\s+ability\s+to)"
            r"|(?:io\s+)?non\s+(?:posso|sono\s+in\s+grado\s+di|riesco\s+a|ho\s+la\s+(?:capacità|possibilità)\s+di)"
            r"|(?:yo\s+)?no\s+(?:puedo|soy\s+capaz\s+de|tengo\s+la\s+capacidad\s+de)"
