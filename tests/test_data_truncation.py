@@ -33,6 +33,7 @@ CUT = {  # reason -> a reply with that defect
     "open code fence": "Try this:\n```python\nprint('ciao')",
     "ellipsis inside a word": "You need more capa...cità to follow, sorry.",
     "ellipsis cutting a word": "Bene, hai ragione. Tutt...",
+    "ellipsis cutting a sentence": "La regola è semplice: dopo penso che il verbo...",
     "no final punctuation": "Il congiuntivo si usa dopo i verbi di opinione come pensare e credere quando",
     "a word cut off": "Remember that the article changes before a vowel, as in l'amico and l'acq",
 }
@@ -45,6 +46,8 @@ KEPT = {  # look-alikes
     "ASCII accent": "Si dice perche` e citta` se la tastiera non ha gli accenti.",
     "label with content": "Grammar note: the article agrees with the noun.",
     "closing italics": "They chant *Bacio! Bacio!*",
+    "list trailing off": "Qui vendiamo souvenir, cartoline, calamite...",
+    "placeholder in parentheses": "Answer with the quantity (*un chilo di...* = a kilo of...)",
 }
 
 

@@ -49,6 +49,8 @@ _ELLIPSIS = re.compile(r"\.\.\.|…")  # starts with a literal: the regex engine
 _LETTERS_BEFORE = re.compile(r"[^\W\d_]+\Z")
 _LETTERS_AFTER = re.compile(r"[^\W\d_]*")
 _CLOSING_QUOTES = "\"'”»)]"
+# "a, b, c...": an enumeration trailing off means "and so on", a style, not a cut (three items of 1-4 words)
+_OPEN_LIST = re.compile(r"(?:[^\W\d_]+(?: [^\W\d_]+){0,3}, ){2,}[^\W\d_]+(?: [^\W\d_]+){0,3}(?:\.\.\.|…)\Z")
 _FINAL_WORD = re.compile(r"[^\W\d_]+\Z")
 _WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?")
 _CLOSERS_NOT_ENDINGS = set("([{<:;,-–—/\\")  # a reply ending here is never "normally" ended
@@ -192,7 +194,8 @@ class TruncationFilter:
             for left, right, at_end in ellipses(text):
                 if (right or at_end) and self.is_fragment(left, right):
                     return '"..." inside a word', f"{left}{'...' if '...' in text else '…'}{right}"
-                if at_end and self.ellipsis_share <= self.unpunctuated_max_share:
+                if (at_end and self.ellipsis_share <= self.unpunctuated_max_share and not _OPEN_LIST.search(tail)
+                        and not text.rstrip().endswith((")", "]"))):  # "(a kilo of...)": closed, so not cut there
                     return 'ends in "..." where the corpus\'s replies almost never do', tail
         if text[-1].isalnum() and text[-1] not in self.final_chars:
             if self.unpunctuated_share <= self.unpunctuated_max_share:
