@@ -59,7 +59,7 @@ class RunReport:
         if missing:
             raise MarcoError(f"{where}: field {missing[0]!r} is missing")
         known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in values.items() if k in known})
+        return cls(**{**{k: v for k, v in values.items() if k in known}, "schema_version": version})
 
 
 def versions() -> dict:

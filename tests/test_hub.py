@@ -16,7 +16,7 @@ import train  # noqa: E402
 
 from marco import card, compare, hub, tiny  # noqa: E402
 from marco.cli import main as cli  # noqa: E402
-from marco.training import MarcoError  # noqa: E402
+from marco.errors import MarcoError  # noqa: E402
 
 SECRET = "hf_" + secrets.token_hex(17)  # token-shaped, made up per run: no real token, and none in the source
 REPO_ID = "marco-test/tutor-tiny"
@@ -82,6 +82,9 @@ def test_train_push_uploads_the_staged_model_and_dataset(pushed):
     assert files_under(dataset) == {"README.md", "data/train.jsonl", "report.json", "report.html"}
     report = json.load(open(os.path.join(out, "marco_report.json")))
     assert sum(1 for _ in open(os.path.join(dataset, "data", "train.jsonl"))) == report["data"]["kept"] == 24
+    import yaml
+
+    assert yaml.safe_load(open(os.path.join(out, "marco_config.yaml")))["push_to_hub"] is True  # as the user asked
     creates = [json.loads(r["body"]) for r in server.requests if r["path"] == "/api/repos/create"]
     assert [(c["name"], c.get("type")) for c in creates] == [("tutor-tiny-data", "dataset"), ("tutor-tiny", "model")]
 
@@ -123,7 +126,8 @@ def test_downloaded_adapter_gives_the_answers_measured_after_training(pushed, tm
     tokenizer = AutoTokenizer.from_pretrained(uploaded)
     report = json.load(open(os.path.join(pushed["out"], "marco_report.json")))
     probes = compare.load_probes(os.path.join(REPO, "data", "probes.jsonl"))
-    base, tuned = compare.answer_both(model, tokenizer, probes, 8, 16)  # as train.py's final comparison did
+    answers = compare.answer(model, tokenizer, probes, compare.CompareConfig(compare_max_new_tokens=8))
+    base, tuned = answers["base"], answers["fine_tuned"]  # as train.py's final comparison asked them
     assert tuned == [s["fine_tuned"] for s in report["evaluation"]["samples"]]
     assert base == [s["base"] for s in report["evaluation"]["samples"]]
 
@@ -222,8 +226,8 @@ def test_train_refuses_a_token_in_the_recipe_and_push_without_repo_id():
 @pytest.mark.parametrize("method, loader", [("lora", "AutoPeftModelForCausalLM"), ("full", "AutoModelForCausalLM")])
 def test_card_for_a_hub_base_model_names_it_and_loads_it(pushed_free_run, method, loader):
     report, config = hub.load_run(pushed_free_run)
-    report["base_model"], report["method"] = "Qwen/Qwen2.5-7B-Instruct", method
-    model_card = card.model_card(pushed_free_run, report, config, "someone/qwen-tutor", "apache-2.0")
+    report.base_model, report.method = "Qwen/Qwen2.5-7B-Instruct", method
+    model_card = card.model_card(report, config, "someone/qwen-tutor", "apache-2.0")
     assert model_card.data.base_model == "Qwen/Qwen2.5-7B-Instruct"
     assert model_card.data.library_name == ("peft" if method == "lora" else "transformers")
     assert f'model = {loader}.from_pretrained("someone/qwen-tutor")' in model_card.text
@@ -231,11 +235,10 @@ def test_card_for_a_hub_base_model_names_it_and_loads_it(pushed_free_run, method
 
 
 def test_card_for_an_encoder_decoder_adapter(pushed_free_run):
-    with open(os.path.join(pushed_free_run, "adapter_config.json"), "w") as handle:
-        json.dump({"task_type": "SEQ_2_SEQ_LM", "base_model_name_or_path": "google/flan-t5-base"}, handle)
     report, config = hub.load_run(pushed_free_run)
-    report["base_model"], report["method"] = "google/flan-t5-base", "lora"
-    model_card = card.model_card(pushed_free_run, report, config, "someone/finance-t5", "apache-2.0")
+    assert card.model_card(report, config, "someone/x", "apache-2.0").data.pipeline_tag == "text-generation"
+    report.base_model, report.method, report.encoder_decoder = "google/flan-t5-base", "lora", True
+    model_card = card.model_card(report, config, "someone/finance-t5", "apache-2.0")
     assert model_card.data.pipeline_tag == "text2text-generation"
     assert 'model = AutoPeftModelForSeq2SeqLM.from_pretrained("someone/finance-t5")' in model_card.text
 
@@ -250,10 +253,9 @@ def pushed_free_run(tmp_path):
               "training": {"world_size": 1}, "gate": {"passed": True, "reasons": [], "checks": []},
               "evaluation": {"probes": 1, "samples": [], **{side: {k: 0.5 for k, _ in card.FIGURES} for side in ("base", "fine_tuned")}}}
     (run / "marco_report.json").write_text(json.dumps(report))
-    (run / "marco_config.yaml").write_text(json.dumps({"marco": {"probes": "data/probes.jsonl", "clean_data": True},
-                                                        "model": {"lora_r": 16, "lora_alpha": 32, "lora_dropout": 0.0,
-                                                                  "lora_target_modules": "all-linear"},
-                                                        "training": {"learning_rate": 1e-4}}))
+    (run / "marco_config.yaml").write_text(json.dumps({"probes": "data/probes.jsonl", "clean_data": True, "lora_r": 16,
+                                                        "lora_alpha": 32, "lora_dropout": 0.0,
+                                                        "lora_target_modules": "all-linear", "learning_rate": 1e-4}))
     (run / "data").mkdir()
     return str(run)
 
