@@ -151,3 +151,10 @@ def test_eval_cli_prints_the_table_and_writes_json(adapter_model, tmp_path):
     assert result["evaluation"]["probes"] == 2 and len(result["evaluation"]["samples"]) == 2
     assert result["evaluation"]["samples"][0]["base"] != result["evaluation"]["samples"][0]["fine_tuned"]
     assert set(result["gate"]) == {"passed", "reasons", "checks"}
+
+
+def test_eval_writes_beside_a_local_adapter_and_in_the_working_folder_for_a_hub_id(tmp_path):
+    from marco.cli import default_eval_out
+
+    assert default_eval_out(str(tmp_path)) == str(tmp_path / "marco_eval.json")
+    assert default_eval_out("someone/tutor") == "marco_eval_someone_tutor.json"  # no folder named someone/ needed
