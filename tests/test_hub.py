@@ -8,7 +8,7 @@ import shutil
 import sys
 
 import pytest
-from conftest import FAST, REPO
+from conftest import REPO
 from fake_hub import FakeHub
 
 sys.path.insert(0, REPO)
@@ -32,19 +32,19 @@ def online(monkeypatch):
 
 
 @pytest.fixture(scope="module")
-def pushed(tmp_path_factory, small_data):
-    """One real training run of marco-tiny with `push_to_hub: true`, pushed with its dataset to a loopback Hub."""
+def pushed(tmp_path_factory, trained_tiny_run):
+    """The shared trained run (a copy: pushing writes OUTPUT_DIR/hub/), pushed with its dataset to a loopback Hub, as
+    train.py does after training when the recipe says `push_to_hub: true` and `push_dataset: true`."""
     from huggingface_hub import constants
 
     root = tmp_path_factory.mktemp("hub")
     out = str(root / "run")
+    shutil.copytree(trained_tiny_run, out, ignore=shutil.ignore_patterns("checkpoint-*"))
     saved = constants.HF_HUB_OFFLINE, constants.ENDPOINT, os.environ.get("HF_TOKEN")
     with FakeHub(str(root / "server")) as server:
         constants.HF_HUB_OFFLINE, constants.ENDPOINT, os.environ["HF_TOKEN"] = False, server.endpoint, SECRET
         try:
-            args = ["--config", os.path.join(REPO, "configs", "marco_tiny.yaml"), "--dataset", small_data, "--output_dir", out,
-                    *FAST, "--push_to_hub", "--hub_model_id", REPO_ID, "--push_dataset"]
-            train.main(*train.make_parser().parse_args_and_config(args))
+            hub.push(out, REPO_ID, push_dataset=True)
             yield {"out": out, "server": server, "root": root}
         finally:
             constants.HF_HUB_OFFLINE, constants.ENDPOINT = saved[:2]
@@ -67,12 +67,13 @@ def failed_copy(run: str, tmp_path) -> str:
 
 
 @pytest.mark.slow
-def test_train_push_uploads_the_staged_model_and_dataset(pushed):
+def test_push_uploads_the_staged_model_and_dataset(pushed):
     out, server = pushed["out"], pushed["server"]
     staged, uploaded = os.path.join(out, "hub", "model"), server.repo_path("model", REPO_ID)
     assert files_under(staged) == files_under(uploaded) == {
         "README.md", "adapter_config.json", "adapter_model.safetensors", "tokenizer.json", "tokenizer_config.json",
-        "chat_template.jinja", "marco_report.json", "marco_config.yaml"}
+        "chat_template.jinja", "marco_report.json", "marco_config.yaml",
+        *(f"comparisons/step_{step:06d}.jsonl" for step in (0, 6, 12))}
     for name in files_under(staged):
         assert open(os.path.join(staged, name), "rb").read() == open(os.path.join(uploaded, name), "rb").read()
     # the base is named, never marco-tiny's local folder; the run's own adapter config keeps the local path
@@ -82,9 +83,6 @@ def test_train_push_uploads_the_staged_model_and_dataset(pushed):
     assert files_under(dataset) == {"README.md", "data/train.jsonl", "report.json", "report.html"}
     report = json.load(open(os.path.join(out, "marco_report.json")))
     assert sum(1 for _ in open(os.path.join(dataset, "data", "train.jsonl"))) == report["data"]["kept"] == 24
-    import yaml
-
-    assert yaml.safe_load(open(os.path.join(out, "marco_config.yaml")))["push_to_hub"] is True  # as the user asked
     creates = [json.loads(r["body"]) for r in server.requests if r["path"] == "/api/repos/create"]
     assert [(c["name"], c.get("type")) for c in creates] == [("tutor-tiny-data", "dataset"), ("tutor-tiny", "model")]
 
@@ -105,7 +103,7 @@ def test_model_card_metadata_and_body(pushed):
     assert "marco's gate: passed" in body and f'PeftModel.from_pretrained(base, "{REPO_ID}")' in body
     assert f"| template rate | {report['evaluation']['base']['template_rate']} | {report['evaluation']['fine_tuned']['template_rate']} |" in body
     assert report["evaluation"]["samples"][0]["question"] in body
-    assert "24 records in, 24 kept" in body and "| learning rate | 0.0005 |" in body
+    assert "24 records in, 24 kept" in body and "| learning rate | 0.001 |" in body
     headings = [line for line in body.splitlines() if line.startswith("#")]
     example = open(os.path.join(REPO, "docs", "model_card_example.md"), encoding="utf-8").read()
     assert [line for line in example.split("---", 2)[2].splitlines() if line.startswith("#")][1:] == headings[1:]

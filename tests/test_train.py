@@ -114,7 +114,7 @@ def test_lora_trains_the_adapter_lowers_the_loss_and_saves_a_loadable_run(traine
     assert [h["step"] for h in report["during_training"]] == [0, 6, 12]
     assert sorted(os.listdir(tmp_path / "comparisons")) == [f"step_{s:06d}.jsonl" for s in (0, 6, 12)]
     config = yaml.safe_load(open(tmp_path / "marco_config.yaml"))
-    assert config["learning_rate"] == 5e-3 and "hub_token" not in config
+    assert config["learning_rate"] == 1e-3 and "hub_token" not in config
 
     from peft import AutoPeftModelForCausalLM
 
