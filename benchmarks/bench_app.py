@@ -21,6 +21,7 @@ import torch  # noqa: E402
 from bench_compare import adapter_model, best_of  # noqa: E402
 
 from marco import compare, demo, tiny  # noqa: E402
+from marco.models import base_model_of  # noqa: E402
 
 
 def random_adapter(folder: str) -> str:
@@ -112,7 +113,7 @@ def memory_child(mode: str, adapter: str) -> None:
         side_by_side(chat, "Ciao!", 16)
         models = [chat.model]
     else:
-        base = tiny.resolve(demo.base_model_of(adapter))
+        base = tiny.resolve(base_model_of(adapter))
         models = [AutoModelForCausalLM.from_pretrained(base),
                   PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(base), adapter).merge_and_unload()]
         with torch.no_grad():

@@ -49,7 +49,8 @@ def generation_cost(probes: int, tokens: int, repeats: int) -> dict:
             compare.generate(model, tokenizer, texts, tokens, probes)
         compare.generate(model, tokenizer, texts, tokens, probes)
 
-    mixed = best_of(repeats, lambda: compare.answer_both(model, tokenizer, chosen, tokens, probes))
+    config = compare.CompareConfig(compare_max_new_tokens=tokens, compare_batch_size=probes)
+    mixed = best_of(repeats, lambda: compare.answer(model, tokenizer, chosen, config))
     separate = best_of(repeats, two_passes)
     one_model = sum(p.numel() * p.element_size() for p in model.parameters())
     two_models = one_model + sum(p.numel() * p.element_size() for n, p in model.get_base_model().named_parameters()

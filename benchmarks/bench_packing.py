@@ -20,15 +20,17 @@ RECIPE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))
 
 
 def tokens_per_second(extra: list, steps: int) -> dict:
-    from marco import training
+    from marco import models, training
 
     with tempfile.TemporaryDirectory() as out:
-        marco_args, cleaning, _, training_args, model_args = train.make_parser().parse_args_and_config(
+        marco_args, cleaning, _, _, training_args, model_args = train.make_parser().parse_args_and_config(
             ["--config", RECIPE, "--output_dir", out, "--max_steps", str(steps), "--eval_fraction", "0",
              "--save_strategy", "no", "--logging_steps", str(steps), "--disable_tqdm", "true", *extra])
-        training.apply_method(marco_args.method, model_args)
+        method_args = training.method_model_args(marco_args.method, model_args)
         records, _, _ = training.prepare_data(marco_args, cleaning, out, training_args.seed, True)
-        trainer = training.build_trainer(training_args, model_args, records, [])
+        trainer = training.build_trainer(training_args, method_args, records, [],
+                                         models.load_tokenizer(model_args.model_name_or_path),
+                                         training.peft_config(method_args, marco_args.lora_bias))
         metrics = trainer.train().metrics
         tokens = trainer.state.num_input_tokens_seen or [e["num_tokens"] for e in trainer.state.log_history if "num_tokens" in e][-1]
     return {"seconds": round(metrics["train_runtime"], 1), "real_tokens": int(tokens),

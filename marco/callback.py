@@ -9,32 +9,27 @@ import time
 from transformers import TrainerCallback
 
 from marco import compare, gate
-
-
-def is_adapter_model(model) -> bool:
-    return hasattr(model, "peft_config") and hasattr(model, "disable_adapter")
+from marco.models import is_adapter_model
 
 
 class BaseComparisonCallback(TrainerCallback):
-    def __init__(self, tokenizer, probes: list, policy: gate.GateConfig, output_dir: str):
-        self.tokenizer, self.probes, self.policy, self.output_dir = tokenizer, probes, policy, output_dir
-        self.base_answers, self.history, self.stopped_because, self.log = None, [], "", None
+    """Added with `trainer.add_callback`; like TRL's LogCompletionsCallback it holds the trainer, for its tokenizer
+    and its `log` (the figures go where the losses go: console, tensorboard, log_history)."""
+
+    def __init__(self, trainer, probes: list, config: compare.CompareConfig, policy: gate.GateConfig):
+        self.trainer, self.probes, self.config, self.policy = trainer, probes, config, policy
+        self.base_answers, self.history, self.stopped_because = None, [], ""
 
     def _answers(self, model) -> list:
         """Fine-tuned answers; the base's too on the first call (mixed batch for adapters; for full fine-tuning
         the first call is at step 0, when the model still is the base)."""
-        p = self.policy
-        if self.base_answers is None and is_adapter_model(model):
-            self.base_answers, tuned = compare.answer_both(model, self.tokenizer, self.probes, p.compare_max_new_tokens,
-                                                           p.compare_batch_size)
-            return tuned
-        texts = compare.prompts(self.tokenizer, self.probes, compare.is_encoder_decoder(model))
-        tuned = compare.generate(model, self.tokenizer, texts, p.compare_max_new_tokens, p.compare_batch_size)
+        answers = compare.answer(model, self.trainer.processing_class, self.probes, self.config,
+                                 with_base=self.base_answers is None)
         if self.base_answers is None:
-            self.base_answers = tuned
-        return tuned
+            self.base_answers = answers["base"] or answers["fine_tuned"]
+        return answers["fine_tuned"]
 
-    def _compare(self, model, state, control) -> None:
+    def _compare(self, args, state, control, model) -> None:
         start = time.perf_counter()
         tuned = self._answers(model)
         result = compare.compare(self.base_answers, tuned, self.probes)
@@ -43,14 +38,13 @@ class BaseComparisonCallback(TrainerCallback):
                  "gate_passed": verdict["passed"], "seconds": round(time.perf_counter() - start, 2)}
         self.history.append(entry)
         if state.is_world_process_zero:
-            folder = os.path.join(self.output_dir, "comparisons")
+            folder = os.path.join(args.output_dir, "comparisons")
             os.makedirs(folder, exist_ok=True)
             with open(os.path.join(folder, f"step_{state.global_step:06d}.jsonl"), "w", encoding="utf-8") as handle:
                 handle.writelines(json.dumps(s, ensure_ascii=False) + "\n" for s in result["samples"])
             print(f"[marco] step {state.global_step}: base vs fine-tuned on {len(self.probes)} probes\n"
                   f"{compare.table(result)}", flush=True)
-        if self.log:
-            self.log({f"probe_{side}_{k}": v for side in ("base", "fine_tuned") for k, v in entry[side].items()})
+        self.trainer.log({f"probe_{side}_{k}": v for side in ("base", "fine_tuned") for k, v in entry[side].items()})
         reason = gate.regression(result, self.policy)
         if reason and self.policy.stop_on_regression and state.global_step > 0:
             self.stopped_because = f"step {state.global_step}: {reason}"
@@ -58,11 +52,11 @@ class BaseComparisonCallback(TrainerCallback):
 
     def on_train_begin(self, args, state, control, model=None, **kwargs):
         if state.global_step == 0 or is_adapter_model(model):  # a resumed full fine-tune has no base left to ask
-            self._compare(model, state, control)
+            self._compare(args, state, control, model)
 
     def on_evaluate(self, args, state, control, model=None, **kwargs):
         if self.base_answers is not None:
-            self._compare(model, state, control)
+            self._compare(args, state, control, model)
 
 
 def _figures(scores: dict) -> dict:

@@ -1,7 +1,8 @@
 """The model card and the dataset card: what was trained on which data (the audit), and whether it beats its
 base (the comparison and the gate), as huggingface_hub cards whose metadata the Hub indexes.
 
-Everything comes from a run's marco_report.json and marco_config.yaml, so a card says only what was measured."""
+Everything comes from a run's RunReport (marco_report.json) and its recipe (marco_config.yaml, flat), so a card
+says only what was measured."""
 
 import os
 
@@ -114,18 +115,6 @@ def _is_hub_id(name: str) -> bool:
     return name not in BUILT_IN and not os.path.exists(name) and name.count("/") == 1
 
 
-def _is_seq2seq(output_dir: str) -> bool:
-    import json
-
-    for name, key in (("adapter_config.json", "task_type"), ("config.json", "is_encoder_decoder")):
-        path = os.path.join(output_dir, name)
-        if os.path.exists(path):
-            with open(path, encoding="utf-8") as handle:
-                value = json.load(handle).get(key)
-            return value is True or value == "SEQ_2_SEQ_LM"
-    return False
-
-
 def usage(repo_id: str, base_model: str, adapter: bool, seq2seq: bool) -> str:
     """The loading snippet: right classes, right ids (never a local path)."""
     kind = "Seq2SeqLM" if seq2seq else "CausalLM"
@@ -144,19 +133,17 @@ def usage(repo_id: str, base_model: str, adapter: bool, seq2seq: bool) -> str:
             f'model = PeftModel.from_pretrained(base, "{repo_id}")\ntokenizer = AutoTokenizer.from_pretrained("{repo_id}")')
 
 
-def _recipe(report: dict, config: dict) -> list:
-    model, training, marco_args = config["model"], config["training"], config["marco"]
-    rows = [("method", report["method"]), ("base model", report["base_model"])]
-    if report["method"] != "full":
-        rows += [("LoRA r / alpha / dropout", f"{model['lora_r']} / {model['lora_alpha']} / {model['lora_dropout']}"),
-                 ("LoRA target modules", model["lora_target_modules"])]
-    rows += [(key.replace("_", " "), training[key]) for key in
+def _recipe(report, config: dict) -> list:
+    rows = [("method", report.method), ("base model", report.base_model)]
+    if report.method != "full":
+        rows += [("LoRA r / alpha / dropout", f"{config['lora_r']} / {config['lora_alpha']} / {config['lora_dropout']}"),
+                 ("LoRA target modules", config["lora_target_modules"])]
+    rows += [(key.replace("_", " "), config[key]) for key in
              ("learning_rate", "lr_scheduler_type", "num_train_epochs", "per_device_train_batch_size",
-              "gradient_accumulation_steps", "max_length", "seed") if training.get(key) is not None]
-    rows += [("processes", report["training"].get("world_size", 1)),
-             ("data cleaned before training", marco_args["clean_data"])]
-    if report.get("stopped_early"):
-        rows.append(("stopped early", report["stopped_early"]))
+              "gradient_accumulation_steps", "max_length", "seed") if config.get(key) is not None]
+    rows += [("processes", report.training.get("world_size", 1)), ("data cleaned before training", config["clean_data"])]
+    if report.stopped_early:
+        rows.append(("stopped early", report.stopped_early))
     return rows
 
 
@@ -172,16 +159,14 @@ def _gate_text(gate: dict, forced: bool) -> tuple[str, str]:
     return line, checks
 
 
-def model_card(output_dir: str, report: dict, config: dict, repo_id: str, license: str, forced: bool = False,
-               dataset_repo: str = None):
-    """The ModelCard for OUTPUT_DIR as it will be on the Hub under `repo_id`."""
+def model_card(report, config: dict, repo_id: str, license: str, forced: bool = False, dataset_repo: str = None):
+    """The ModelCard of a run (its RunReport and recipe) as it will be on the Hub under `repo_id`."""
     from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
-    evaluation, gate, data = report["evaluation"], report["gate"], report["data"]
-    adapter = report["method"] != "full"
-    seq2seq = _is_seq2seq(output_dir)
-    base_id = report["base_model"] if _is_hub_id(report["base_model"]) else None
-    probe_file = os.path.basename(config["marco"]["probes"])
+    evaluation, gate, data = report.evaluation, report.gate, report.data
+    adapter, seq2seq, base_model = report.method != "full", report.encoder_decoder, report.base_model
+    base_id = base_model if _is_hub_id(base_model) else None
+    probe_file = os.path.basename(config["probes"])
     task = "text2text-generation" if seq2seq else "text-generation"
     results = [EvalResult(task_type=task, dataset_type="marco-probes", dataset_name=f"marco probes ({probe_file})",
                           metric_type=key, metric_name=f"{label} (fine-tuned)", metric_value=evaluation["fine_tuned"][key])
@@ -190,26 +175,26 @@ def model_card(output_dir: str, report: dict, config: dict, repo_id: str, licens
     card_data = ModelCardData(
         model_name=repo_id.split("/")[-1], base_model=base_id, library_name="peft" if adapter else "transformers",
         pipeline_tag=task, license=license, datasets=datasets or None, eval_results=results,
-        tags=["marco", "trl", "sft", report["method"], "tutoring"] + ([report["base_model"]] if report["base_model"] in BUILT_IN else []),
+        tags=["marco", "trl", "sft", report.method, "tutoring"] + ([base_model] if base_model in BUILT_IN else []),
     )
     gate_line, gate_detail = _gate_text(gate, forced)
     what = {"lora": "A LoRA adapter", "qlora": "A LoRA adapter trained on 4-bit weights (QLoRA)",
-            "full": "A fully fine-tuned version"}[report["method"]]
-    base_link = f"[{base_id}](https://huggingface.co/{base_id})" if base_id else f"`{os.path.basename(report['base_model'])}`"
+            "full": "A fully fine-tuned version"}[report.method]
+    base_link = f"[{base_id}](https://huggingface.co/{base_id})" if base_id else f"`{os.path.basename(base_model)}`"
     source = f"`{data['source']}`" + (f", published cleaned as [{dataset_repo}](https://huggingface.co/datasets/{dataset_repo})"
                                       if dataset_repo else "")
     return ModelCard.from_template(
         card_data, template_str=MODEL_CARD, title=repo_id.split("/")[-1],
         summary=f"{what} of {base_link}, trained and checked with marco against its own base model.",
-        gate_line=gate_line, gate_detail=gate_detail, usage=usage(repo_id, report["base_model"], adapter, seq2seq),
+        gate_line=gate_line, gate_detail=gate_detail, usage=usage(repo_id, base_model, adapter, seq2seq),
         probes=evaluation["probes"], probe_file=probe_file,
         figures=[(label, evaluation["base"][key], evaluation["fine_tuned"][key]) for key, label in FIGURES],
-        eval_loss=round(report["training"]["eval_loss"], 4) if "eval_loss" in report["training"] else None,
+        eval_loss=round(report.training["eval_loss"], 4) if "eval_loss" in report.training else None,
         samples=evaluation["samples"][:SAMPLES], data=data, data_source=source,
-        clean_note="" if config["marco"]["clean_data"] else " The model was trained on the data as given (--no_clean_data).",
+        clean_note="" if config["clean_data"] else " The model was trained on the data as given (--no_clean_data).",
         recipe=_recipe(report, config),
-        extra_limitation=(f"\n- {report['base_model']} is a test and demo model of a few million parameters: most of "
-                          "its answers are nonsense." if report["base_model"] in BUILT_IN else ""),
+        extra_limitation=(f"\n- {base_model} is a test and demo model of a few million parameters: most of "
+                          "its answers are nonsense." if base_model in BUILT_IN else ""),
     )
 
 

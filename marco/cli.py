@@ -8,7 +8,7 @@ USAGE = """usage: python -m marco COMMAND ...
 commands:
   data audit INPUT [--out DIR]                 report on a dataset, change nothing
   data clean INPUT --out DIR [options]         write kept.jsonl, rejected.jsonl, report.json, report.html
-  eval --model BASE --adapter DIR [--probes F]  base vs fine-tuned on the probes: a table and JSON
+  eval --adapter DIR_OR_HUB_ID [--model BASE]  base vs fine-tuned on the probes: a table and JSON
   space OUTPUT_DIR --repo-id USER/NAME [--push SPACE_ID]  a Space folder (and upload): the side-by-side demo
   push OUTPUT_DIR --repo-id USER/NAME [options] publish a run with its model card, if its gate passed
 
@@ -73,37 +73,43 @@ def data_command(argv: list) -> int:
     return 0
 
 
+def default_eval_out(adapter: str) -> str:
+    """ADAPTER/marco_eval.json beside a local adapter; for a Hub id (USER/NAME), marco_eval_USER_NAME.json here."""
+    if os.path.isdir(adapter):
+        return os.path.join(adapter, "marco_eval.json")
+    return f"marco_eval_{adapter.replace('/', '_')}.json"
+
+
 def eval_command(argv: list) -> int:
-    """Base against fine-tuned on the probes, from one model in memory: a table, and JSON."""
+    """Base against fine-tuned on the probes, from one model in memory (on the GPU if there is one): a table, and JSON."""
     import json
 
     from transformers import HfArgumentParser
 
-    from marco import compare, gate, tiny
+    from marco import compare, gate, models
+    from marco.compare import CompareConfig
+    from marco.errors import MarcoError
     from marco.gate import GateConfig
 
-    parser = HfArgumentParser(GateConfig, prog="python -m marco eval")
-    parser.add_argument("--model", required=True, help="base model: Hub id, local folder, marco-tiny or marco-tiny-t5")
+    parser = HfArgumentParser((CompareConfig, GateConfig), prog="python -m marco eval", description=eval_command.__doc__)
     parser.add_argument("--adapter", required=True, help="folder (or Hub id) of the LoRA adapter")
-    parser.add_argument("--probes", default="data/probes.jsonl")
-    parser.add_argument("--out", help="JSON output (default: ADAPTER/marco_eval.json for a local adapter)")
-    policy, args = parser.parse_args_into_dataclasses(argv)
+    parser.add_argument("--model", help="base model: Hub id, local folder, marco-tiny or marco-tiny-t5 (default: the "
+                                        "adapter's base, from its marco_report.json or adapter_config.json)")
+    parser.add_argument("--out", help="JSON output (default: ADAPTER/marco_eval.json for a local adapter, "
+                                      "marco_eval_USER_NAME.json for a Hub id)")
+    config, policy, args = parser.parse_args_into_dataclasses(argv)
     try:
-        from peft import PeftModel
-        from transformers import AutoTokenizer
-
-        from marco.seq2seq import auto_model_class
-
-        probes = compare.load_probes(args.probes)
-        tokenizer = AutoTokenizer.from_pretrained(tiny.resolve(args.model))
-        model = PeftModel.from_pretrained(auto_model_class(args.model).from_pretrained(tiny.resolve(args.model)), args.adapter)
-    except (OSError, ValueError) as error:
-        return _fail(str(error).splitlines()[0])
-    base, tuned = compare.answer_both(model, tokenizer, probes, policy.compare_max_new_tokens, policy.compare_batch_size)
-    result = {"base_model": args.model, "adapter": args.adapter, "probes_file": args.probes,
-              "evaluation": compare.compare(base, tuned, probes)}
+        probes = compare.load_probes(config.probes)
+        model, tokenizer, base = models.load_adapter(args.adapter, args.model)
+    except OSError as error:
+        return _fail(f"{config.probes}: {error.strerror}")
+    except MarcoError as error:
+        return _fail(str(error))
+    answers = compare.answer(model, tokenizer, probes, config)
+    result = {"base_model": base, "adapter": args.adapter, "probes_file": config.probes,
+              "evaluation": compare.compare(answers["base"], answers["fine_tuned"], probes)}
     result["gate"] = gate.decide(result["evaluation"], policy)
-    out = args.out or os.path.join(args.adapter, "marco_eval.json")
+    out = args.out or default_eval_out(args.adapter)
     with open(out, "w", encoding="utf-8") as handle:
         json.dump(result, handle, indent=1, ensure_ascii=False)
     print(compare.table(result["evaluation"]))
@@ -117,7 +123,7 @@ def push_command(argv: list) -> int:
     import argparse
 
     from marco import hub
-    from marco.training import MarcoError
+    from marco.errors import MarcoError
 
     parser = argparse.ArgumentParser(prog="python -m marco push", description=push_command.__doc__)
     parser.add_argument("output_dir", help="a finished train.py run (holds marco_report.json)")
@@ -144,7 +150,7 @@ def space_command(argv: list) -> int:
     import argparse
 
     from marco.space import prepare_space
-    from marco.training import MarcoError
+    from marco.errors import MarcoError
 
     parser = argparse.ArgumentParser(prog="python -m marco space", description=space_command.__doc__)
     parser.add_argument("output_dir", help="a finished train.py run (holds marco_report.json)")

@@ -1,14 +1,32 @@
 """Where the base comparison happens: greedy answers to the probe set from the base and the fine-tuned model,
-out of one model in memory (peft mixed-adapter batches), and the figures that tell them apart."""
+out of one model in memory (peft mixed-adapter batches), and the figures that tell them apart. `answer` is the one
+way probes are answered: by the training callback, the final comparison, `marco eval` and so the card."""
 
 import json
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 
 from marco.data import metrics, templates
 from marco.data.text import normalize_many
+from marco.models import is_adapter_model, is_encoder_decoder
 from marco.seq2seq import source_text
 
 BASE = "__base__"  # peft's name for "no adapter" in a mixed batch
+
+
+@dataclass
+class CompareConfig:
+    """How the fine-tuned model is compared with its base: which probes, how many during training, how fast."""
+
+    probes: str = field(
+        default="data/probes.jsonl", metadata={"help": "Probe questions for comparing the fine-tuned model with its base."}
+    )
+    compare_during_training: bool = field(
+        default=True, metadata={"help": "Compare with the base at step 0 and at every evaluation (--no_compare_during_training: off)."})
+    compare_probes: int = field(
+        default=32, metadata={"help": "Probes answered at each comparison during training (all of them at the end)."})
+    compare_max_new_tokens: int = field(default=64, metadata={"help": "Tokens generated per answer when comparing."})
+    compare_batch_size: int = field(default=16, metadata={"help": "Probes per generate call (doubled in mixed batches)."})
 
 
 def load_probes(path: str, limit: int = None) -> list:
@@ -56,10 +74,6 @@ def no_leaked_adapter_hooks(model):
                 module._forward_pre_hooks_with_kwargs.pop(key, None)
 
 
-def is_encoder_decoder(model) -> bool:
-    return bool(getattr(model.config, "is_encoder_decoder", False))
-
-
 def prompts(tokenizer, probes: list, encoder_decoder: bool = False) -> list:
     """What the model reads: the chat template up to the reply, or for an encoder-decoder model the conversation
     as plain text (its decoder writes the reply)."""
@@ -95,14 +109,19 @@ def generate(model, tokenizer, texts: list, max_new_tokens: int, batch_size: int
     return [a.strip() for a in answers]
 
 
-def answer_both(model, tokenizer, probes: list, max_new_tokens: int = 64, batch_size: int = 16) -> tuple[list, list]:
-    """(base answers, fine-tuned answers) from one peft model: each probe twice in the same mixed batch."""
+def answer(model, tokenizer, probes: list, config: CompareConfig, base_model=None, with_base: bool = True) -> dict:
+    """{"base": answers or None, "fine_tuned": answers}. A peft model answers for its base too, each probe twice in
+    one mixed batch; a fully fine-tuned model has no base inside, so its base answers come from `base_model` (a
+    separately loaded base) or are None. with_base=False skips the base (a caller that already has its answers)."""
     texts = prompts(tokenizer, probes, is_encoder_decoder(model))
-    adapter = model.active_adapter
-    rows = [t for t in texts for _ in (0, 1)]
-    names = [name for _ in texts for name in (BASE, adapter)]
-    answers = generate(model, tokenizer, rows, max_new_tokens, batch_size * 2, names)
-    return answers[0::2], answers[1::2]
+    size, tokens = config.compare_batch_size, config.compare_max_new_tokens
+    if with_base and is_adapter_model(model):
+        rows = [t for t in texts for _ in (0, 1)]
+        names = [name for _ in texts for name in (BASE, model.active_adapter)]
+        both = generate(model, tokenizer, rows, tokens, size * 2, names)
+        return {"base": both[0::2], "fine_tuned": both[1::2]}
+    base = generate(base_model, tokenizer, texts, tokens, size) if with_base and base_model is not None else None
+    return {"base": base, "fine_tuned": generate(model, tokenizer, texts, tokens, size)}
 
 
 def compare(base_answers: list, tuned_answers: list, probes: list) -> dict:

@@ -26,9 +26,6 @@ class MarcoArguments:
         default=0.5,
         metadata={"help": "Conversations at least this similar (shingle Jaccard) stay on the same side of the split."},
     )
-    probes: str = field(
-        default="data/probes.jsonl", metadata={"help": "Probe questions for comparing the fine-tuned model with its base."}
-    )
     method: Literal["lora", "qlora", "full"] = field(
         default="lora",
         metadata={"help": "lora: adapter on the base weights; qlora: adapter on 4-bit NF4 weights (bitsandbytes); "

@@ -1,16 +1,15 @@
 """The demo behind app.py: the base and the fine-tuned tutor answer the same message side by side, streamed token by
 token from one model in memory (a peft mixed-adapter batch: row 0 without the adapter, row 1 with it)."""
 
-import json
 import os
 import threading
 from queue import Queue
 
 from transformers.generation.streamers import BaseStreamer
 
-from marco import tiny
+from marco import models
 from marco.compare import BASE, load_probes, no_leaked_adapter_hooks, prompts
-from marco.training import MarcoError
+from marco.errors import MarcoError
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the checkout, or the Space folder
 DEFAULT_ADAPTER = "outputs/marco-tiny"  # what the README's main job writes
@@ -86,7 +85,7 @@ class Chat:
     def __init__(self, model, tokenizer, base: str, adapter: str):
         self.model, self.tokenizer, self.base, self.adapter = model, tokenizer, base, adapter
         self.adapter_name = model.active_adapter
-        self.encoder_decoder = bool(model.config.is_encoder_decoder)
+        self.encoder_decoder = models.is_encoder_decoder(model)
         self.lock = threading.Lock()
         self.label = f"**Base:** `{base}` · **Fine-tuned:** `{base}` + adapter `{adapter}`"
 
@@ -153,52 +152,13 @@ class Chat:
             messages = messages[:start] + messages[start + 2:]
 
 
-def base_model_of(adapter: str) -> str:
-    """The adapter's base: marco_report.json's base_model ("marco-tiny" or a Hub id) when the run wrote one,
-    since peft's adapter_config.json holds the local folder marco-tiny was loaded from."""
-    from huggingface_hub import hf_hub_download
-    from huggingface_hub.errors import EntryNotFoundError
-    from peft import PeftConfig
-
-    if os.path.isdir(adapter):
-        report = os.path.join(adapter, "marco_report.json")
-    else:
-        try:
-            report = hf_hub_download(adapter, "marco_report.json")
-        except (OSError, ValueError, EntryNotFoundError):  # not a marco run, or offline: peft's record is all there is
-            report = None
-    if report and os.path.exists(report):
-        with open(report, encoding="utf-8") as handle:
-            return json.load(handle)["base_model"]
-    return PeftConfig.from_pretrained(adapter).base_model_name_or_path
-
-
 def load(adapter: str = None, model: str = None) -> Chat:
     """The base model with the adapter on top (MarcoError if either is missing), on the GPU if there is one."""
     adapter = adapter or DEFAULT_ADAPTER
     if adapter == DEFAULT_ADAPTER and not os.path.isdir(adapter):
         raise MarcoError(f"no adapter in {adapter}/: {TRAIN_HINT} (or pass --adapter DIR_OR_HUB_ID)")
-    import torch
-    from peft import PeftModel
-    from transformers import AutoTokenizer
-
-    from marco.seq2seq import auto_model_class
-
-    try:
-        base = model or base_model_of(adapter)
-    except (OSError, ValueError) as error:
-        raise MarcoError(f"adapter {adapter!r}: neither a folder nor a Hub adapter ({str(error).splitlines()[0]})") from None
-    try:
-        tokenizer = AutoTokenizer.from_pretrained(tiny.resolve(base))
-        weights = auto_model_class(base).from_pretrained(tiny.resolve(base), dtype="auto",
-                                                         device_map="cuda" if torch.cuda.is_available() else "cpu")
-    except (OSError, ValueError) as error:
-        raise MarcoError(f"base model {base!r}: cannot load ({str(error).splitlines()[0]})") from None
-    try:
-        peft_model = PeftModel.from_pretrained(weights, adapter)
-    except (OSError, ValueError) as error:
-        raise MarcoError(f"adapter {adapter!r}: cannot load ({str(error).splitlines()[0]})") from None
-    return Chat(peft_model.eval(), tokenizer, base, adapter)
+    peft_model, tokenizer, base = models.load_adapter(adapter, model)
+    return Chat(peft_model, tokenizer, base, adapter)
 
 
 def examples(limit: int = 8) -> list:
@@ -262,3 +222,27 @@ def build(chat: Chat):
         clear.click(lambda: ("", [], []), None, [message, base_chat, tuned_chat], queue=False, api_visibility="private")
         gr.api(compare, api_name="compare", concurrency_id="model")
     return ui.queue(max_size=QUEUE_SIZE, default_concurrency_limit=1)
+
+
+def main(argv: list = None, adapter: str = None, model: str = None) -> int:
+    """`python app.py` (and a Space's app.py, which passes its pushed adapter and base as the defaults)."""
+    import argparse
+    import sys
+
+    parser = argparse.ArgumentParser(prog="python app.py", description="The base and the fine-tuned tutor side by side "
+                                     "in a browser: http://127.0.0.1:7860")
+    parser.add_argument("--adapter", default=os.environ.get("MARCO_ADAPTER", adapter),
+                        help=f"adapter folder or Hub id (default: $MARCO_ADAPTER, else {adapter or DEFAULT_ADAPTER})")
+    parser.add_argument("--model", default=os.environ.get("MARCO_MODEL", model),
+                        help="base model: Hub id, folder or marco-tiny (default: $MARCO_MODEL, else the adapter's "
+                             "marco_report.json base_model)")
+    parser.add_argument("--host", help="address to serve on (default: $GRADIO_SERVER_NAME, else 127.0.0.1)")
+    parser.add_argument("--port", type=int, help="port (default: $GRADIO_SERVER_PORT, else 7860)")
+    args = parser.parse_args(argv)
+    try:
+        chat = load(args.adapter, args.model)
+    except MarcoError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    build(chat).launch(server_name=args.host, server_port=args.port)
+    return 0

@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 
 @dataclass
 class GateConfig:
-    """The policy an adapter must pass, and how the comparison with the base runs during training."""
+    """The policy an adapter must pass, and the regression that stops a run (how the comparison runs is
+    marco.compare.CompareConfig)."""
 
     gate_min_pass_rate_gain: float = field(
         default=0.0, metadata={"help": "Fine-tuned probe pass rate must be >= base pass rate + this."})
@@ -16,12 +17,6 @@ class GateConfig:
         default=0.05, metadata={"help": "... and at most this much above the base model's template rate."})
     gate_min_distinct2_ratio: float = field(
         default=0.8, metadata={"help": "Fine-tuned distinct-2 must be at least this fraction of the base's."})
-    compare_during_training: bool = field(
-        default=True, metadata={"help": "Compare with the base at step 0 and at every evaluation (--no_compare_during_training: off)."})
-    compare_probes: int = field(
-        default=32, metadata={"help": "Probes answered at each comparison during training (all of them at the end)."})
-    compare_max_new_tokens: int = field(default=64, metadata={"help": "Tokens generated per answer when comparing."})
-    compare_batch_size: int = field(default=16, metadata={"help": "Probes per generate call (doubled in mixed batches)."})
     stop_on_regression: bool = field(
         default=True, metadata={"help": "Stop training when a comparison fails the gate's template checks or the pass "
                                         "rate falls below the base by more than `regression_margin`."})

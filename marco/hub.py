@@ -9,7 +9,8 @@ import os
 import shutil
 
 from marco import card
-from marco.training import MarcoError
+from marco.errors import MarcoError
+from marco.report import RunReport
 
 # What a model repo gets from OUTPUT_DIR: weights, configs, tokenizer, marco's report. Not checkpoints, the training
 # data (that is the dataset push), tensorboard runs or pickles (training_args.bin).
@@ -19,25 +20,24 @@ MODEL_FILES = ["*.safetensors", "*.safetensors.index.json", "adapter_config.json
 DATA_FILES = {"kept.jsonl": "data/train.jsonl", "report.json": "report.json", "report.html": "report.html"}
 
 
-def load_run(output_dir: str) -> tuple[dict, dict]:
-    """(marco_report.json, marco_config.yaml) of a finished run."""
+def load_run(output_dir: str) -> tuple:
+    """(RunReport, recipe) of a finished run; the recipe is marco_config.yaml, flat as `--config` reads it."""
     import yaml
 
+    report = RunReport.load(output_dir)
     try:
-        with open(os.path.join(output_dir, "marco_report.json"), encoding="utf-8") as handle:
-            report = json.load(handle)
         with open(os.path.join(output_dir, "marco_config.yaml"), encoding="utf-8") as handle:
             config = yaml.safe_load(handle)
-    except FileNotFoundError as error:
-        raise MarcoError(f"{output_dir}: not a finished marco run ({os.path.basename(error.filename)} is missing)") from None
-    if "gate" not in report:
+    except FileNotFoundError:
+        raise MarcoError(f"{output_dir}: not a finished marco run (marco_config.yaml is missing)") from None
+    if report.gate is None:
         raise MarcoError(f"{output_dir}/marco_report.json has no gate decision: train it with this version of marco")
     return report, config
 
 
-def check_gate(report: dict, force: bool) -> None:
-    if not report["gate"]["passed"] and not force:
-        raise MarcoError("refusing to publish: the fine-tuned model failed marco's gate (" + "; ".join(report["gate"]["reasons"])
+def check_gate(report, force: bool) -> None:
+    if not report.gate["passed"] and not force:
+        raise MarcoError("refusing to publish: the fine-tuned model failed marco's gate (" + "; ".join(report.gate["reasons"])
                          + "). Look at marco_report.json; --force publishes it anyway and the card says so")
 
 
@@ -74,10 +74,10 @@ def stage_model(output_dir: str, repo_id: str, license: str, force: bool = False
         with open(adapter_config, encoding="utf-8") as handle:
             settings = json.load(handle)
         os.remove(adapter_config)  # a hard link: write a new file, leave the run's own config as it is
-        settings["base_model_name_or_path"] = report["base_model"]
+        settings["base_model_name_or_path"] = report.base_model
         with open(adapter_config, "w", encoding="utf-8") as handle:
             json.dump(settings, handle, indent=2)
-    model_card = card.model_card(output_dir, report, config, repo_id, license, forced=not report["gate"]["passed"],
+    model_card = card.model_card(report, config, repo_id, license, forced=not report.gate["passed"],
                                  dataset_repo=dataset_repo)
     model_card.save(os.path.join(stage, "README.md"))
     return stage
@@ -98,9 +98,10 @@ def stage_dataset(output_dir: str, repo_id: str, model_repo: str, license: str) 
     return stage
 
 
-def take_over_push(training_args) -> str:
-    """marco publishes once, after the gate, instead of the Trainer at every save: the repo id to push to at the end
-    (or None). Checked before training, so a missing id or token does not surface after hours of it."""
+def push_target(training_args) -> str:
+    """The repo marco will push to at the end, after the gate (None for no push). Checked before training, so a
+    missing id or token does not surface after hours of it. Changes nothing: train.py's main turns the Trainer's
+    own push off, visibly."""
     from huggingface_hub import constants, get_token
 
     if training_args.hub_token:
@@ -112,7 +113,6 @@ def take_over_push(training_args) -> str:
         raise MarcoError("push_to_hub: true needs hub_model_id: USER/NAME")
     if constants.is_offline_mode() or get_token() is None:
         raise MarcoError("push_to_hub: true needs the Hub: unset HF_HUB_OFFLINE and set HF_TOKEN or run `hf auth login`")
-    training_args.push_to_hub = False
     return training_args.hub_model_id
 
 
@@ -149,7 +149,7 @@ def push(output_dir: str, repo_id: str, private: bool = False, create_pr: bool =
     """Stage and upload the model (and the dataset); returns the commit or pull-request URLs (the staged folders
     for a dry run)."""
     _, config = load_run(output_dir)
-    license = license or config["marco"].get("license") or "apache-2.0"
+    license = license or config.get("license") or "apache-2.0"
     dataset_repo = (dataset_repo or f"{repo_id}-data") if push_dataset else None
     model_stage = stage_model(output_dir, repo_id, license, force, dataset_repo)
     data_stage = stage_dataset(output_dir, dataset_repo, repo_id, license) if dataset_repo else None

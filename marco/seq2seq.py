@@ -4,22 +4,9 @@ transformers' Seq2SeqTrainer, from the same recipe, on the same audited data, wa
 An encoder-decoder model reads a source and writes a target: the source is the conversation up to a user turn
 (`source_text`, also what the comparison and the app send), the target is the tutor's reply."""
 
-from marco import tiny
+from marco import models
 from marco.data.clean import conversation_text
-
-
-def is_encoder_decoder(model_name_or_path: str, **config_kwargs) -> bool:
-    """From the model's config alone (no weights loaded): T5 and its kin say so."""
-    from transformers import AutoConfig
-
-    return AutoConfig.from_pretrained(tiny.resolve(model_name_or_path), **config_kwargs).is_encoder_decoder
-
-
-def auto_model_class(model_name_or_path: str, **config_kwargs):
-    """The Auto class that loads this model: AutoModelForSeq2SeqLM or AutoModelForCausalLM."""
-    from transformers import AutoModelForCausalLM, AutoModelForSeq2SeqLM
-
-    return AutoModelForSeq2SeqLM if is_encoder_decoder(model_name_or_path, **config_kwargs) else AutoModelForCausalLM
+from marco.errors import MarcoError
 
 
 def source_text(messages: list) -> str:
@@ -62,40 +49,32 @@ def training_arguments(config):
                                        if f.init and hasattr(config, f.name)})
 
 
-def check_config(training_args, model_args) -> None:
+def check_config(training_args, quantization_config) -> None:
     """Refuse SFTConfig settings that only mean something for a causal LM. assistant_only_loss needs no check:
     a seq2seq loss covers the target, the reply, and nothing else."""
-    from marco.training import MarcoError
-
     if training_args.packing or training_args.padding_free:
         raise MarcoError("packing/padding_free join conversations into one token stream, which only a causal LM can "
                          "read: set packing: false and padding_free: false for an encoder-decoder model")
-    if model_args.load_in_4bit or model_args.load_in_8bit:
+    if quantization_config is not None:
         raise MarcoError("method qlora (4-bit weights) is for causal LMs here: train a T5 model with method: lora or "
                          "full (Flan-T5-base, 250M parameters, fits any GPU without quantisation)")
 
 
-def build_trainer(training_args, model_args, train_records: list, eval_records: list, callbacks, tokenizer,
-                  peft_config):
+def build_trainer(training_args, model_args, train_records: list, eval_records: list, tokenizer, peft_config,
+                  quantization_config=None):
     """Seq2SeqTrainer on (conversation so far -> reply) pairs, with LoRA (peft) or full fine-tuning."""
     from dataclasses import replace
 
     from datasets import Dataset
-    from transformers import AutoModelForSeq2SeqLM, DataCollatorForSeq2Seq, Seq2SeqTrainer, set_seed
+    from transformers import DataCollatorForSeq2Seq, Seq2SeqTrainer, set_seed
 
-    from marco.training import cannot_load, check_lora_targets
-
-    check_config(training_args, model_args)
+    check_config(training_args, quantization_config)
     set_seed(training_args.seed)  # as SFTTrainer does before it builds the model: the adapter's initialisation too
-    try:
-        model = AutoModelForSeq2SeqLM.from_pretrained(tiny.resolve(model_args.model_name_or_path),
-                                                      **training_args.model_init_kwargs)
-    except OSError as error:
-        raise cannot_load(model_args, error) from None
+    model = models.load_model(model_args.model_name_or_path, **(training_args.model_init_kwargs or {}))
     if peft_config is not None:
         from peft import get_peft_model
 
-        check_lora_targets(model, peft_config.target_modules)
+        models.check_lora_targets(model, peft_config.target_modules)
         model = get_peft_model(model, replace(peft_config, task_type="SEQ_2_SEQ_LM"))
         if training_args.activation_checkpointing:
             model.enable_input_require_grads()  # frozen embeddings: checkpointed layers need inputs with gradients
@@ -106,4 +85,4 @@ def build_trainer(training_args, model_args, train_records: list, eval_records: 
 
     return Seq2SeqTrainer(model=model, args=training_arguments(training_args), processing_class=tokenizer,
                           data_collator=DataCollatorForSeq2Seq(tokenizer, model=model),
-                          train_dataset=dataset(train_records), eval_dataset=dataset(eval_records), callbacks=callbacks)
+                          train_dataset=dataset(train_records), eval_dataset=dataset(eval_records))

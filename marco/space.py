@@ -1,13 +1,13 @@
 """A Hugging Face Space folder for a finished run: app.py (defaulting to the pushed adapter and its base), the marco
 package, the probe questions and requirements.txt, with the README front matter Spaces read. Uploading is hub.py's job."""
 
-import json
 import os
 import shutil
 import sys
 
 from marco import tiny
-from marco.training import MarcoError
+from marco.errors import MarcoError
+from marco.report import RunReport
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MARKER = "Written by `python -m marco space`"
@@ -21,18 +21,11 @@ def requirements() -> str:
     return "".join(f"{line}\n" for line in lines if line and line.split("==")[0] not in NOT_IN_SPACE)
 
 
-def app_with_defaults(repo_id: str, base: str) -> str:
-    """marco's app.py with this Space's adapter and base as environment defaults, set after its docstring."""
-    import ast
-
-    with open(os.path.join(ROOT, "app.py"), encoding="utf-8") as handle:
-        source = handle.read()
-    lines = source.splitlines(keepends=True)
-    end = ast.parse(source).body[0].end_lineno
-    defaults = (f"\n# {MARKER}: the Space's adapter and base, unless its variables say otherwise.\n"
-                f"import os\n\nos.environ.setdefault(\"MARCO_ADAPTER\", {repo_id!r})\n"
-                f"os.environ.setdefault(\"MARCO_MODEL\", {base!r})\n")
-    return "".join(lines[:end]) + defaults + "".join(lines[end:])
+def app_source(repo_id: str, base: str) -> str:
+    """The Space's app.py: marco's app, with this Space's adapter and base as its defaults."""
+    return (f"# {MARKER}: marco's app with the pushed adapter and its base (Space variables MARCO_ADAPTER, MARCO_MODEL win).\n"
+            "from marco.demo import main\n\n"
+            f"raise SystemExit(main(adapter={repo_id!r}, model={base!r}))\n")
 
 
 def written_by_marco(folder: str) -> bool:
@@ -61,13 +54,7 @@ def card(repo_id: str, base: str) -> str:
 def prepare_space(output_dir: str, repo_id: str, out: str = None) -> str:
     """Write the Space folder and return its path. The default, OUTPUT_DIR/hub/space, sits beside hub.py's staged model
     (OUTPUT_DIR/hub/model), where the model upload does not look: the Space's marco/tiny weights stay out of the model repo."""
-    try:
-        with open(os.path.join(output_dir, "marco_report.json"), encoding="utf-8") as handle:
-            base = json.load(handle)["base_model"]
-    except FileNotFoundError:
-        raise MarcoError(f"{output_dir}: no marco_report.json (not a finished train.py run)") from None
-    if not os.path.exists(os.path.join(ROOT, "app.py")):
-        raise MarcoError(f"app.py is not next to the marco package in {ROOT}: run from a marco checkout")
+    base = RunReport.load(output_dir).base_model
     out = out or os.path.join(output_dir, "hub", "space")
     if os.path.exists(out):
         if not written_by_marco(out) and (not os.path.isdir(out) or os.listdir(out)):
@@ -78,7 +65,7 @@ def prepare_space(output_dir: str, repo_id: str, out: str = None) -> str:
                     ignore=shutil.ignore_patterns("__pycache__", *weights))
     os.makedirs(os.path.join(out, "data"))
     shutil.copy2(os.path.join(ROOT, "data", "probes.jsonl"), os.path.join(out, "data", "probes.jsonl"))
-    files = {"app.py": app_with_defaults(repo_id, base), "requirements.txt": requirements(), "README.md": card(repo_id, base)}
+    files = {"app.py": app_source(repo_id, base), "requirements.txt": requirements(), "README.md": card(repo_id, base)}
     for name, text in files.items():
         with open(os.path.join(out, name), "w", encoding="utf-8") as handle:
             handle.write(text)

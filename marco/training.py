@@ -1,22 +1,15 @@
 """Where training happens: clean and split the data, build TRL's SFTTrainer for LoRA, QLoRA or full
 fine-tuning (an encoder-decoder model goes to marco.seq2seq instead), train (resuming if asked), and save what a
-run needs to explain itself."""
+run needs to explain itself: the model, marco_config.yaml (the recipe, replayable) and marco_report.json."""
 
-import json
 import os
-from dataclasses import asdict
+import time
+from dataclasses import asdict, replace
 
-from marco import tiny
+from marco import compare, models, seq2seq, tiny
+from marco.errors import MarcoError
 
-
-class MarcoError(Exception):
-    """A problem the user can fix (missing model, dataset or bad field): train.py prints it on one line."""
-
-
-def cannot_load(model_args, error: Exception, part: str = "") -> MarcoError:
-    """The one-line error for a model (or its tokenizer, its config) that does not load."""
-    return MarcoError(f"model {model_args.model_name_or_path!r}: cannot load{' its ' + part if part else ''} "
-                      f"({str(error).splitlines()[0]})")
+SECRET_FIELDS = {"hub_token"}  # credentials never written to marco_config.yaml (marco refuses them anyway)
 
 
 def launch_defaults() -> dict:
@@ -29,18 +22,17 @@ def launch_defaults() -> dict:
     return {}
 
 
-def apply_method(method: str, model_args) -> None:
-    """Set ModelConfig's adapter and 4-bit fields from marco's `method`, refusing contradictions."""
+def method_model_args(method: str, model_args):
+    """ModelConfig as marco's `method` means it (adapter on, 4-bit NF4 for qlora), as a copy: the parsed one stays
+    as the user wrote it, and so does the saved recipe. Refuses contradictions."""
     if method == "full":
         if model_args.use_peft or model_args.load_in_4bit:
             raise MarcoError("method: full trains every weight, but use_peft/load_in_4bit are set: remove them or use "
                              "method: lora / qlora")
-        return
-    model_args.use_peft = True
+        return model_args
     if method == "qlora":
-        model_args.load_in_4bit, model_args.bnb_4bit_quant_type = True, "nf4"
-    if model_args.lora_target_modules in (["all-linear"], "all-linear"):
-        model_args.lora_target_modules = "all-linear"  # peft's keyword, not a module name
+        return replace(model_args, use_peft=True, load_in_4bit=True, bnb_4bit_quant_type="nf4")
+    return replace(model_args, use_peft=True)
 
 
 def prepare_data(marco_args, cleaning, output_dir: str, seed: int, is_main: bool) -> tuple[list, list, dict]:
@@ -70,81 +62,34 @@ def _dataset(records: list):
     return Dataset.from_list([{"messages": r["messages"]} for r in records]) if records else None
 
 
-def load_tokenizer(model_args, trust_remote_code: bool = False):
-    from transformers import AutoTokenizer
-
-    path = tiny.resolve(model_args.model_name_or_path)
-    try:
-        return AutoTokenizer.from_pretrained(path, revision=model_args.model_revision, trust_remote_code=trust_remote_code)
-    except (OSError, ValueError) as error:
-        raise cannot_load(model_args, error, "tokenizer") from None
-
-
-def is_encoder_decoder(model_args, trust_remote_code: bool = False) -> bool:
-    from marco import seq2seq
-
-    try:
-        return seq2seq.is_encoder_decoder(model_args.model_name_or_path, revision=model_args.model_revision,
-                                          trust_remote_code=trust_remote_code)
-    except (OSError, ValueError) as error:
-        raise cannot_load(model_args, error, "config") from None
-
-
 def peft_config(model_args, lora_bias: bool = False):
     """TRL's LoraConfig from ModelConfig, plus the bias ModelConfig has no field for (peft's lora_bias)."""
-    from dataclasses import replace
-
     from trl import get_peft_config
 
     config = get_peft_config(model_args)
     return replace(config, lora_bias=lora_bias) if config is not None else None
 
 
-def check_lora_targets(model, targets) -> None:
-    """peft adapts the layers whose names end with a listed name and skips the other names in silence: on Flan-T5,
-    whose feed-forward input layers are wi_0 and wi_1, "wi" adapts nothing. Refuse a name that matches no layer."""
-    import torch
-
-    if isinstance(targets, str) or not targets:  # all-linear, or a regular expression
-        return
-    names = [name for name, _ in model.named_modules()]
-    missing = sorted(t for t in targets if not any(n == t or n.endswith("." + t) for n in names))
-    if missing:
-        linear = sorted({n.split(".")[-1] for n, m in model.named_modules()
-                         if isinstance(m, torch.nn.Linear) and "lora_" not in n and not n.endswith("base_layer")})
-        raise MarcoError(f"lora_target_modules {missing} match no layer of this model; its linear layers are "
-                         f"{', '.join(linear)} (or use lora_target_modules: all-linear)")
-
-
-def build_trainer(training_args, model_args, train_records: list, eval_records: list, callbacks=None, tokenizer=None,
-                  lora_bias: bool = False):
+def build_trainer(training_args, model_args, train_records: list, eval_records: list, tokenizer, adapter=None,
+                  quantization_config=None):
     """TRL's SFTTrainer, as trl/scripts/sft.py builds it, on marco's cleaned data; for an encoder-decoder model,
-    marco.seq2seq's Seq2SeqTrainer on the same data."""
-    from trl import SFTTrainer, get_quantization_config
+    marco.seq2seq's Seq2SeqTrainer on the same data. `adapter`: peft_config(); model_args: method_model_args()."""
+    from trl import SFTTrainer
 
-    from marco import seq2seq
-
-    tokenizer = tokenizer or load_tokenizer(model_args, training_args.trust_remote_code)
-    training_args.model_init_kwargs = {
-        "revision": model_args.model_revision, "trust_remote_code": training_args.trust_remote_code,
-        "attn_implementation": model_args.attn_implementation, "dtype": model_args.dtype,
-        **(training_args.model_init_kwargs or {}),
-    }
-    if not eval_records:
-        training_args.eval_strategy = "no"
-    adapter = peft_config(model_args, lora_bias)
-    if is_encoder_decoder(model_args, training_args.trust_remote_code):
-        return seq2seq.build_trainer(training_args, model_args, train_records, eval_records, callbacks, tokenizer, adapter)
+    name = model_args.model_name_or_path
+    if models.is_encoder_decoder(name, model_args.model_revision, training_args.trust_remote_code):
+        return seq2seq.build_trainer(training_args, model_args, train_records, eval_records, tokenizer, adapter,
+                                     quantization_config)
     try:
         trainer = SFTTrainer(
-            model=tiny.resolve(model_args.model_name_or_path), args=training_args, processing_class=tokenizer,
+            model=tiny.resolve(name), args=training_args, processing_class=tokenizer,
             train_dataset=_dataset(train_records), eval_dataset=_dataset(eval_records),
-            quantization_config=get_quantization_config(model_args), peft_config=adapter, callbacks=callbacks,
+            quantization_config=quantization_config, peft_config=adapter,
         )
     except OSError as error:
-        raise cannot_load(model_args, error) from None
+        raise models.cannot_load(name, error) from None
     if adapter is not None:
-        check_lora_targets(trainer.model, adapter.target_modules)
+        models.check_lora_targets(trainer.model, adapter.target_modules)
     return trainer
 
 
@@ -167,58 +112,92 @@ def resume_point(value, output_dir: str):
     return value
 
 
-def resolved_config(marco_args, cleaning, policy, training_args, model_args) -> dict:
-    """Everything the run was configured with; TrainingArguments.to_dict() masks tokens."""
-    return {"marco": asdict(marco_args), "cleaning": asdict(cleaning), "gate": asdict(policy), "model": asdict(model_args),
-            "training": {k: v for k, v in training_args.to_dict().items() if "token" not in k}}
+def recipe(*configs) -> dict:
+    """Every field of the parsed dataclasses, flat, as `--config` reads them, less the secrets: marco_config.yaml.
+    TrainingArguments.to_dict() gives parser-ready values (enums as strings) but masks every *_token field, the
+    pad_token and eos_token settings too: those are taken as they are."""
+    flat = {}
+    for config in configs:
+        values = config.to_dict() if hasattr(config, "to_dict") else asdict(config)
+        flat.update({k: getattr(config, k) if k.endswith("_token") else v for k, v in values.items()})
+    return {k: v for k, v in flat.items() if k not in SECRET_FIELDS}
 
 
 def load_probes(path: str) -> list:
-    from marco.compare import load_probes as load
-
     try:
-        return load(path)
+        return compare.load_probes(path)
     except OSError as error:
         raise MarcoError(f"probes {path!r}: {error.strerror}") from None
 
 
-def final_comparison(trainer, model_args, probes: list, policy) -> dict:
+def final_comparison(trainer, model_args, probes: list, config) -> dict:
     """All probes, base against fine-tuned: one mixed batch for adapters; full fine-tuning has no base left in
     the trained weights, so the base is loaded beside it for this one comparison."""
-    from marco import compare
-    from marco.callback import is_adapter_model
-
-    model, tokenizer = trainer.model, trainer.processing_class
-    args = (policy.compare_max_new_tokens, policy.compare_batch_size)
-    if is_adapter_model(model):
-        base, tuned = compare.answer_both(model, tokenizer, probes, *args)
-    else:
-        texts = compare.prompts(tokenizer, probes, compare.is_encoder_decoder(model))
-        tuned = compare.generate(model, tokenizer, texts, *args)
-        base_model = type(model).from_pretrained(  # loaded as the trained model was: same class, dtype and attention
-            tiny.resolve(model_args.model_name_or_path), revision=model_args.model_revision, dtype=model.dtype,
-            attn_implementation=model.config._attn_implementation).to(model.device)
-        base = compare.generate(base_model, tokenizer, texts, *args)
-        del base_model
-    return compare.compare(base, tuned, probes)
+    model, tokenizer, base = trainer.model, trainer.processing_class, None
+    if not models.is_adapter_model(model):
+        base = models.load_model(  # loaded as the trained model was: same class, dtype and attention
+            model_args.model_name_or_path, model_args.model_revision, dtype=model.dtype, device=model.device,
+            attn_implementation=model.config._attn_implementation)
+    answers = compare.answer(model, tokenizer, probes, config, base_model=base)
+    del base
+    return compare.compare(answers["base"], answers["fine_tuned"], probes)
 
 
-def save_run(trainer, output_dir: str, config: dict, data_report: dict, metrics: dict, evaluation: dict) -> None:
-    """The model or adapter, the tokenizer, the resolved config and marco_report.json, side by side."""
+def save_run(trainer, output_dir: str, recipe: dict, report) -> None:
+    """The model or adapter, the tokenizer, marco_config.yaml (the recipe) and marco_report.json, side by side."""
     import yaml
 
     trainer.save_model(output_dir)
     if not trainer.is_world_process_zero():
         return
     with open(os.path.join(output_dir, "marco_config.yaml"), "w", encoding="utf-8") as handle:
-        yaml.safe_dump(config, handle, sort_keys=False, allow_unicode=True)
-    report = {
-        "base_model": config["model"]["model_name_or_path"],
-        "method": config["marco"]["method"],
-        "data": {"source": data_report["source"], **data_report["counts"],
-                 "template_rate": data_report["templates"]["template_rate"]},
-        "training": {**metrics, "world_size": trainer.args.world_size},
-        **evaluation,
-    }
-    with open(os.path.join(output_dir, "marco_report.json"), "w", encoding="utf-8") as handle:
-        json.dump(report, handle, indent=1, ensure_ascii=False)
+        yaml.safe_dump(recipe, handle, sort_keys=False, allow_unicode=True)
+    report.save(output_dir)
+
+
+def data_summary(data_report: dict) -> dict:
+    """The audit's headline figures for marco_report.json (the full audit is OUTPUT_DIR/data/report.json)."""
+    return {"source": data_report["source"], **data_report["counts"],
+            "template_rate": data_report["templates"]["template_rate"]}
+
+
+def train(marco_args, comparing, policy, training_args, model_args, data: tuple, recipe: dict):
+    """Train on `data` (prepare_data's), watched by the base comparison; then compare on every probe, decide the
+    gate, save the run. Returns the RunReport it saved."""
+    from trl import get_quantization_config
+
+    from marco import gate
+    from marco.callback import BaseComparisonCallback
+    from marco.report import RunReport, versions
+
+    train_records, eval_records, data_report = data
+    method_args = method_model_args(marco_args.method, model_args)
+    probes = load_probes(comparing.probes)
+    tokenizer = models.load_tokenizer(model_args.model_name_or_path, model_args.model_revision,
+                                      training_args.trust_remote_code)
+    trainer = build_trainer(training_args, method_args, train_records, eval_records, tokenizer,
+                            peft_config(method_args, marco_args.lora_bias), get_quantization_config(method_args))
+    watcher = BaseComparisonCallback(trainer, probes[: comparing.compare_probes], comparing, policy)
+    if comparing.compare_during_training:
+        trainer.add_callback(watcher)
+    start = time.perf_counter()
+    resume = resume_point(training_args.resume_from_checkpoint, training_args.output_dir)
+    metrics = dict(trainer.train(resume_from_checkpoint=resume).metrics)
+    if eval_records:
+        metrics.update(final_eval(trainer))
+    timings = {"train_seconds": round(time.perf_counter() - start, 1)}
+    start = time.perf_counter()
+    evaluation = final_comparison(trainer, model_args, probes, comparing)
+    timings["final_comparison_seconds"] = round(time.perf_counter() - start, 1)
+    verdict = gate.decide(evaluation, policy)
+    trainer.accelerator.print(f"[marco] final comparison on {len(probes)} probes\n{compare.table(evaluation)}\n"
+                              f"[marco] gate: {'PASSED' if verdict['passed'] else 'FAILED: ' + '; '.join(verdict['reasons'])}")
+    report = RunReport(
+        base_model=model_args.model_name_or_path, method=marco_args.method,
+        encoder_decoder=models.is_encoder_decoder(trainer.model), data=data_summary(data_report),
+        training={**metrics, "world_size": trainer.args.world_size}, evaluation=evaluation, gate=verdict,
+        during_training=watcher.history, stopped_early=watcher.stopped_because or None, versions=versions(),
+        timings=timings)
+    save_run(trainer, training_args.output_dir, recipe, report)
+    trainer.accelerator.print(f"saved to {training_args.output_dir}")
+    return report

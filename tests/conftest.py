@@ -35,3 +35,23 @@ def small_data(tmp_path_factory):
         lines = [line for line in handle][::28][:24]
     path.write_text("".join(lines), encoding="utf-8")
     return str(path)
+
+
+@pytest.fixture(scope="session")
+def trained_tiny_run(tmp_path_factory, small_data):
+    """The output_dir (a pathlib.Path) of one real marco-tiny LoRA run through train.py's main, shared by every test
+    that only needs a trained run: 12 steps at 1e-3 (its gate passes), an evaluation and a comparison with the base at step 6 and at
+    step 12 (comparisons/step_*.jsonl), a checkpoint at step 12, the final comparison on every probe. Read it, never
+    write into it (copy it first)."""
+    import sys
+
+    sys.path.insert(0, REPO)
+    import train
+
+    out = tmp_path_factory.mktemp("trained_tiny_run")
+    args = ["--config", os.path.join(REPO, "configs", "marco_tiny.yaml"), "--dataset", small_data, "--output_dir", str(out),
+            *FAST, "--compare_during_training", "true", "--compare_probes", "4", "--max_steps", "12",
+            "--learning_rate", "1e-3", "--eval_strategy", "steps", "--eval_steps", "6", "--save_strategy", "steps",
+            "--save_steps", "12"]
+    train.main(*train.make_parser().parse_args_and_config(args))
+    return out

@@ -230,7 +230,7 @@ def test_space_folder_serves_the_pushed_adapter(run_dir, tmp_path):
     from huggingface_hub import SpaceCard
 
     from marco.space import prepare_space
-    from marco.training import MarcoError
+    from marco.errors import MarcoError
 
     proc = subprocess.run([sys.executable, "-m", "marco", "space", str(run_dir), "--repo-id", "someone/marco-tiny-it",
                            "--out", str(tmp_path / "space")], cwd=REPO, capture_output=True, text=True)
@@ -244,6 +244,8 @@ def test_space_folder_serves_the_pushed_adapter(run_dir, tmp_path):
             "marco/tiny/model.safetensors"} <= files and not any("__pycache__" in f for f in files)
     pins = (space / "requirements.txt").read_text().split()
     assert {"torch==2.13.0", "peft==0.21.2"} <= set(pins) and not any(p.startswith(("gradio", "pytest")) for p in pins)
+    app = (space / "app.py").read_text()
+    assert len(app.splitlines()) == 4 and "from marco.demo import main" in app  # marco's app, not a copy of it
     # the Space's app.py defaults to the pushed adapter: offline, that is a clear error naming it
     run = subprocess.run([sys.executable, "app.py"], cwd=space, capture_output=True, text=True,
                          env={**os.environ, "HF_HUB_OFFLINE": "1"})
@@ -264,7 +266,7 @@ def test_an_encoder_decoder_adapter_is_served_side_by_side(tmp_path):
 
     torch.manual_seed(0)
     model = get_peft_model(AutoModelForSeq2SeqLM.from_pretrained(tiny_t5.PATH),
-                           LoraConfig(r=8, target_modules=["q", "v", "wi", "wo"], init_lora_weights=False,
+                           LoraConfig(r=8, target_modules=["q", "v", "wi_0", "wi_1", "wo"], init_lora_weights=False,
                                       task_type="SEQ_2_SEQ_LM"))
     model.save_pretrained(tmp_path)
     (tmp_path / "marco_report.json").write_text(json.dumps({"base_model": tiny_t5.NAME, "method": "lora"}))

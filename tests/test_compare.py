@@ -88,12 +88,30 @@ def adapter_model():
 def test_mixed_batch_answers_equal_separate_base_and_adapter_generations(adapter_model):
     model, tokenizer = adapter_model
     probes = compare.load_probes(os.path.join(REPO, "data", "probes.jsonl"), limit=6)
-    base, tuned = compare.answer_both(model, tokenizer, probes, max_new_tokens=24, batch_size=3)
+    config = compare.CompareConfig(compare_max_new_tokens=24, compare_batch_size=3)
+    answers = compare.answer(model, tokenizer, probes, config)
+    base, tuned = answers["base"], answers["fine_tuned"]
     texts = compare.prompts(tokenizer, probes)
     with model.disable_adapter():
         assert base == compare.generate(model, tokenizer, texts, 24, 3)
     assert tuned == compare.generate(model, tokenizer, texts, 24, 3)
     assert base != tuned
+    assert compare.answer(model, tokenizer, probes, config, with_base=False) == {"base": None, "fine_tuned": tuned}
+
+
+def test_a_model_without_adapter_gets_its_base_answers_from_the_base_beside_it(adapter_model):
+    """Full fine-tuning: the same batched path, the base answering from a separately loaded model."""
+    from marco import models
+
+    model, tokenizer = adapter_model
+    plain = models.load_model(tiny.NAME, dtype=torch.float32)
+    probes = compare.load_probes(os.path.join(REPO, "data", "probes.jsonl"), limit=4)
+    config = compare.CompareConfig(compare_max_new_tokens=16, compare_batch_size=2)
+    alone = compare.answer(plain, tokenizer, probes, config)
+    assert alone["base"] is None and all(alone["fine_tuned"])
+    beside = compare.answer(plain, tokenizer, probes, config, base_model=plain)
+    assert beside["base"] == beside["fine_tuned"] == alone["fine_tuned"]
+    assert compare.answer(model, tokenizer, probes, config)["base"] == alone["fine_tuned"]  # = the mixed batch's base
 
 
 def _hook_count(model):
@@ -133,3 +151,10 @@ def test_eval_cli_prints_the_table_and_writes_json(adapter_model, tmp_path):
     assert result["evaluation"]["probes"] == 2 and len(result["evaluation"]["samples"]) == 2
     assert result["evaluation"]["samples"][0]["base"] != result["evaluation"]["samples"][0]["fine_tuned"]
     assert set(result["gate"]) == {"passed", "reasons", "checks"}
+
+
+def test_eval_writes_beside_a_local_adapter_and_in_the_working_folder_for_a_hub_id(tmp_path):
+    from marco.cli import default_eval_out
+
+    assert default_eval_out(str(tmp_path)) == str(tmp_path / "marco_eval.json")
+    assert default_eval_out("someone/tutor") == "marco_eval_someone_tutor.json"  # no folder named someone/ needed

@@ -8,7 +8,7 @@ import shutil
 import sys
 
 import pytest
-from conftest import FAST, REPO
+from conftest import REPO
 from fake_hub import FakeHub
 
 sys.path.insert(0, REPO)
@@ -16,7 +16,7 @@ import train  # noqa: E402
 
 from marco import card, compare, hub, tiny  # noqa: E402
 from marco.cli import main as cli  # noqa: E402
-from marco.training import MarcoError  # noqa: E402
+from marco.errors import MarcoError  # noqa: E402
 
 SECRET = "hf_" + secrets.token_hex(17)  # token-shaped, made up per run: no real token, and none in the source
 REPO_ID = "marco-test/tutor-tiny"
@@ -32,19 +32,19 @@ def online(monkeypatch):
 
 
 @pytest.fixture(scope="module")
-def pushed(tmp_path_factory, small_data):
-    """One real training run of marco-tiny with `push_to_hub: true`, pushed with its dataset to a loopback Hub."""
+def pushed(tmp_path_factory, trained_tiny_run):
+    """The shared trained run (a copy: pushing writes OUTPUT_DIR/hub/), pushed with its dataset to a loopback Hub, as
+    train.py does after training when the recipe says `push_to_hub: true` and `push_dataset: true`."""
     from huggingface_hub import constants
 
     root = tmp_path_factory.mktemp("hub")
     out = str(root / "run")
+    shutil.copytree(trained_tiny_run, out, ignore=shutil.ignore_patterns("checkpoint-*"))
     saved = constants.HF_HUB_OFFLINE, constants.ENDPOINT, os.environ.get("HF_TOKEN")
     with FakeHub(str(root / "server")) as server:
         constants.HF_HUB_OFFLINE, constants.ENDPOINT, os.environ["HF_TOKEN"] = False, server.endpoint, SECRET
         try:
-            args = ["--config", os.path.join(REPO, "configs", "marco_tiny.yaml"), "--dataset", small_data, "--output_dir", out,
-                    *FAST, "--push_to_hub", "--hub_model_id", REPO_ID, "--push_dataset"]
-            train.main(*train.make_parser().parse_args_and_config(args))
+            hub.push(out, REPO_ID, push_dataset=True)
             yield {"out": out, "server": server, "root": root}
         finally:
             constants.HF_HUB_OFFLINE, constants.ENDPOINT = saved[:2]
@@ -67,12 +67,13 @@ def failed_copy(run: str, tmp_path) -> str:
 
 
 @pytest.mark.slow
-def test_train_push_uploads_the_staged_model_and_dataset(pushed):
+def test_push_uploads_the_staged_model_and_dataset(pushed):
     out, server = pushed["out"], pushed["server"]
     staged, uploaded = os.path.join(out, "hub", "model"), server.repo_path("model", REPO_ID)
     assert files_under(staged) == files_under(uploaded) == {
         "README.md", "adapter_config.json", "adapter_model.safetensors", "tokenizer.json", "tokenizer_config.json",
-        "chat_template.jinja", "marco_report.json", "marco_config.yaml"}
+        "chat_template.jinja", "marco_report.json", "marco_config.yaml",
+        *(f"comparisons/step_{step:06d}.jsonl" for step in (0, 6, 12))}
     for name in files_under(staged):
         assert open(os.path.join(staged, name), "rb").read() == open(os.path.join(uploaded, name), "rb").read()
     # the base is named, never marco-tiny's local folder; the run's own adapter config keeps the local path
@@ -102,7 +103,7 @@ def test_model_card_metadata_and_body(pushed):
     assert "marco's gate: passed" in body and f'PeftModel.from_pretrained(base, "{REPO_ID}")' in body
     assert f"| template rate | {report['evaluation']['base']['template_rate']} | {report['evaluation']['fine_tuned']['template_rate']} |" in body
     assert report["evaluation"]["samples"][0]["question"] in body
-    assert "24 records in, 24 kept" in body and "| learning rate | 0.0005 |" in body
+    assert "24 records in, 24 kept" in body and "| learning rate | 0.001 |" in body
     headings = [line for line in body.splitlines() if line.startswith("#")]
     example = open(os.path.join(REPO, "docs", "model_card_example.md"), encoding="utf-8").read()
     assert [line for line in example.split("---", 2)[2].splitlines() if line.startswith("#")][1:] == headings[1:]
@@ -123,7 +124,8 @@ def test_downloaded_adapter_gives_the_answers_measured_after_training(pushed, tm
     tokenizer = AutoTokenizer.from_pretrained(uploaded)
     report = json.load(open(os.path.join(pushed["out"], "marco_report.json")))
     probes = compare.load_probes(os.path.join(REPO, "data", "probes.jsonl"))
-    base, tuned = compare.answer_both(model, tokenizer, probes, 8, 16)  # as train.py's final comparison did
+    answers = compare.answer(model, tokenizer, probes, compare.CompareConfig(compare_max_new_tokens=8))
+    base, tuned = answers["base"], answers["fine_tuned"]  # as train.py's final comparison asked them
     assert tuned == [s["fine_tuned"] for s in report["evaluation"]["samples"]]
     assert base == [s["base"] for s in report["evaluation"]["samples"]]
 
@@ -222,8 +224,8 @@ def test_train_refuses_a_token_in_the_recipe_and_push_without_repo_id():
 @pytest.mark.parametrize("method, loader", [("lora", "AutoPeftModelForCausalLM"), ("full", "AutoModelForCausalLM")])
 def test_card_for_a_hub_base_model_names_it_and_loads_it(pushed_free_run, method, loader):
     report, config = hub.load_run(pushed_free_run)
-    report["base_model"], report["method"] = "Qwen/Qwen2.5-7B-Instruct", method
-    model_card = card.model_card(pushed_free_run, report, config, "someone/qwen-tutor", "apache-2.0")
+    report.base_model, report.method = "Qwen/Qwen2.5-7B-Instruct", method
+    model_card = card.model_card(report, config, "someone/qwen-tutor", "apache-2.0")
     assert model_card.data.base_model == "Qwen/Qwen2.5-7B-Instruct"
     assert model_card.data.library_name == ("peft" if method == "lora" else "transformers")
     assert f'model = {loader}.from_pretrained("someone/qwen-tutor")' in model_card.text
@@ -231,11 +233,10 @@ def test_card_for_a_hub_base_model_names_it_and_loads_it(pushed_free_run, method
 
 
 def test_card_for_an_encoder_decoder_adapter(pushed_free_run):
-    with open(os.path.join(pushed_free_run, "adapter_config.json"), "w") as handle:
-        json.dump({"task_type": "SEQ_2_SEQ_LM", "base_model_name_or_path": "google/flan-t5-base"}, handle)
     report, config = hub.load_run(pushed_free_run)
-    report["base_model"], report["method"] = "google/flan-t5-base", "lora"
-    model_card = card.model_card(pushed_free_run, report, config, "someone/finance-t5", "apache-2.0")
+    assert card.model_card(report, config, "someone/x", "apache-2.0").data.pipeline_tag == "text-generation"
+    report.base_model, report.method, report.encoder_decoder = "google/flan-t5-base", "lora", True
+    model_card = card.model_card(report, config, "someone/finance-t5", "apache-2.0")
     assert model_card.data.pipeline_tag == "text2text-generation"
     assert 'model = AutoPeftModelForSeq2SeqLM.from_pretrained("someone/finance-t5")' in model_card.text
 
@@ -250,10 +251,9 @@ def pushed_free_run(tmp_path):
               "training": {"world_size": 1}, "gate": {"passed": True, "reasons": [], "checks": []},
               "evaluation": {"probes": 1, "samples": [], **{side: {k: 0.5 for k, _ in card.FIGURES} for side in ("base", "fine_tuned")}}}
     (run / "marco_report.json").write_text(json.dumps(report))
-    (run / "marco_config.yaml").write_text(json.dumps({"marco": {"probes": "data/probes.jsonl", "clean_data": True},
-                                                        "model": {"lora_r": 16, "lora_alpha": 32, "lora_dropout": 0.0,
-                                                                  "lora_target_modules": "all-linear"},
-                                                        "training": {"learning_rate": 1e-4}}))
+    (run / "marco_config.yaml").write_text(json.dumps({"probes": "data/probes.jsonl", "clean_data": True, "lora_r": 16,
+                                                        "lora_alpha": 32, "lora_dropout": 0.0,
+                                                        "lora_target_modules": "all-linear", "learning_rate": 1e-4}))
     (run / "data").mkdir()
     return str(run)
 

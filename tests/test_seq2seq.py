@@ -14,7 +14,8 @@ from safetensors.torch import load_file
 sys.path.insert(0, REPO)
 import train  # noqa: E402
 
-from marco import compare, seq2seq, tiny, tiny_t5, training  # noqa: E402
+from marco import compare, models, seq2seq, tiny, tiny_t5  # noqa: E402
+from marco.errors import MarcoError  # noqa: E402
 from marco.data import run  # noqa: E402
 from marco.data.clean import conversation_text  # noqa: E402
 from marco.data.dedup import near_duplicates  # noqa: E402
@@ -87,7 +88,7 @@ def test_tiny_t5_is_built_in_small_and_shaped_like_flan_t5(tokenizer):
     from transformers import AutoConfig, GenerationConfig
 
     assert tiny.resolve("marco-tiny-t5") == tiny_t5.PATH and tiny.resolve("google/flan-t5-small") == "google/flan-t5-small"
-    assert seq2seq.is_encoder_decoder("marco-tiny-t5") and not seq2seq.is_encoder_decoder("marco-tiny")
+    assert models.is_encoder_decoder("marco-tiny-t5") and not models.is_encoder_decoder("marco-tiny")
     assert os.path.getsize(os.path.join(tiny_t5.PATH, "model.safetensors")) < 15e6
     config = AutoConfig.from_pretrained(tiny_t5.PATH)
     assert config.feed_forward_proj == "gated-gelu" and config.is_encoder_decoder  # Flan-T5's wi_0/wi_1 layers
@@ -115,20 +116,24 @@ def test_the_recipe_maps_onto_seq2seq_training_arguments(tmp_path):
     (["--method", "qlora"], "train a T5 model with method: lora or full"),
 ])
 def test_causal_only_settings_are_refused(extra, message):
-    marco_args, _, _, training_args, model_args = parse(*extra)
-    training.apply_method(marco_args.method, model_args)
-    with pytest.raises(training.MarcoError, match=message):
-        seq2seq.check_config(training_args, model_args)
+    from trl import get_quantization_config
+
+    from marco import training
+
+    marco_args, _, _, _, training_args, model_args = parse(*extra)
+    quantization = get_quantization_config(training.method_model_args(marco_args.method, model_args))
+    with pytest.raises(MarcoError, match=message):
+        seq2seq.check_config(training_args, quantization)
 
 
 def test_lora_targets_that_match_no_layer_are_refused():
     from transformers import AutoModelForSeq2SeqLM
 
     model = AutoModelForSeq2SeqLM.from_pretrained(tiny_t5.PATH)
-    training.check_lora_targets(model, {"q", "k", "v", "o", "wi_0", "wi_1", "wo"})
-    training.check_lora_targets(model, "all-linear")
-    with pytest.raises(training.MarcoError, match=r"\['wi'\] match no layer.* wi_0, wi_1, wo"):
-        training.check_lora_targets(model, ["q", "v", "wi", "wo"])  # the seed analysis's list, on Flan-T5's layers
+    models.check_lora_targets(model, {"q", "k", "v", "o", "wi_0", "wi_1", "wo"})
+    models.check_lora_targets(model, "all-linear")
+    with pytest.raises(MarcoError, match=r"\['wi'\] match no layer.* wi_0, wi_1, wo"):
+        models.check_lora_targets(model, ["q", "v", "wi", "wo"])  # the seed analysis's list, on Flan-T5's layers
 
 
 def test_refusals_reach_the_command_line_as_one_line(tmp_path):
@@ -151,7 +156,8 @@ def random_adapter(tokenizer):
 
 def test_mixed_batch_answers_equal_separate_base_and_adapter_generations(random_adapter, tokenizer):
     model, probes = random_adapter, load(PROBES)[:6]
-    base, tuned = compare.answer_both(model, tokenizer, probes, max_new_tokens=16, batch_size=3)
+    answers = compare.answer(model, tokenizer, probes, compare.CompareConfig(compare_max_new_tokens=16, compare_batch_size=3))
+    base, tuned = answers["base"], answers["fine_tuned"]
     texts = compare.prompts(tokenizer, probes, encoder_decoder=True)
     assert texts == [p["messages"][-1]["content"] for p in probes]
     with model.disable_adapter():

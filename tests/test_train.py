@@ -38,7 +38,7 @@ def test_every_recipe_parses_with_the_real_parser():
     assert {os.path.basename(r) for r in recipes} >= {"marco_tiny.yaml", "marco_qwen2.5-7b_qlora.yaml",
                                                        "marco_qwen2.5-7b_lora.yaml", "marco_qwen2.5-0.5b_full.yaml"}
     for recipe in recipes:  # bf16 is switched off only because this machine has no GPU to validate it against
-        marco_args, cleaning, _, training_args, model_args = train.make_parser().parse_args_and_config(
+        marco_args, cleaning, _, _, training_args, model_args = train.make_parser().parse_args_and_config(
             ["--config", recipe, "--bf16", "false"])
         assert marco_args.method in ("lora", "qlora", "full") and training_args.output_dir.startswith("outputs/")
 
@@ -52,7 +52,7 @@ def test_accelerate_configs_load():
 
 
 def test_cli_overrides_yaml_and_help_documents_every_marco_field():
-    marco_args, _, _, training_args, _ = train.make_parser().parse_args_and_config(
+    marco_args, _, _, _, training_args, _ = train.make_parser().parse_args_and_config(
         ["--config", TINY_RECIPE, "--learning_rate", "1e-4", "--method", "full"])
     assert training_args.learning_rate == 1e-4 and marco_args.method == "full"
     out = subprocess.run([sys.executable, "train.py", "--help"], cwd=REPO, capture_output=True, text=True).stdout
@@ -80,13 +80,14 @@ def test_unknown_yaml_key_fails(tmp_path):
 
 
 def test_assistant_only_loss_labels_only_the_tutor_replies(small_data, tmp_path):
-    from marco import training
+    from marco import models, training
 
-    marco_args, cleaning, _, training_args, model_args = train.make_parser().parse_args_and_config(
+    marco_args, cleaning, _, _, training_args, model_args = train.make_parser().parse_args_and_config(
         ["--config", TINY_RECIPE, "--dataset", small_data, "--output_dir", str(tmp_path), *FAST])
-    training.apply_method(marco_args.method, model_args)
+    lora_args = training.method_model_args(marco_args.method, model_args)
     records, _, _ = training.prepare_data(marco_args, cleaning, str(tmp_path), 42, True)
-    trainer = training.build_trainer(training_args, model_args, records[:4], [])
+    trainer = training.build_trainer(training_args, lora_args, records[:4], [], models.load_tokenizer(tiny.NAME),
+                                     training.peft_config(lora_args))
     batch = trainer.data_collator([trainer.train_dataset[i] for i in range(4)])  # in order, as the trainer collates
     tokenizer = trainer.processing_class
     for ids, labels, record in zip(batch["input_ids"], batch["labels"], records[:4]):
@@ -96,9 +97,8 @@ def test_assistant_only_loss_labels_only_the_tutor_replies(small_data, tmp_path)
         assert "<|im_start|>user" not in trained and "<|im_start|>" not in trained
 
 
-def test_lora_trains_the_adapter_lowers_the_loss_and_saves_a_loadable_run(small_data, tmp_path):
-    run_train(tmp_path, small_data, "--max_steps", "12", "--learning_rate", "5e-3", "--save_strategy", "steps",
-              "--save_steps", "12")
+def test_lora_trains_the_adapter_lowers_the_loss_and_saves_a_loadable_run(trained_tiny_run):
+    tmp_path = trained_tiny_run
     adapter = load_file(tmp_path / "adapter_model.safetensors")
     lora_b = [v for k, v in adapter.items() if "lora_B" in k]
     assert lora_b and all(v.abs().sum() > 0 for v in lora_b)  # B starts at zero: every adapter layer moved
@@ -111,8 +111,10 @@ def test_lora_trains_the_adapter_lowers_the_loss_and_saves_a_loadable_run(small_
     report = json.load(open(tmp_path / "marco_report.json"))
     assert report["method"] == "lora" and report["data"]["kept"] == 24 and report["base_model"] == "marco-tiny"
     assert report["training"]["eval_loss"] > 0
+    assert [h["step"] for h in report["during_training"]] == [0, 6, 12]
+    assert sorted(os.listdir(tmp_path / "comparisons")) == [f"step_{s:06d}.jsonl" for s in (0, 6, 12)]
     config = yaml.safe_load(open(tmp_path / "marco_config.yaml"))
-    assert config["training"]["learning_rate"] == 5e-3 and "hub_token" not in config["training"]
+    assert config["learning_rate"] == 1e-3 and "hub_token" not in config
 
     from peft import AutoPeftModelForCausalLM
 
@@ -183,6 +185,57 @@ def test_two_processes_with_torchrun_on_cpu(small_data, tmp_path):
     report = json.load(open(tmp_path / "marco_report.json"))
     assert report["training"]["world_size"] == 2 and report["training"]["train_loss"] > 0
     assert os.path.exists(tmp_path / "adapter_model.safetensors")
+
+
+def test_probe_figures_are_logged_with_the_losses(trained_tiny_run):
+    state = json.load(open(trained_tiny_run / "checkpoint-12" / "trainer_state.json"))
+    logged = [entry for entry in state["log_history"] if "probe_fine_tuned_pass_rate" in entry]
+    assert [entry["step"] for entry in logged] == [0, 6, 12]
+    assert all(entry["probe_base_distinct_2"] == logged[0]["probe_base_distinct_2"] for entry in logged)  # one base
+
+
+def parsed_as_dicts(parsed) -> list:
+    """Every parsed dataclass as a dict, less the run's own folder and the fields TrainingArguments fills in."""
+    from dataclasses import asdict
+
+    return [{k: v for k, v in asdict(config).items() if k not in ("output_dir", "logging_dir")} for config in parsed]
+
+
+@pytest.mark.parametrize("recipe", sorted(glob.glob(os.path.join(REPO, "configs", "*.yaml"))), ids=os.path.basename)
+def test_every_recipe_round_trips_through_its_saved_marco_config(recipe, tmp_path):
+    from marco import training
+
+    parser = train.make_parser()
+    parsed = parser.parse_args_and_config(["--config", recipe, "--bf16", "false"])
+    saved = tmp_path / "marco_config.yaml"
+    saved.write_text(yaml.safe_dump(training.recipe(*parsed), sort_keys=False))
+    assert all(not isinstance(v, dict) or k in ("model_init_kwargs", "accelerator_config", "lr_scheduler_kwargs",
+               "fsdp_config", "dataset_kwargs") for k, v in yaml.safe_load(saved.read_text()).items())  # flat
+    assert parsed_as_dicts(parser.parse_args_and_config(["--config", str(saved)])) == parsed_as_dicts(parsed)
+
+
+def test_the_saved_recipe_keeps_every_field_but_the_token_and_says_push_to_hub(tmp_path):
+    from marco import training
+
+    parsed = train.make_parser().parse_args_and_config(
+        ["--config", TINY_RECIPE, "--push_to_hub", "--hub_model_id", "a/b", "--pad_token", "<|endoftext|>",
+         "--hub_token", "not-a-real-token"])
+    saved = training.recipe(*parsed)
+    assert saved["push_to_hub"] is True and saved["pad_token"] == "<|endoftext|>" and "hub_token" not in saved
+    assert "not-a-real-token" not in yaml.safe_dump(saved)
+    every_field = {f for config in parsed for f in config.__dataclass_fields__ if config.__dataclass_fields__[f].init}
+    assert set(saved) == every_field - {"hub_token"}
+
+
+@pytest.mark.slow
+def test_a_run_replays_from_its_saved_marco_config(trained_tiny_run, tmp_path):
+    proc = subprocess.run([sys.executable, "train.py", "--config", str(trained_tiny_run / "marco_config.yaml"),
+                           "--output_dir", str(tmp_path)], cwd=REPO, capture_output=True, text=True, timeout=600,
+                          env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    first, again = (json.load(open(folder / "marco_report.json")) for folder in (trained_tiny_run, tmp_path))
+    assert again["evaluation"]["samples"] == first["evaluation"]["samples"]
+    assert again["training"]["train_loss"] == pytest.approx(first["training"]["train_loss"], abs=1e-4)
 
 
 def test_report_to_tensorboard_writes_event_files(small_data, tmp_path):
