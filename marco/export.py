@@ -32,12 +32,16 @@ def run_base(run_dir: str) -> str:
                          f"({str(error).splitlines()[0]})") from None
 
 
+def is_adapter_run(run_dir: str) -> bool:
+    return os.path.isfile(os.path.join(run_dir, "adapter_config.json"))
+
+
 def merged_model(run_dir: str):
     """(merged model, tokenizer, base name). An adapter run is merged into its base loaded in the dtype it was saved
     in; a full fine-tuning run already is the whole model."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    is_adapter = os.path.isfile(os.path.join(run_dir, "adapter_config.json"))
+    is_adapter = is_adapter_run(run_dir)
     base = run_base(run_dir) if is_adapter else None
     try:
         tokenizer = AutoTokenizer.from_pretrained(run_dir)
@@ -107,10 +111,16 @@ def modelfile(model, tokenizer, gguf_name: str) -> str:
 
 
 def export_gguf(run_dir: str, out: str, outtype: str) -> str:
-    from marco.gguf_file import write_gguf
+    from transformers import AutoConfig
+
+    from marco.gguf_file import arch_of, write_gguf
 
     if not out.endswith(".gguf"):
         raise MarcoError(f"--out {out!r}: a GGUF file name ends in .gguf")
+    try:  # the architecture is checked before minutes of loading and merging
+        arch_of(AutoConfig.from_pretrained(tiny.resolve(run_base(run_dir)) if is_adapter_run(run_dir) else run_dir))
+    except (OSError, ValueError) as error:
+        raise MarcoError(f"{run_dir}: cannot read the model's config ({str(error).splitlines()[0]})") from None
     model, tokenizer, base = merged_model(run_dir)
     write_gguf(model.float(), tokenizer, out, outtype, name=os.path.basename(os.path.normpath(run_dir)))
     with open(os.path.join(os.path.dirname(os.path.abspath(out)), "Modelfile"), "w", encoding="utf-8") as handle:

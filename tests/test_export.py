@@ -70,6 +70,17 @@ def test_merged_logits_equal_base_plus_adapter(tiny_run, tmp_path):
     assert "merge_and_unload" in (tmp_path / "merged" / "README.md").read_text()
 
 
+def test_a_full_fine_tuning_run_exports_as_it_is(tmp_path):
+    from transformers import AutoModelForCausalLM, AutoTokenizer, Qwen2Config
+
+    run = random_causal(Qwen2Config, tmp_path / "full", hidden_size=32, intermediate_size=64,
+                        num_hidden_layers=1, num_attention_heads=2, num_key_value_heads=1)  # no adapter: the whole model
+    assert main(["export", run, "--format", "merged", "--out", str(tmp_path / "merged")]) == 0
+    tokenizer = AutoTokenizer.from_pretrained(run)
+    same = logits(AutoModelForCausalLM.from_pretrained(tmp_path / "merged"), tokenizer)
+    assert torch.equal(same, logits(AutoModelForCausalLM.from_pretrained(run), tokenizer))
+
+
 def gguf_round_trip(run: str, tmp_path, outtype: str = "f32"):
     """Export `run` as GGUF and read it back with transformers: (max |logit diff| against the run, same ids?)."""
     from peft import AutoPeftModelForCausalLM
