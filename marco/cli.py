@@ -1,4 +1,4 @@
-"""`python -m marco COMMAND`: data audit | data clean | eval | push | space."""
+"""`python -m marco COMMAND`: data audit | data clean | eval | push | space | export."""
 
 import os
 import sys
@@ -11,6 +11,7 @@ commands:
   eval --adapter DIR_OR_HUB_ID [--model BASE]  base vs fine-tuned on the probes: a table and JSON
   space OUTPUT_DIR --repo-id USER/NAME [--push SPACE_ID]  a Space folder (and upload): the side-by-side demo
   push OUTPUT_DIR --repo-id USER/NAME [options] publish a run with its model card, if its gate passed
+  export OUTPUT_DIR --format merged|gguf --out PATH [--outtype f32|f16|q8_0]  a standalone model (llama.cpp, Ollama)
 
 `python -m marco data --help` lists every option."""
 
@@ -183,5 +184,7 @@ def main(argv: list = None) -> int:
         return space_command(argv[1:])
     if argv and argv[0] == "push":
         return push_command(argv[1:])
+    if argv and argv[0] == "export":
+        return __import__("marco.export", fromlist=["command"]).command(argv[1:])
     print(USAGE, file=sys.stderr if argv and argv[0] not in ("-h", "--help") else sys.stdout)
     return 0 if argv and argv[0] in ("-h", "--help") else 2
