@@ -9,6 +9,7 @@ commands:
   data audit INPUT [--out DIR]                 report on a dataset, change nothing
   data clean INPUT --out DIR [options]         write kept.jsonl, rejected.jsonl, report.json, report.html
   eval --model BASE --adapter DIR [--probes F]  base vs fine-tuned on the probes: a table and JSON
+  eval --answers FILE [--judge-model M ...]    the same figures, judge and gate for answers made anywhere
   space OUTPUT_DIR --repo-id USER/NAME [--push SPACE_ID]  a Space folder (and upload): the side-by-side demo
   push OUTPUT_DIR --repo-id USER/NAME [options] publish a run with its model card, if its gate passed
 
@@ -76,6 +77,10 @@ def data_command(argv: list) -> int:
 
 def eval_command(argv: list) -> int:
     """Base against fine-tuned on the probes, from one model in memory: a table, and JSON."""
+    if "--answers" in argv:  # answers made elsewhere: marco/answers.py
+        from marco import answers
+
+        return answers.command(argv)
     import json
 
     from transformers import HfArgumentParser

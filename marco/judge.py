@@ -68,6 +68,8 @@ class PairVerdict:
 
     id: str
     question: str
+    base: str
+    fine_tuned: str
     replies: list  # the judge's raw replies, in that order
     picks: list  # per reply: "base", "fine_tuned", "tie" or None (unparseable)
     winner: str  # "fine_tuned", "base", "tie" or "unparseable"
@@ -168,10 +170,10 @@ def judge_pairs(judge, pairs: list, name: str) -> JudgeResult:
     raw = judge.replies(conversations)
     sides = [{"A": "base", "B": "fine_tuned", "C": "tie"}, {"A": "fine_tuned", "B": "base", "C": "tie"}]
     verdicts = []
-    for i, (probe_id, question, _, _) in enumerate(pairs):
+    for i, (probe_id, question, base, tuned) in enumerate(pairs):
         replies = raw[2 * i: 2 * i + 2]
         picks = [sides[k].get(parse(reply)) for k, reply in enumerate(replies)]
-        verdicts.append(PairVerdict(probe_id, question, replies, picks, combine(*picks)))
+        verdicts.append(PairVerdict(probe_id, question, base, tuned, replies, picks, combine(*picks)))
     count = {w: sum(v.winner == w for v in verdicts) for w in ("fine_tuned", "base", "tie", "unparseable")}
     n = count["fine_tuned"] + count["base"] + count["tie"]
     return JudgeResult(name, count["fine_tuned"], count["base"], count["tie"], count["unparseable"], n,

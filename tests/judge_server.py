@@ -1,7 +1,7 @@
 """A small OpenAI-compatible judge on 127.0.0.1 with fixed, known verdicts, for tests that must assert exact counts.
 
-Preference: an answer containing GOOD beats one containing BAD, in either position. Position bias: when the two
-answers are alike (neither or both marked), it always picks the first one, [[A]]. A question containing SAME gets
+Preference: an answer scores +1 for containing a `better` marker (GOOD) and -1 for a `worse` one (BAD); the higher
+score wins, in either position. Position bias: on equal scores it always picks the first answer, [[A]]. A question containing SAME gets
 [[C]]; an answer containing GARBLE gets a reply with no verdict. Every request is recorded."""
 
 import json
@@ -13,20 +13,19 @@ _ANSWERS = re.compile(r"\[User Question\]\n(.*?)\n\n\[The Start of Assistant A's
                       r"A's Answer\]\n\n\[The Start of Assistant B's Answer\]\n(.*?)\n\[The End of Assistant B's Answer\]", re.S)
 
 
-def verdict(question: str, a: str, b: str) -> str:
+def verdict(question: str, a: str, b: str, better: tuple, worse: tuple) -> str:
     if "GARBLE" in a + b:
         return "Both answers are interesting. I cannot decide."
     if "SAME" in question:
         return "They are equally good. [[C]]"
-    if "GOOD" in a and "BAD" in b:
-        return "Assistant A is correct. [[A]]"
-    if "BAD" in a and "GOOD" in b:
+    score_a, score_b = (any(m in x for m in better) - any(m in x for m in worse) for x in (a, b))
+    if score_b > score_a:
         return "Assistant B is correct. [[B]]"
-    return "Assistant A answered first and well. [[A]]"  # the known position bias
+    return "Assistant A is correct. [[A]]"  # better, or equal: the known position bias
 
 
 class JudgeServer:
-    def __init__(self):
+    def __init__(self, better: tuple = ("GOOD",), worse: tuple = ("BAD",)):
         self.requests = []  # (question, a, b, authorization header)
         owner = self
 
@@ -37,7 +36,7 @@ class JudgeServer:
                 owner.requests.append((question, a, b, self.headers.get("Authorization")))
                 reply = json.dumps({"id": "judge-1", "object": "chat.completion", "created": 0, "model": body["model"],
                                     "choices": [{"index": 0, "finish_reason": "stop",
-                                                 "message": {"role": "assistant", "content": verdict(question, a, b)}}],
+                                                 "message": {"role": "assistant", "content": verdict(question, a, b, better, worse)}}],
                                     "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}}).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
