@@ -12,6 +12,7 @@ commands:
   eval --answers FILE [--judge-model M ...]    the same figures, judge and gate for answers made anywhere
   space OUTPUT_DIR --repo-id USER/NAME [--push SPACE_ID]  a Space folder (and upload): the side-by-side demo
   push OUTPUT_DIR --repo-id USER/NAME [options] publish a run with its model card, if its gate passed
+  review RUN [--json] [--export-dpo FILE [--from judge]]  blind review votes per step; preference pairs for DPO
 
 `python -m marco data --help` lists every option."""
 VALIDATION_REASONS = {"blank_line", "invalid_json", "not_an_object", "unknown_format", "bad_message", "unknown_role",
@@ -183,5 +184,9 @@ def main(argv: list = None) -> int:
         return space_command(argv[1:])
     if argv and argv[0] == "push":
         return push_command(argv[1:])
+    if argv and argv[0] == "review":
+        from marco import review
+
+        return review.command(argv[1:])
     print(USAGE, file=sys.stderr if argv and argv[0] not in ("-h", "--help") else sys.stdout)
     return 0 if argv and argv[0] in ("-h", "--help") else 2
