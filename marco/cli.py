@@ -13,6 +13,7 @@ commands:
   space OUTPUT_DIR --repo-id USER/NAME [--push SPACE_ID]  a Space folder (and upload): the side-by-side demo
   push OUTPUT_DIR --repo-id USER/NAME [options] publish a run with its model card, if its gate passed
   review RUN [--json] [--export-dpo FILE [--from judge]]  blind review votes per step; preference pairs for DPO
+  dpo --config configs/marco_tiny_dpo.yaml     DPO on those pairs, starting from the SFT adapter
 
 `python -m marco data --help` lists every option."""
 VALIDATION_REASONS = {"blank_line", "invalid_json", "not_an_object", "unknown_format", "bad_message", "unknown_role",
@@ -184,6 +185,10 @@ def main(argv: list = None) -> int:
         return space_command(argv[1:])
     if argv and argv[0] == "push":
         return push_command(argv[1:])
+    if argv and argv[0] == "dpo":
+        from marco import dpo
+
+        return dpo.command(argv[1:])
     if argv and argv[0] == "review":
         from marco import review
 
