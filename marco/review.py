@@ -52,17 +52,21 @@ def rows(run: str, step: int) -> dict:
 
 
 def key(run: str) -> bytes:
-    """The run's review secret, created once (O_EXCL: two app processes starting together agree on one)."""
+    """The run's review secret, created once: written aside, then linked into place, so two app processes
+    starting together agree on one and neither ever reads a half-written key."""
     path = os.path.join(run, KEY_FILE)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        with open(path, "rb") as handle:
-            return handle.read()
-    with os.fdopen(fd, "wb") as handle:
-        secret = secrets.token_bytes(32)
-        handle.write(secret)
-    return secret
+    if not os.path.exists(path):
+        aside = f"{path}.{os.getpid()}.{secrets.token_hex(4)}"
+        with open(os.open(aside, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as handle:
+            handle.write(secrets.token_bytes(32))
+        try:
+            os.link(aside, path)
+        except FileExistsError:  # another process was first: use its key
+            pass
+        finally:
+            os.unlink(aside)
+    with open(path, "rb") as handle:
+        return handle.read()
 
 
 def _mac(run: str, payload: str) -> bytes:

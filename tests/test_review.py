@@ -250,3 +250,12 @@ def test_a_real_browser_votes_blind(server, run):
     [vote] = review.read_votes(run)
     assert vote["winner"] == ("fine_tuned" if a_text.startswith("tuned") else "base")
     assert vote["comment"] == "A reads better" and vote["step"] == 40
+
+
+def test_the_key_is_created_once_private_and_shared_by_concurrent_starts(tmp_path):
+    run = write_run(tmp_path / "fresh")
+    with ThreadPoolExecutor(8) as pool:
+        keys = set(pool.map(lambda _: review.key(run), range(32)))
+    assert len(keys) == 1 and len(keys.pop()) == 32
+    assert oct(os.stat(os.path.join(run, review.KEY_FILE)).st_mode & 0o777) == "0o600"
+    assert sorted(os.listdir(run)) == [review.KEY_FILE, "comparisons"]  # nothing left aside
