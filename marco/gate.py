@@ -85,12 +85,14 @@ def verdict(comparison: dict, policy: GateConfig, judge: dict = None, human: dic
         low, high = summary["ci95"]
         who = f"blind human review at step {summary.get('step')}" if name == "human" else f"judge {summary['judge']}"
         checks.insert(0, {"name": name, "passed": high >= policy.gate_min_judge_win_rate,
-                          "detail": f"{who}: fine-tuned win rate {summary['win_rate']:.2f} over {summary['n']} pairs "
-                                    f"(95% CI {low:.2f}-{high:.2f}; upper bound must be >= {policy.gate_min_judge_win_rate:.2f})"})
+                          "detail": f"{who}: fine-tuned win rate {summary['win_rate']:.2f} over {summary['n']} pairs (95% "
+                                    f"CI {low:.2f}-{high:.2f}; upper bound must be >= {policy.gate_min_judge_win_rate:.2f})"})
     elif not any(rates.values()):
-        checks.insert(0, {"name": "inconclusive", "passed": policy.gate_allow_inconclusive,
-                          "detail": INCONCLUSIVE + (" (allowed: gate_allow_inconclusive)" if policy.gate_allow_inconclusive
-                                                    else "; add a judge or a blind review, or set gate_allow_inconclusive")})
+        silent = f" (judge {judge['judge']}: {judge.get('unparseable', 0)} unparseable, no verdict)" if judge else ""
+        allowed = policy.gate_allow_inconclusive
+        advice = " (allowed: gate_allow_inconclusive)" if allowed else \
+            "; add a judge or a blind review, or set gate_allow_inconclusive"
+        checks.insert(0, {"name": "inconclusive", "passed": allowed, "detail": INCONCLUSIVE + silent + advice})
     else:
         checks.insert(0, next(c for c in probes["checks"] if c["name"] == "pass_rate"))
     return {"passed": all(c["passed"] for c in checks), "reasons": [c["detail"] for c in checks if not c["passed"]],

@@ -51,8 +51,8 @@ def test_an_even_judge_passes_even_when_no_probe_passed():
 
 
 def test_a_judge_that_parsed_nothing_is_no_verdict():
-    result = verdict(comparison(), GateConfig(), judge=summary(0, 0, judge="fixed"))
-    assert not result["passed"] and result["reasons"][0].startswith(INCONCLUSIVE)
+    result = verdict(comparison(), GateConfig(), judge=summary(0, 0, judge="fixed", unparseable=3))
+    assert not result["passed"] and result["reasons"][0].startswith(INCONCLUSIVE + " (judge fixed: 3 unparseable, no verdict)")
 
 
 def test_human_verdict_comes_before_the_judge():
