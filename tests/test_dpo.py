@@ -8,7 +8,7 @@ import torch
 from conftest import REPO
 from safetensors.torch import load_file
 
-from marco import dpo, tiny
+from marco import dpo, review, tiny
 from marco.cli import main
 
 RECIPE = os.path.join(REPO, "configs", "marco_tiny_dpo.yaml")
@@ -31,19 +31,25 @@ def sft_run(tmp_path):
     return path
 
 
-def preferences(path, n=8):
-    with open(path, "w", encoding="utf-8") as handle:
-        for i in range(n):
-            handle.write(json.dumps({"prompt": [{"role": "user", "content": f"Come si dice 'cat {i}'?"}],
-                                     "chosen": [{"role": "assistant", "content": f"Si dice 'gatto' ({i})."}],
-                                     "rejected": [{"role": "assistant", "content": "Great question! This translates to."}]}) + "\n")
-    return str(path)
-
-
 def test_recipe_parses_with_its_parser():
     args, training_args = dpo.make_parser().parse_args_and_config(["--config", RECIPE])
     assert args.sft_adapter == "outputs/marco-tiny" and training_args.beta == 0.1
     assert training_args.output_dir.startswith("outputs/")
+
+
+def voted_preferences(run, path) -> str:
+    """What a reviewer leaves: a comparison at step 10 of the SFT run, 8 blind votes for the fine-tuned answer and
+    one tie, exported with `marco review --export-dpo`."""
+    (run / "comparisons").mkdir()
+    rows = [{"id": f"p{i}", "question": f"Come si dice 'cat {i}'?", "base": "Great question! This translates to.",
+             "fine_tuned": f"Si dice 'gatto' ({i}).", "base_passes": False, "fine_tuned_passes": True} for i in range(8)]
+    (run / "comparisons" / "step_000010.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    for i in range(9):
+        shown = review.pair(str(run))
+        choice = "tie" if i == 8 else ("a" if shown["a"].startswith("Si dice") else "b")
+        review.vote(str(run), shown["pair_id"], choice)
+    assert main(["review", str(run), "--export-dpo", str(path)]) == 0
+    return str(path)
 
 
 @pytest.mark.slow
@@ -52,7 +58,9 @@ def test_dpo_from_the_sft_adapter_changes_it_and_saves_a_loadable_adapter(sft_ru
     from transformers import AutoModelForCausalLM
 
     out = tmp_path / "dpo"
-    code = main(["dpo", "--config", RECIPE, "--preferences", preferences(tmp_path / "prefs.jsonl"),
+    prefs = voted_preferences(sft_run, tmp_path / "prefs.jsonl")
+    assert [json.loads(line)["chosen"][0]["content"].startswith("Si dice") for line in open(prefs)] == [True] * 8
+    code = main(["dpo", "--config", RECIPE, "--preferences", prefs,
                  "--sft_adapter", str(sft_run), "--output_dir", str(out), "--max_steps", "3", "--learning_rate", "1e-3",
                  "--max_length", "64", "--disable_tqdm", "true", "--gradient_checkpointing", "false"])
     assert code == 0
