@@ -1,4 +1,4 @@
-"""`python -m marco COMMAND`: data audit | data clean | eval | push | space | export."""
+"""`python -m marco COMMAND`: data audit | data clean | eval | push | space | review | dpo | export."""
 
 import os
 import sys
@@ -9,8 +9,11 @@ commands:
   data audit INPUT [--out DIR]                 report on a dataset, change nothing
   data clean INPUT --out DIR [options]         write kept.jsonl, rejected.jsonl, report.json, report.html
   eval --adapter DIR_OR_HUB_ID [--model BASE]  base vs fine-tuned on the probes: a table and JSON
+  eval --answers FILE [--judge-model M ...]    the same figures, judge and gate for answers made anywhere
   space OUTPUT_DIR --repo-id USER/NAME [--push SPACE_ID]  a Space folder (and upload): the side-by-side demo
   push OUTPUT_DIR --repo-id USER/NAME [options] publish a run with its model card, if its gate passed
+  review RUN [--json] [--export-dpo FILE [--from judge]]  blind review votes per step; preference pairs for DPO
+  dpo --config configs/marco_tiny_dpo.yaml     DPO on those pairs, starting from the SFT adapter
   export OUTPUT_DIR --format merged|gguf --out PATH [--outtype f32|f16|q8_0]  a standalone model (llama.cpp, Ollama)
 
 `python -m marco data --help` lists every option."""
@@ -83,6 +86,10 @@ def default_eval_out(adapter: str) -> str:
 
 def eval_command(argv: list) -> int:
     """Base against fine-tuned on the probes, from one model in memory (on the GPU if there is one): a table, and JSON."""
+    if "--answers" in argv:  # answers made elsewhere: marco/answers.py
+        from marco import answers
+
+        return answers.command(argv)
     import json
 
     from transformers import HfArgumentParser
@@ -174,17 +181,18 @@ def space_command(argv: list) -> int:
     return 0
 
 
+# commands whose code lives in a module of its own, as MODULE.command(argv)
+MODULE_COMMANDS = {"export": "marco.export", "dpo": "marco.dpo", "review": "marco.review"}
+
+
 def main(argv: list = None) -> int:
+    import importlib
+
     argv = sys.argv[1:] if argv is None else argv
-    if argv and argv[0] == "data":
-        return data_command(argv[1:])
-    if argv and argv[0] == "eval":
-        return eval_command(argv[1:])
-    if argv and argv[0] == "space":
-        return space_command(argv[1:])
-    if argv and argv[0] == "push":
-        return push_command(argv[1:])
-    if argv and argv[0] == "export":
-        return __import__("marco.export", fromlist=["command"]).command(argv[1:])
+    commands = {"data": data_command, "eval": eval_command, "space": space_command, "push": push_command}
+    if argv and argv[0] in commands:
+        return commands[argv[0]](argv[1:])
+    if argv and argv[0] in MODULE_COMMANDS:
+        return importlib.import_module(MODULE_COMMANDS[argv[0]]).command(argv[1:])
     print(USAGE, file=sys.stderr if argv and argv[0] not in ("-h", "--help") else sys.stdout)
     return 0 if argv and argv[0] in ("-h", "--help") else 2

@@ -22,6 +22,13 @@ class GateConfig:
                                         "rate falls below the base by more than `regression_margin`."})
     regression_margin: float = field(
         default=0.10, metadata={"help": "Pass-rate drop below the base (absolute) that stops training."})
+    # judge and human verdicts (marco.judge, marco.review): see verdict() below
+    gate_min_judge_win_rate: float = field(
+        default=0.5, metadata={"help": "Fails when the upper bound of the 95% interval of the fine-tuned model's judge "
+                                       "(or blind human review) win rate is below this: significantly worse than its base."})
+    gate_allow_inconclusive: bool = field(
+        default=False, metadata={"help": "Pass even when neither model passes any probe and no judge or human verdict "
+                                         "exists (the model card then says so)."})
 
 
 def decide(comparison: dict, policy: GateConfig) -> dict:
@@ -52,3 +59,36 @@ def regression(comparison: dict, policy: GateConfig) -> str:
     failed = [c["detail"] for c in decide(comparison, policy)["checks"]
               if c["name"] in ("template_rate", "template_rise") and not c["passed"]]
     return "template collapse: " + "; ".join(failed) if failed else ""
+
+
+# --- judge and human verdicts: which evidence decides "better than its base" (human > judge > probes) ---
+INCONCLUSIVE = "inconclusive: no probe passed by either model"
+
+
+def verdict(comparison: dict, policy: GateConfig, judge: dict = None, human: dict = None) -> dict:
+    """decide() with the strongest evidence of preference: a blind human review summary ({"step", "n", "win_rate",
+    "ci95", ...}) over a judge summary ({"judge", "n", "win_rate", "ci95", ...}) over the probe pass rates. The
+    template and diversity checks always apply. With no probe passed by either model the pass-rate check proves
+    nothing, so the gate fails as inconclusive unless a verdict exists or `gate_allow_inconclusive` is set."""
+    rates = {side: comparison[side]["pass_rate"] or 0.0 for side in ("base", "fine_tuned")}
+    probes = decide({side: {**comparison[side], "pass_rate": rates[side]} for side in rates}, policy)
+    checks = [c for c in probes["checks"] if c["name"] != "pass_rate"]
+    evidence = next(((name, summary) for name, summary in (("human", human), ("judge", judge))
+                     if summary and summary.get("n")), None)
+    if evidence:
+        name, summary = evidence
+        low, high = summary["ci95"]
+        who = f"blind human review at step {summary.get('step')}" if name == "human" else f"judge {summary['judge']}"
+        checks.insert(0, {"name": name, "passed": high >= policy.gate_min_judge_win_rate,
+                          "detail": f"{who}: fine-tuned win rate {summary['win_rate']:.2f} over {summary['n']} pairs (95% "
+                                    f"CI {low:.2f}-{high:.2f}; upper bound must be >= {policy.gate_min_judge_win_rate:.2f})"})
+    elif not any(rates.values()):
+        silent = f" (judge {judge['judge']}: {judge.get('unparseable', 0)} unparseable, no verdict)" if judge else ""
+        allowed = policy.gate_allow_inconclusive
+        advice = " (allowed: gate_allow_inconclusive)" if allowed else \
+            "; add a judge or a blind review, or set gate_allow_inconclusive"
+        checks.insert(0, {"name": "inconclusive", "passed": allowed, "detail": INCONCLUSIVE + silent + advice})
+    else:
+        checks.insert(0, next(c for c in probes["checks"] if c["name"] == "pass_rate"))
+    return {"passed": all(c["passed"] for c in checks), "reasons": [c["detail"] for c in checks if not c["passed"]],
+            "checks": checks, "evidence": evidence[0] if evidence else "probes"}

@@ -1,5 +1,6 @@
 import json
 import os
+import socket
 
 import pytest
 
@@ -8,6 +9,12 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # train.py arguments for test runs of a few steps: short sequences, no checkpoints, comparison only at the end
 FAST = ["--max_length", "192", "--no_compare_during_training", "--compare_max_new_tokens", "8", "--per_device_train_batch_size", "4", "--logging_steps", "1", "--save_strategy", "no",
         "--eval_strategy", "no", "--eval_fraction", "0.2", "--warmup_steps", "0", "--disable_tqdm", "true"]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def chat(user: str, assistant: str, **fields) -> dict:
@@ -55,3 +62,12 @@ def trained_tiny_run(tmp_path_factory, small_data):
             "--save_steps", "12"]
     train.main(*train.make_parser().parse_args_and_config(args))
     return out
+
+
+@pytest.fixture(scope="session")
+def fixed_judge():
+    """The fixed-verdict OpenAI-compatible judge (tests/judge_server.py) on a free local port."""
+    from judge_server import JudgeServer
+
+    with JudgeServer() as server:
+        yield server

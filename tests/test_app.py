@@ -3,14 +3,13 @@ page; then the Space folder. One server per module, serving marco-tiny with a ra
 
 import json
 import os
-import socket
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import torch
-from conftest import REPO
+from conftest import REPO, free_port
 
 from marco import compare, demo, tiny
 
@@ -21,12 +20,6 @@ TOKENS = 24  # greedy replies this long already differ between base and adapter
 
 def _hook_count(model):
     return sum(len(m._forward_pre_hooks) for m in model.modules())
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +45,7 @@ def server(run_dir):
 
     chat = demo.load(str(run_dir))
     ui = demo.build(chat)
-    _, url, _ = ui.launch(server_name="127.0.0.1", server_port=_free_port(), prevent_thread_lock=True, quiet=True)
+    _, url, _ = ui.launch(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True)
     yield chat, url, Client(url, verbose=False)
     ui.close()
 
@@ -198,7 +191,7 @@ def test_app_py_serves_the_adapter_named_in_marco_adapter(server, run_dir):
     from gradio_client import Client
 
     _, _, client = server
-    port = _free_port()
+    port = free_port()
     app = subprocess.Popen([sys.executable, os.path.join(REPO, "app.py"), "--port", str(port)], stdout=subprocess.DEVNULL,
                            stderr=subprocess.PIPE, text=True, env={**os.environ, "MARCO_ADAPTER": str(run_dir)})
     try:
@@ -273,7 +266,7 @@ def test_an_encoder_decoder_adapter_is_served_side_by_side(tmp_path):
     chat = demo.load(str(tmp_path))
     assert chat.encoder_decoder and chat.base == tiny_t5.NAME
     ui = demo.build(chat)
-    _, url, _ = ui.launch(server_name="127.0.0.1", server_port=_free_port(), prevent_thread_lock=True, quiet=True)
+    _, url, _ = ui.launch(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True)
     try:
         question = "What does MAS stand for?"
         base, tuned = ask(Client(url, verbose=False), question)

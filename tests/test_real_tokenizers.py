@@ -13,7 +13,7 @@ from real_models import QWEN_SYSTEM, qwen_dir, t5_dir  # noqa: F401  (fixtures)
 sys.path.insert(0, REPO)
 import train  # noqa: E402
 
-from marco import compare, seq2seq, training  # noqa: E402
+from marco import compare, models, seq2seq, training  # noqa: E402
 
 QWEN_RECIPES = ["marco_qwen2.5-7b_lora.yaml", "marco_qwen2.5-7b_qlora.yaml"]
 T5_RECIPES = ["finance_flan-t5-base_lora.yaml", "finance_flan-t5-small_full.yaml"]
@@ -23,17 +23,22 @@ WITH_SYSTEM = [{"role": "system", "content": "Learner: A2."}, *TWO_TURNS[:2]]
 
 
 def recipe_args(recipe: str, model_dir: str, tmp_path, *extra):
-    marco_args, _, _, training_args, model_args = train.make_parser().parse_args_and_config(
+    marco_args, *_, training_args, model_args = train.make_parser().parse_args_and_config(
         ["--config", os.path.join(REPO, "configs", recipe), "--model_name_or_path", model_dir, "--bf16", "false",
          "--dtype", "float32", "--output_dir", str(tmp_path), "--report_to", "none", *extra])
-    training.apply_method(marco_args.method, model_args)
+    model_args = training.method_model_args(marco_args.method, model_args)
     model_args.load_in_4bit = False  # masking and padding do not depend on the weights' format
     return training_args, model_args
 
 
+def build(training_args, model_args, conversations: list):
+    tokenizer = models.load_tokenizer(model_args.model_name_or_path)
+    return training.build_trainer(training_args, model_args, [{"messages": c} for c in conversations], [], tokenizer)
+
+
 def qwen_trainer(qwen_dir, tmp_path, conversations, recipe=QWEN_RECIPES[0], *extra):
     training_args, model_args = recipe_args(recipe, qwen_dir, tmp_path, *extra)
-    return training.build_trainer(training_args, model_args, [{"messages": c} for c in conversations], [])
+    return build(training_args, model_args, conversations)
 
 
 def trained_text(trainer, row: int = 0) -> str:
@@ -103,7 +108,7 @@ def test_qwen_generation_stops_at_im_end_and_endoftext(qwen_dir, tmp_path):
 @pytest.mark.parametrize("recipe", T5_RECIPES)
 def test_flan_t5_labels_are_the_answer_and_its_end_token(t5_dir, tmp_path, recipe):
     training_args, model_args = recipe_args(recipe, t5_dir, tmp_path)
-    trainer = training.build_trainer(training_args, model_args, [{"messages": TWO_TURNS}], [])
+    trainer = build(training_args, model_args, [TWO_TURNS])
     tokenizer = trainer.processing_class
     first, second = (trainer.train_dataset[i] for i in (0, 1))
     assert tokenizer.decode(first["input_ids"]) == "Come si dice 'so'?</s>"

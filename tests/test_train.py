@@ -34,7 +34,7 @@ def logged_losses(out):
 
 
 def test_every_recipe_parses_with_the_real_parser():
-    recipes = sorted(glob.glob(os.path.join(REPO, "configs", "*.yaml")))
+    recipes = sorted(set(glob.glob(os.path.join(REPO, "configs", "*.yaml"))) - set(glob.glob(os.path.join(REPO, "configs", "*_dpo.yaml"))))  # DPO: test_dpo.py
     assert {os.path.basename(r) for r in recipes} >= {"marco_tiny.yaml", "marco_qwen2.5-7b_qlora.yaml",
                                                        "marco_qwen2.5-7b_lora.yaml", "marco_qwen2.5-0.5b_full.yaml"}
     for recipe in recipes:  # bf16 is switched off only because this machine has no GPU to validate it against
