@@ -51,6 +51,9 @@ def data_command(argv: list) -> int:
     parser.add_argument("--split", default="train", help="split of a Hub dataset")
     parser.add_argument("--tokenizer", help="count lengths in this tokenizer's tokens (a local path or Hub id)")
     parser.add_argument("--strict", action="store_true", help="exit 2 at the first invalid record instead of rejecting it")
+    parser.add_argument("--probes", dest="decontaminate_probes", metavar="FILE",
+                        help="the evaluation probes: reject training conversations that ask a probe's question "
+                             "(same as --decontaminate_probes)")
     try:
         cfg, args = parser.parse_args_into_dataclasses(argv)
     except ValueError as error:  # CleaningConfig.__post_init__ says what to fix

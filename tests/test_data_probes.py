@@ -29,7 +29,7 @@ def probes_file(tmp_path):
 
 
 def test_exact_and_near_probe_questions_are_rejected_look_alikes_kept(write_jsonl, probes_file):
-    result = run(write_jsonl(TRAIN), CleaningConfig(probes=probes_file))
+    result = run(write_jsonl(TRAIN), CleaningConfig(decontaminate_probes=probes_file))
     rejected = {r["id"]: r["rejection"] for r in result.rejected}
     assert set(rejected) == {"exact", "near"} and {r["reason"] for r in rejected.values()} == {"probe_overlap"}
     assert "exact duplicate of probe p1" in rejected["exact"]["detail"]
@@ -48,7 +48,7 @@ def test_a_bad_probes_file_is_a_clear_error_before_any_work(tmp_path, write_json
     path = tmp_path / "bad_probes.jsonl"
     path.write_text(content, encoding="utf-8")
     with pytest.raises(UnusableInput, match=message):
-        run(write_jsonl(TRAIN), CleaningConfig(probes=str(path)))
+        run(write_jsonl(TRAIN), CleaningConfig(decontaminate_probes=str(path)))
 
 
 def test_cli_probes_option(write_jsonl, probes_file, tmp_path):

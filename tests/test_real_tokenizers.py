@@ -25,7 +25,7 @@ WITH_SYSTEM = [{"role": "system", "content": "Learner: A2."}, *TWO_TURNS[:2]]
 def recipe_args(recipe: str, model_dir: str, tmp_path, *extra):
     marco_args, *_, training_args, model_args = train.make_parser().parse_args_and_config(
         ["--config", os.path.join(REPO, "configs", recipe), "--model_name_or_path", model_dir, "--bf16", "false",
-         "--dtype", "float32", "--output_dir", str(tmp_path), "--report_to", "none", *extra])
+         "--dtype", "float32", "--output_dir", str(tmp_path), "--report_to", "none", "--eval_strategy", "no", *extra])
     model_args = training.method_model_args(marco_args.method, model_args)
     model_args.load_in_4bit = False  # masking and padding do not depend on the weights' format
     return training_args, model_args

@@ -106,7 +106,7 @@ def _reject_templates(rows: list, distinct: list, names: list, cfg) -> tuple:
 def run(source: str, cfg: CleaningConfig = None, tokenizer=None, split: str = "train") -> CleanResult:
     """Audit and clean `source` (a .jsonl/.json file or a Hub dataset name). Writes nothing."""
     cfg = cfg or CleaningConfig()
-    questions = probe_questions(cfg.probes) if cfg.probes else []  # a bad probes file fails before any work
+    questions = probe_questions(cfg.decontaminate_probes) if cfg.decontaminate_probes else []  # a bad probes file fails before any work
     rows = read_rows(source, cfg.max_chars, split)
     _require_known_format(source, rows)
     names = [record_name(r.record, r.line) for r in rows]

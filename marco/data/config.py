@@ -66,10 +66,11 @@ class CleaningConfig:
         metadata={"help": "Reject a conversation whose whole user side repeats a kept conversation's (reason "
                           "duplicate_prompt); off: the prompt-side audit only reports it."},
     )
-    probes: Optional[str] = field(
+    decontaminate_probes: Optional[str] = field(
         default=None,
         metadata={"help": "A probes .jsonl (the evaluation questions): reject training conversations whose user turn "
-                          "is an exact or near duplicate of a probe question (reason probe_overlap)."},
+                          "is an exact or near duplicate of a probe question (reason probe_overlap). train.py always "
+                          "uses the run's `probes` when this is unset; `marco data` takes it as --probes."},
     )
     group_by: Optional[list[str]] = field(
         default=None,
