@@ -42,10 +42,10 @@ def prepare_data(marco_args, cleaning, output_dir: str, seed: int, is_main: bool
 
     try:
         result = run(marco_args.dataset, cleaning, split=marco_args.dataset_split)
+        if is_main:
+            write_outputs(result, os.path.join(output_dir, "data"))
     except UnusableInput as error:
         raise MarcoError(str(error)) from None
-    if is_main:
-        write_outputs(result, os.path.join(output_dir, "data"))
     if marco_args.clean_data:
         records = result.kept
     else:
