@@ -5,7 +5,7 @@ import random
 from conftest import chat
 
 from marco.data import CleaningConfig, run
-from marco.data.dedup import exact_duplicates, jaccard, lsh_bands, near_duplicates, shingle_sets
+from marco.data.dedup import exact_duplicates, jaccard, near_duplicates, shingle_sets
 from marco.data.text import normalize
 
 WORDS = ("casa mare sole pane vino libro strada amico tempo notte giorno treno scuola città lavoro famiglia "
@@ -97,14 +97,46 @@ def test_near_dup_threshold_is_configurable_end_to_end(write_jsonl):
     assert loose.rejected[0]["rejection"]["duplicate_of"] == 1
 
 
-def test_lsh_bands_give_high_recall_at_the_threshold():
-    bands, rows = lsh_bands(0.8, 128)
-    assert bands * rows <= 128
-    assert 1 - (1 - 0.8**rows) ** bands >= 0.995
+def _shingle_jaccard(a: str, b: str) -> float:
+    """Exact Jaccard of word 3-shingles, written independently of marco's hashing."""
+    def grams(text):
+        words = text.split()
+        return {tuple(words[i: i + 3]) for i in range(len(words) - 2)}
+    return len(grams(a) & grams(b)) / len(grams(a) | grams(b))
 
 
-def test_dedup_is_deterministic():
-    rng = random.Random(4)
-    texts = [sentence(rng, 30) for _ in range(100)] * 2
-    assert near_duplicates(texts[:150] + [t + " coda" for t in texts[150:]]) == \
-        near_duplicates(texts[:150] + [t + " coda" for t in texts[150:]])
+def test_pairs_just_above_the_threshold_are_found_and_pairs_below_are_not():
+    rng = random.Random(5)
+    above, below, texts = [], [], []
+    while len(above) < 150 or len(below) < 150:
+        original = sentence(rng, 80)
+        words = original.split()
+        for i in rng.sample(range(80), rng.choice((2, 3, 8, 10))):  # 2-3 edits: Jaccard ~0.85-0.9; 8-10: ~0.6-0.7
+            words[i] = "cambio" + str(rng.randrange(1000))
+        similarity = _shingle_jaccard(original, " ".join(words))
+        group = above if similarity >= 0.82 else below if similarity < 0.78 else None
+        if group is not None and len(group) < 150:
+            group.append(len(texts) + 1)
+            texts += [original, " ".join(words)]
+    found = {d.index for d in near_duplicates(texts, threshold=0.8)}
+    assert sum(i in found for i in above) / len(above) >= 0.99  # LSH bands chosen for >= 99.5% at the threshold
+    assert not found & set(below)  # candidates are verified with the exact Jaccard
+
+
+def test_dedup_gives_the_same_clusters_in_every_process():
+    """Hashing must not depend on Python's per-process string hash seed."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    script = ("import json, random, sys; sys.path.insert(0, 'tests'); from test_data_dedup import sentence;"
+              "from marco.data.dedup import near_duplicates; rng = random.Random(4);"
+              "texts = [sentence(rng, 30) for _ in range(100)] * 2;"
+              "texts = texts[:150] + [t + ' coda' for t in texts[150:]];"
+              "print(json.dumps([[d.index, d.kept] for d in near_duplicates(texts)]))")
+    runs = [json.loads(subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,
+                                      env={**os.environ, "PYTHONHASHSEED": seed}).stdout)
+            for seed in ("1", "2")]
+    assert runs[0] == runs[1]
+    assert sorted(map(tuple, runs[0])) == [(100 + i, i) for i in range(50)] + [(150 + i, 50 + i) for i in range(50)]
