@@ -70,6 +70,30 @@ def make_dataset(n: int, seed: int = 0) -> tuple[list, list]:
     return records, planted
 
 
+def make_bundled_dataset(n: int, seed: int = 0, edit_share: float = 0.3) -> list:
+    """n conversations made from the bundled set (data/marco_it.jsonl): copies of its records in which each word is
+    replaced, with probability `edit_share`, by a word drawn from the set's own vocabulary, so the copies are real
+    tutoring text (with its formatting and templates) but not near duplicates of each other."""
+    import orjson
+
+    with open(os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "data", "marco_it.jsonl"), "rb") as f:
+        bundled = [orjson.loads(line) for line in f]
+    vocabulary = sorted({w for r in bundled for m in r["messages"] for w in m["content"].split(" ") if w})
+    rng = np.random.default_rng(seed)
+    records = []
+    for i in range(n):
+        source = bundled[i % len(bundled)]
+        messages = []
+        for message in source["messages"]:
+            words = message["content"].split(" ")
+            edits = np.flatnonzero(rng.random(len(words)) < edit_share)
+            for k, w in zip(edits.tolist(), rng.integers(0, len(vocabulary), edits.size).tolist()):
+                words[k] = vocabulary[w]
+            messages.append({**message, "content": " ".join(words)})
+        records.append({**source, "id": f"{source['id']}-{i}", "messages": messages})
+    return records
+
+
 def write_jsonl(records: list, path: str) -> None:
     import orjson
 
