@@ -5,6 +5,7 @@ Every input line ends in exactly one of `kept` or `rejected` (with a reason from
 that rule before it returns. Writing is outputs.py's job.
 """
 
+import functools
 from collections import Counter
 from dataclasses import asdict, dataclass
 
@@ -34,6 +35,19 @@ class CleanResult:
 def conversation_text(messages: list) -> str:
     """The text duplicates are judged on: every turn with its role."""
     return "\n".join(f"{m['role']}: {m['content']}" for m in messages)
+
+
+def normalized_turns(conversations: list) -> list[list[str]]:
+    """normalize() of every turn's content, each turn once: the conversation, reply and prompt texts are built
+    from these rather than normalised again (normalisation is a third of a clean)."""
+    flat = iter(normalize_many([m["content"] for messages in conversations for m in messages]))
+    return [[next(flat) for _ in messages] for messages in conversations]
+
+
+def normalized_conversation(messages: list, turns: list[str]) -> str:
+    """normalize(conversation_text(messages)) from its normalised turns: "role: " normalises to "role ", and a turn
+    that normalises to nothing leaves no double space."""
+    return " ".join(part for m, turn in zip(messages, turns) for part in (m["role"], turn) if part)
 
 
 def _group_fields(records: list, asked) -> list:
@@ -79,16 +93,16 @@ def _cite(scan, hits: list, reply: str) -> tuple[int, str]:
     return best[2], best[3]
 
 
-def _reject_templates(rows: list, distinct: list, names: list, cfg) -> tuple:
+def _reject_templates(rows: list, distinct: list, names: list, cfg, turns: dict) -> tuple:
     """Scan the replies of the distinct conversations; reject those that use a template, quoting its words.
-    `cited` maps each rejected row to the template its rejection quotes."""
-    owners, replies, cited = [], [], {}
+    `turns` holds each row's normalised turns; `cited` maps each rejected row to the template its rejection quotes."""
+    owners, replies, normalized_replies, cited = [], [], [], {}
     for i in distinct:
         for m, message in enumerate(rows[i].messages):
             if message["role"] == "assistant":
                 owners.append((i, m))
                 replies.append(message["content"])
-    normalized_replies = normalize_many(replies)
+                normalized_replies.append(turns[i][m])
     scan = templates.scan(replies, [names[i] for i, _ in owners], cfg, normalized_replies)
     if cfg.template_filter:
         for reply, ((owner, m), hits) in enumerate(zip(owners, scan.hits)):
@@ -111,12 +125,14 @@ def run(source: str, cfg: CleaningConfig = None, tokenizer=None, split: str = "t
     _require_known_format(source, rows)
     names = [record_name(r.record, r.line) for r in rows]
     valid = [i for i, r in enumerate(rows) if r.rejection is None]
-    prompt_audit = prompts.audit([rows[i].messages for i in valid])
+    # the content filters and the prompt audit, on the other core while duplicates and templates are found
+    audit_prompts = functools.partial(prompts.audit, [rows[i].messages for i in valid])
+    finish_filters = filters.start(rows, valid, cfg, {"prompts": audit_prompts})
+    turns = dict(zip(valid, normalized_turns([rows[i].messages for i in valid])))
     if questions:
         _reject_probe_overlaps(rows, valid, questions)
-    finish_filters = filters.start(rows, valid, cfg)  # on the other core while duplicates and templates are found
     candidates = [i for i in valid if rows[i].rejection is None]
-    normalized = dict(zip(candidates, normalize_many([conversation_text(rows[i].messages) for i in candidates])))
+    normalized = {i: normalized_conversation(rows[i].messages, turns[i]) for i in candidates}
     lengths = _lengths([rows[i] for i in candidates], [normalized[i] for i in candidates], tokenizer)
 
     for dup in exact_duplicates([normalized[i] for i in candidates]):
@@ -138,8 +154,9 @@ def run(source: str, cfg: CleaningConfig = None, tokenizer=None, split: str = "t
                    duplicate_of=names[twin])
         distinct = [i for i in distinct if rows[i].rejection is None]
 
-    owners, replies, normalized_replies, scan, cited = _reject_templates(rows, distinct, names, cfg)
-    filter_counts = finish_filters()
+    owners, replies, normalized_replies, scan, cited = _reject_templates(rows, distinct, names, cfg, turns)
+    del turns
+    filter_counts, side_results = finish_filters()
 
     kept = [_kept_record(r) for r in rows if r.rejection is None]
     rejected = [{**r.record, "rejection": r.rejection} if r.record is not None else {"raw": r.raw, "rejection": r.rejection}
@@ -149,7 +166,7 @@ def run(source: str, cfg: CleaningConfig = None, tokenizer=None, split: str = "t
     kept_replies = [k for k, (owner, _) in enumerate(owners) if rows[owner].rejection is None]
     report = _report(source, cfg, rows, names, valid, lengths, scan, replies, normalized_replies, kept_replies)
     report["filters"] = filter_counts
-    report["prompts"] = prompt_audit
+    report["prompts"] = side_results["prompts"]
     report["examples"] = report_examples.collect(rows, scan, cited)
     report["warnings"] = _warnings(report)
     return CleanResult(rows, kept, rejected, report)
