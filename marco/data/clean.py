@@ -6,6 +6,7 @@ that rule before it returns. Writing is outputs.py's job.
 """
 
 import functools
+import hashlib
 from collections import Counter
 from dataclasses import asdict, dataclass
 
@@ -48,6 +49,31 @@ def normalized_conversation(messages: list, turns: list[str]) -> str:
     """normalize(conversation_text(messages)) from its normalised turns: "role: " normalises to "role ", and a turn
     that normalises to nothing leaves no double space."""
     return " ".join(part for m, turn in zip(messages, turns) for part in (m["role"], turn) if part)
+
+
+class ConversationTexts:
+    """The normalised conversation texts of some rows, each built from its normalised turns when read, so those of a
+    million conversations are never all held at once (next to the turns) as a list would."""
+
+    def __init__(self, rows: list, indices: list, turns: dict):
+        self.rows, self.indices, self.turns = rows, indices, turns
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __getitem__(self, k):
+        if isinstance(k, slice):
+            return [self[j] for j in range(*k.indices(len(self)))]
+        i = self.indices[k]
+        return normalized_conversation(self.rows[i].messages, self.turns[i])
+
+    def __iter__(self):
+        return (normalized_conversation(self.rows[i].messages, self.turns[i]) for i in self.indices)
+
+
+def _digest(text: str) -> bytes:
+    """What exact duplicates are keyed on: 16 bytes instead of the whole text (a collision among 4 billion texts: under 2^-64)."""
+    return hashlib.blake2b(text.encode(), digest_size=16).digest()
 
 
 def _group_fields(records: list, asked) -> list:
@@ -132,20 +158,18 @@ def run(source: str, cfg: CleaningConfig = None, tokenizer=None, split: str = "t
     if questions:
         _reject_probe_overlaps(rows, valid, questions)
     candidates = [i for i in valid if rows[i].rejection is None]
-    normalized = {i: normalized_conversation(rows[i].messages, turns[i]) for i in candidates}
-    lengths = _lengths([rows[i] for i in candidates], [normalized[i] for i in candidates], tokenizer)
+    lengths = _lengths([rows[i] for i in candidates], ConversationTexts(rows, candidates, turns), tokenizer)
 
-    for dup in exact_duplicates([normalized[i] for i in candidates]):
+    for dup in exact_duplicates([_digest(text) for text in ConversationTexts(rows, candidates, turns)]):
         row, twin = candidates[dup.index], candidates[dup.kept]
         reject(rows[row], "exact_duplicate", f"{rows[row].where}: same conversation as {names[twin]} "
                "after normalisation", duplicate_of=names[twin])
     unique = [i for i in candidates if rows[i].rejection is None]
-    for dup in near_duplicates([normalized[i] for i in unique], cfg.near_dup_threshold, cfg.shingle_words,
+    for dup in near_duplicates(ConversationTexts(rows, unique, turns), cfg.near_dup_threshold, cfg.shingle_words,
                                cfg.num_perm):
         row, twin = unique[dup.index], unique[dup.kept]
         reject(rows[row], "near_duplicate", f"{rows[row].where}: Jaccard {dup.similarity:.2f} with "
                f"{names[twin]} (threshold {cfg.near_dup_threshold})", duplicate_of=names[twin])
-    del normalized  # the conversation texts are done with: free them before the replies are scanned
     distinct = [i for i in unique if rows[i].rejection is None]
     if cfg.reject_duplicate_prompts:
         for index, earlier in prompts.duplicate_prompts([rows[i].messages for i in distinct]):
