@@ -7,9 +7,9 @@ import unicodedata
 
 import numpy as np
 
-from marco.data.clean import conversation_text, normalized_conversation, normalized_turns
+from marco.data.clean import conversation_text, normalized_conversation
 from marco.data.dedup import jaccard, shingle_sets, verified_jaccard
-from marco.data.text import normalize_many
+from marco.data.text import normalize_many, normalized_turns
 
 # letters, punctuation the normaliser deletes, marks it spaces, compatibility forms NFKC folds, combining marks
 # and Hangul jamo that NFKC composes, the batch separator, odd whitespace and case-folding specials

@@ -19,7 +19,7 @@ from .load import UnusableInput, read_rows, reject
 from .outputs import write_outputs, write_report
 from .probes import decontaminate, probe_questions
 from .reasons import REASONS, VALIDATION
-from .text import normalize_many
+from .text import normalized_turns
 
 GROUP_FIELDS = ("topic", "type", "category", "level")
 _UNREADABLE = {"unknown_format", "not_an_object", "invalid_json", "blank_line"}  # rows with no known format
@@ -36,13 +36,6 @@ class CleanResult:
 def conversation_text(messages: list) -> str:
     """The text duplicates are judged on: every turn with its role."""
     return "\n".join(f"{m['role']}: {m['content']}" for m in messages)
-
-
-def normalized_turns(conversations: list) -> list[list[str]]:
-    """normalize() of every turn's content, each turn once: the conversation, reply and prompt texts are built
-    from these rather than normalised again (normalisation is a third of a clean)."""
-    flat = iter(normalize_many([m["content"] for messages in conversations for m in messages]))
-    return [[next(flat) for _ in messages] for messages in conversations]
 
 
 def normalized_conversation(messages: list, turns: list[str]) -> str:
@@ -151,10 +144,11 @@ def run(source: str, cfg: CleaningConfig = None, tokenizer=None, split: str = "t
     _require_known_format(source, rows)
     names = [record_name(r.record, r.line) for r in rows]
     valid = [i for i, r in enumerate(rows) if r.rejection is None]
+    conversations = [rows[i].messages for i in valid]
+    turns = dict(zip(valid, normalized_turns(conversations)))
     # the content filters and the prompt audit, on the other core while duplicates and templates are found
-    audit_prompts = functools.partial(prompts.audit, [rows[i].messages for i in valid])
+    audit_prompts = functools.partial(prompts.audit, conversations, [turns[i] for i in valid])
     finish_filters = filters.start(rows, valid, cfg, {"prompts": audit_prompts})
-    turns = dict(zip(valid, normalized_turns([rows[i].messages for i in valid])))
     if questions:
         _reject_probe_overlaps(rows, valid, questions)
     candidates = [i for i in valid if rows[i].rejection is None]

@@ -36,6 +36,13 @@ def normalize_many(texts: list[str]) -> list[str]:
     return [t for i in range(0, len(texts), _NORMALIZE_BATCH) for t in _normalize_batch(texts[i: i + _NORMALIZE_BATCH])]
 
 
+def normalized_turns(conversations: list) -> list[list[str]]:
+    """normalize() of every turn's content, each turn once: the conversation, reply and prompt texts are built
+    from these rather than normalised again (normalisation is a third of a clean)."""
+    flat = iter(normalize_many([m["content"] for messages in conversations for m in messages]))
+    return [[next(flat) for _ in messages] for messages in conversations]
+
+
 def _normalize_batch(texts: list[str]) -> list[str]:
     # NFKC text by text: a text already in NFKC (most) passes its C quick check untouched, where one "…" anywhere in
     # a joined batch sends the whole batch down the slow path (20x slower on the bundled set)
