@@ -3,6 +3,8 @@
     python benchmarks/bench_clean.py                 # 100k conversations: throughput + near-dup baselines
     python benchmarks/bench_clean.py --scaling       # 10k, 100k, 1M: time and peak memory (one process each)
     python benchmarks/bench_clean.py --vs-parse      # `marco data clean` against an orjson parse, whole processes
+    python benchmarks/bench_clean.py --vs-parse --n 1000000   # the same at 1M: time ratio and peak memory
+    python benchmarks/bench_clean.py --vs-parse --dataset bundled   # on the bundled set with word edits
 
 Synthetic chat data with a realistic spread of lengths, Zipf-distributed words, and planted problems:
 exact duplicates (re-cased, re-punctuated copies), near duplicates (1-3 word edits, verified Jaccard >= 0.8)
@@ -68,6 +70,30 @@ def make_dataset(n: int, seed: int = 0) -> tuple[list, list]:
                                                 f"contexts. {words(20)} Practice makes perfect.")
         records.append(copy)
     return records, planted
+
+
+def make_bundled_dataset(n: int, seed: int = 0, edit_share: float = 0.3) -> list:
+    """n conversations made from the bundled set (data/marco_it.jsonl): copies of its records in which each word is
+    replaced, with probability `edit_share`, by a word drawn from the set's own vocabulary, so the copies are real
+    tutoring text (with its formatting and templates) but not near duplicates of each other."""
+    import orjson
+
+    with open(os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "data", "marco_it.jsonl"), "rb") as f:
+        bundled = [orjson.loads(line) for line in f]
+    vocabulary = sorted({w for r in bundled for m in r["messages"] for w in m["content"].split(" ") if w})
+    rng = np.random.default_rng(seed)
+    records = []
+    for i in range(n):
+        source = bundled[i % len(bundled)]
+        messages = []
+        for message in source["messages"]:
+            words = message["content"].split(" ")
+            edits = np.flatnonzero(rng.random(len(words)) < edit_share)
+            for k, w in zip(edits.tolist(), rng.integers(0, len(vocabulary), edits.size).tolist()):
+                words[k] = vocabulary[w]
+            messages.append({**message, "content": " ".join(words)})
+        records.append({**source, "id": f"{source['id']}-{i}", "messages": messages})
+    return records
 
 
 def write_jsonl(records: list, path: str) -> None:
@@ -183,22 +209,32 @@ def scaling(sizes=(10_000, 100_000, 1_000_000)) -> list:
     return rows
 
 
-def vs_parse(n: int) -> dict:
+def _process(command: list, cwd: str) -> tuple[float, float]:
+    """(seconds, peak resident GiB) of one command run as a whole process (its forked helpers included)."""
+    start = time.perf_counter()
+    process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(process.pid, 0)
+    seconds = time.perf_counter() - start
+    if os.waitstatus_to_exitcode(status):
+        raise RuntimeError(f"{command[:4]} failed: {process.stderr.read().decode()[-2000:]}")
+    return round(seconds, 2), round(usage.ru_maxrss / 2**20, 2)
+
+
+def vs_parse(n: int, dataset: str = "synthetic") -> dict:
     """`python -m marco data clean` of n conversations against a process that only parses the file with orjson,
     both timed as whole processes (start-up included): the issue-13 target is a ratio <= 20."""
     repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "data.jsonl")
-        write_jsonl(make_dataset(n)[0], path)
+        write_jsonl(make_dataset(n)[0] if dataset == "synthetic" else make_bundled_dataset(n), path)
         commands = {"orjson_parse": [sys.executable, "-c", "import orjson,sys\n"
                                      "[orjson.loads(line) for line in open(sys.argv[1], 'rb')]", path],
                     "marco_clean": [sys.executable, "-m", "marco", "data", "clean", path, "--out", os.path.join(tmp, "out")]}
-        seconds = {}
-        for name, command in commands.items():
-            start = time.perf_counter()
-            subprocess.run(command, check=True, capture_output=True, cwd=repo)
-            seconds[name] = round(time.perf_counter() - start, 2)
-    return {**seconds, "ratio": round(seconds["marco_clean"] / seconds["orjson_parse"], 1)}
+        measured = {name: _process(command, repo) for name, command in commands.items()}
+    return {**{name: seconds for name, (seconds, _) in measured.items()},
+            **{f"{name}_peak_gib": gib for name, (_, gib) in measured.items()},
+            "ratio": round(measured["marco_clean"][0] / measured["orjson_parse"][0], 1),
+            "load_average": round(os.getloadavg()[0], 1)}
 
 
 def main():
@@ -209,11 +245,16 @@ def main():
     parser.add_argument("--measure", metavar="PATH", help=argparse.SUPPRESS)
     parser.add_argument("--no-baselines", action="store_true")
     parser.add_argument("--vs-parse", action="store_true", help="clean against an orjson parse, whole processes")
+    parser.add_argument("--dataset", choices=("synthetic", "bundled"), default="synthetic",
+                        help="for --vs-parse: synthetic Zipf text with planted duplicates, or the bundled set with word edits")
     args = parser.parse_args()
     if args.vs_parse:
-        result = vs_parse(args.n)
-        print(f"{args.n} conversations: orjson parse {result['orjson_parse']} s, marco data clean "
-              f"{result['marco_clean']} s: ratio {result['ratio']}x (target <= 20x)")
+        result = vs_parse(args.n, args.dataset)
+        print(json.dumps(result))
+        print(f"{args.n} {args.dataset} conversations: orjson parse {result['orjson_parse']} s, marco data clean "
+              f"{result['marco_clean']} s: ratio {result['ratio']}x (target <= 20x); peak memory "
+              f"{result['marco_clean_peak_gib']} GiB, {result['marco_clean_peak_gib'] / result['orjson_parse_peak_gib']:.1f}x "
+              f"the parse's {result['orjson_parse_peak_gib']} GiB (target at 1M: < 2 GiB); load {result['load_average']}")
         return
     if args.make:
         write_jsonl(make_dataset(int(args.make[0]))[0], args.make[1])

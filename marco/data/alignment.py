@@ -31,14 +31,27 @@ _ASKED = re.compile(
     r"(?:\b(?:again|in\s+\w+|mean|means|please|auf\s+\w+|en\s+\w+)\b\s*)*(?:[?!.\n]|$)",
     re.IGNORECASE)
 _QUOTED = re.compile(r"\"([^\"\n]{1,60})\"|“([^”\n]{1,60})”|«\s*([^»\n]{1,60}?)\s*»|(?<!\w)'([^'\n]{1,60})'(?!\w)")
+_QUOTE_MARKS = "\"“«'"  # one of them opens every _QUOTED match
+# the ASCII words an _ASKED match starts with (its other openings, "cómo", "qué", "qual è", need a non-ASCII letter)
+_ASKED_ASCII_STARTS = ("how", "what", "translate", "meaning", "come", "cosa", "che", "comment", "que", "wie", "was")
 _WORDS = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?")
 _LEADING_ARTICLES = re.compile(r"^(?:the|a|an|il|lo|la|i|gli|le|un|una|uno|el|los|las|le|les|der|die|das)\s+", re.I)
 
 
+def _may_ask(prompt: str) -> bool:
+    """False when _ASKED cannot match: an ASCII prompt (where IGNORECASE is plain lower-casing) holding none of the
+    words its questions start with. Ten times cheaper than the regex on the prompts that ask nothing."""
+    if not prompt.isascii():
+        return True
+    lowered = prompt.lower()
+    return any(word in lowered for word in _ASKED_ASCII_STARTS)
+
+
 def asked_terms(prompt: str, max_words: int) -> list[str]:
     """The terms a prompt asks about, lower-cased: quoted ones first, else the X of "how do I say X"-like questions."""
-    quoted = [next(g for g in m.groups() if g) for m in _QUOTED.finditer(prompt)]
-    terms = quoted or [m.group("term") for m in _ASKED.finditer(prompt)]
+    has_quote = any(mark in prompt for mark in _QUOTE_MARKS)
+    quoted = [next(g for g in m.groups() if g) for m in _QUOTED.finditer(prompt)] if has_quote else []
+    terms = quoted or ([m.group("term") for m in _ASKED.finditer(prompt)] if _may_ask(prompt) else [])
     cleaned = [_LEADING_ARTICLES.sub("", " ".join(t.casefold().split())).strip(" ,;:?.!") for t in terms]
     return [t for t in cleaned if t and len(t.split()) <= max_words]
 

@@ -5,6 +5,8 @@ Every input line ends in exactly one of `kept` or `rejected` (with a reason from
 that rule before it returns. Writing is outputs.py's job.
 """
 
+import functools
+import hashlib
 from collections import Counter
 from dataclasses import asdict, dataclass
 
@@ -17,7 +19,7 @@ from .load import UnusableInput, read_rows, reject
 from .outputs import write_outputs, write_report
 from .probes import decontaminate, probe_questions
 from .reasons import REASONS, VALIDATION
-from .text import normalize_many
+from .text import normalized_turns
 
 GROUP_FIELDS = ("topic", "type", "category", "level")
 _UNREADABLE = {"unknown_format", "not_an_object", "invalid_json", "blank_line"}  # rows with no known format
@@ -34,6 +36,37 @@ class CleanResult:
 def conversation_text(messages: list) -> str:
     """The text duplicates are judged on: every turn with its role."""
     return "\n".join(f"{m['role']}: {m['content']}" for m in messages)
+
+
+def normalized_conversation(messages: list, turns: list[str]) -> str:
+    """normalize(conversation_text(messages)) from its normalised turns: "role: " normalises to "role ", and a turn
+    that normalises to nothing leaves no double space."""
+    return " ".join(part for m, turn in zip(messages, turns) for part in (m["role"], turn) if part)
+
+
+class ConversationTexts:
+    """The normalised conversation texts of some rows, each built from its normalised turns when read, so those of a
+    million conversations are never all held at once (next to the turns) as a list would."""
+
+    def __init__(self, rows: list, indices: list, turns: dict):
+        self.rows, self.indices, self.turns = rows, indices, turns
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __getitem__(self, k):
+        if isinstance(k, slice):
+            return [self[j] for j in range(*k.indices(len(self)))]
+        i = self.indices[k]
+        return normalized_conversation(self.rows[i].messages, self.turns[i])
+
+    def __iter__(self):
+        return (normalized_conversation(self.rows[i].messages, self.turns[i]) for i in self.indices)
+
+
+def _digest(text: str) -> bytes:
+    """What exact duplicates are keyed on: 16 bytes instead of the whole text (a collision among 4 billion texts: under 2^-64)."""
+    return hashlib.blake2b(text.encode(), digest_size=16).digest()
 
 
 def _group_fields(records: list, asked) -> list:
@@ -79,16 +112,16 @@ def _cite(scan, hits: list, reply: str) -> tuple[int, str]:
     return best[2], best[3]
 
 
-def _reject_templates(rows: list, distinct: list, names: list, cfg) -> tuple:
+def _reject_templates(rows: list, distinct: list, names: list, cfg, turns: dict) -> tuple:
     """Scan the replies of the distinct conversations; reject those that use a template, quoting its words.
-    `cited` maps each rejected row to the template its rejection quotes."""
-    owners, replies, cited = [], [], {}
+    `turns` holds each row's normalised turns; `cited` maps each rejected row to the template its rejection quotes."""
+    owners, replies, normalized_replies, cited = [], [], [], {}
     for i in distinct:
         for m, message in enumerate(rows[i].messages):
             if message["role"] == "assistant":
                 owners.append((i, m))
                 replies.append(message["content"])
-    normalized_replies = normalize_many(replies)
+                normalized_replies.append(turns[i][m])
     scan = templates.scan(replies, [names[i] for i, _ in owners], cfg, normalized_replies)
     if cfg.template_filter:
         for reply, ((owner, m), hits) in enumerate(zip(owners, scan.hits)):
@@ -111,25 +144,26 @@ def run(source: str, cfg: CleaningConfig = None, tokenizer=None, split: str = "t
     _require_known_format(source, rows)
     names = [record_name(r.record, r.line) for r in rows]
     valid = [i for i, r in enumerate(rows) if r.rejection is None]
-    prompt_audit = prompts.audit([rows[i].messages for i in valid])
+    conversations = [rows[i].messages for i in valid]
+    turns = dict(zip(valid, normalized_turns(conversations)))
+    # the content filters and the prompt audit, on the other core while duplicates and templates are found
+    audit_prompts = functools.partial(prompts.audit, conversations, [turns[i] for i in valid])
+    finish_filters = filters.start(rows, valid, cfg, {"prompts": audit_prompts})
     if questions:
         _reject_probe_overlaps(rows, valid, questions)
-    finish_filters = filters.start(rows, valid, cfg)  # on the other core while duplicates and templates are found
     candidates = [i for i in valid if rows[i].rejection is None]
-    normalized = dict(zip(candidates, normalize_many([conversation_text(rows[i].messages) for i in candidates])))
-    lengths = _lengths([rows[i] for i in candidates], [normalized[i] for i in candidates], tokenizer)
+    lengths = _lengths([rows[i] for i in candidates], ConversationTexts(rows, candidates, turns), tokenizer)
 
-    for dup in exact_duplicates([normalized[i] for i in candidates]):
+    for dup in exact_duplicates([_digest(text) for text in ConversationTexts(rows, candidates, turns)]):
         row, twin = candidates[dup.index], candidates[dup.kept]
         reject(rows[row], "exact_duplicate", f"{rows[row].where}: same conversation as {names[twin]} "
                "after normalisation", duplicate_of=names[twin])
     unique = [i for i in candidates if rows[i].rejection is None]
-    for dup in near_duplicates([normalized[i] for i in unique], cfg.near_dup_threshold, cfg.shingle_words,
+    for dup in near_duplicates(ConversationTexts(rows, unique, turns), cfg.near_dup_threshold, cfg.shingle_words,
                                cfg.num_perm):
         row, twin = unique[dup.index], unique[dup.kept]
         reject(rows[row], "near_duplicate", f"{rows[row].where}: Jaccard {dup.similarity:.2f} with "
                f"{names[twin]} (threshold {cfg.near_dup_threshold})", duplicate_of=names[twin])
-    del normalized  # the conversation texts are done with: free them before the replies are scanned
     distinct = [i for i in unique if rows[i].rejection is None]
     if cfg.reject_duplicate_prompts:
         for index, earlier in prompts.duplicate_prompts([rows[i].messages for i in distinct]):
@@ -138,8 +172,9 @@ def run(source: str, cfg: CleaningConfig = None, tokenizer=None, split: str = "t
                    duplicate_of=names[twin])
         distinct = [i for i in distinct if rows[i].rejection is None]
 
-    owners, replies, normalized_replies, scan, cited = _reject_templates(rows, distinct, names, cfg)
-    filter_counts = finish_filters()
+    owners, replies, normalized_replies, scan, cited = _reject_templates(rows, distinct, names, cfg, turns)
+    del turns
+    filter_counts, side_results = finish_filters()
 
     kept = [_kept_record(r) for r in rows if r.rejection is None]
     rejected = [{**r.record, "rejection": r.rejection} if r.record is not None else {"raw": r.raw, "rejection": r.rejection}
@@ -149,7 +184,7 @@ def run(source: str, cfg: CleaningConfig = None, tokenizer=None, split: str = "t
     kept_replies = [k for k, (owner, _) in enumerate(owners) if rows[owner].rejection is None]
     report = _report(source, cfg, rows, names, valid, lengths, scan, replies, normalized_replies, kept_replies)
     report["filters"] = filter_counts
-    report["prompts"] = prompt_audit
+    report["prompts"] = side_results["prompts"]
     report["examples"] = report_examples.collect(rows, scan, cited)
     report["warnings"] = _warnings(report)
     return CleanResult(rows, kept, rejected, report)

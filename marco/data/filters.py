@@ -97,35 +97,52 @@ def _send(fn, writer) -> None:
         writer.send(error)
 
 
+def in_background(fn, size: int):
+    """A callable giving `fn()`: computed in a forked process from now on where the platform forks and `size` (items
+    of work) makes a fork pay, else computed when called."""
+    if "fork" in multiprocessing.get_all_start_methods() and size >= _FORK_MIN:
+        return _Forked(fn).result
+    return fn
+
+
 def _findings(found_by, conversations: list):
     return found_by.find(conversations), getattr(found_by, "scores", None)
 
 
-def start(rows: list, candidates: list[int], cfg):
-    """Start every enabled filter on the candidate rows, in input order (a filter may compare neighbours), each in a
-    process of its own where the platform forks and no model is loaded; returns `finish()`, which waits for them,
-    acts on the findings of rows not rejected meanwhile and returns per reason {"rejected", "stripped", "flagged",
-    "already_rejected" (found in rows that another step rejected)}."""
+def _all(jobs: dict) -> dict:
+    return {name: job() for name, job in jobs.items()}
+
+
+def start(rows: list, candidates: list[int], cfg, side_jobs: dict = None):
+    """Start every enabled filter on the candidate rows, in input order (a filter may compare neighbours): those
+    without a model one after another in one forked process where the platform forks, so the parent keeps the other
+    core and the pages they touch are copied once. `side_jobs` ({name: fn}, other work that needs only the
+    conversations) run there too. Returns `finish()`, which waits for them, acts on the findings of rows not
+    rejected meanwhile and returns (per reason {"rejected", "stripped", "flagged", "already_rejected" (found in rows
+    that another step rejected)}, {name: side job result})."""
     conversations = [rows[i].messages for i in candidates]
-    can_fork = "fork" in multiprocessing.get_all_start_methods() and len(conversations) >= _FORK_MIN
-    jobs = {}
+    in_process, forked = {}, dict(side_jobs or {})
     for reason, module_name in FILTERS.items():
         if getattr(cfg, reason) != "off":
             found_by = detector(module_name, cfg)
-            job = functools.partial(_findings, found_by, conversations)
-            jobs[reason] = _Forked(job) if can_fork and not getattr(found_by, "score_model", None) else job
+            jobs = in_process if getattr(found_by, "score_model", None) else forked
+            jobs[reason] = functools.partial(_findings, found_by, conversations)
+    background = in_background(functools.partial(_all, forked), len(conversations))
 
-    def finish() -> dict:
+    def finish() -> tuple[dict, dict]:
+        found = {**background(), **_all(in_process)}
         tally = {}
-        for reason, job in jobs.items():
-            findings, scores = job.result() if isinstance(job, _Forked) else job()
+        for reason in FILTERS:
+            if reason not in found:
+                continue
+            findings, scores = found.pop(reason)
             counts = tally[reason] = {"rejected": 0, "stripped": 0, "flagged": 0, "already_rejected": 0}
             for i, finding in zip(candidates, findings):
                 if finding is not None:
                     counts["already_rejected" if rows[i].rejection else _act(rows[i], finding, getattr(cfg, reason))] += 1
             if scores is not None:
                 counts["scores"] = score_summary(scores)
-        return tally
+        return tally, found
     return finish
 
 

@@ -14,9 +14,17 @@ _DISTINCT_SAMPLE = 10_000  # texts: distinct-n falls as a corpus grows, so a fix
 def distinct_n(normalized: list[str], n: int) -> float:
     """Unique word n-grams over all n-grams of the texts (Li et al., 2016): 1.0 = nothing repeats.
     Over at most 10,000 texts spread evenly, so that corpora of different sizes compare."""
-    normalized = normalized[:: max(1, -(-len(normalized) // _DISTINCT_SAMPLE))]
-    hashes, _ = ngram_hashes(*word_hashes(normalized), n, short_texts=False)
-    return float(np.unique(hashes).size / hashes.size) if hashes.size else 0.0
+    return distinct(normalized, (n,))[n]
+
+
+def distinct(normalized: list[str], ns: tuple) -> dict:
+    """{n: distinct_n(normalized, n)} for several n, the words hashed once."""
+    words = word_hashes(normalized[:: max(1, -(-len(normalized) // _DISTINCT_SAMPLE))])
+    found = {}
+    for n in ns:
+        hashes = np.sort(ngram_hashes(*words, n, short_texts=False)[0])
+        found[n] = float((np.count_nonzero(hashes[1:] != hashes[:-1]) + 1) / hashes.size) if hashes.size else 0.0
+    return found
 
 
 def compression_ratio(texts: list[str]) -> float:
@@ -36,10 +44,11 @@ def top_openings(normalized: list[str], words: int = 4, top: int = 10) -> list[t
 def diversity(replies: list[str], normalized: list[str], opening_words: int = 4) -> dict:
     """Figures that fall when a model or a dataset collapses into templates."""
     openings = top_openings(normalized, opening_words, top=1)
+    distinct_1_2 = distinct(normalized, (1, 2))
     return {
         "replies": len(replies),
-        "distinct_1": round(distinct_n(normalized, 1), 4),
-        "distinct_2": round(distinct_n(normalized, 2), 4),
+        "distinct_1": round(distinct_1_2[1], 4),
+        "distinct_2": round(distinct_1_2[2], 4),
         "top_opening": openings[0][0] if openings else "",
         "top_opening_share": round(openings[0][1] / len(normalized), 4) if openings else 0.0,
         "compression_ratio": compression_ratio(replies),

@@ -7,7 +7,7 @@ can be rejected (`reject_duplicate_prompts`).
 
 from collections import Counter, defaultdict
 
-from .text import normalize_many
+from .text import normalize_many, normalized_turns
 
 DOMINANT_SHARE = 0.2  # a first user turn opening this share of the conversations is warned about
 MANY_REPLIES = 5  # a prompt with this many different replies is warned about
@@ -18,11 +18,15 @@ def user_side(messages: list) -> str:
     return "\n".join(m["content"] for m in messages if m["role"] == "user")
 
 
-def audit(conversations: list[list[dict]], top: int = 10) -> dict:
-    """Most common first user turns and prefixes with their shares, and prompts with many different replies."""
+def audit(conversations: list[list[dict]], normalized: list[list[str]] = None, top: int = 10) -> dict:
+    """Most common first user turns and prefixes with their shares, and prompts with many different replies.
+    `normalized`: each conversation's turns, normalised (by the cleaner, which has them); else normalised here."""
     total = len(conversations)
-    firsts = [next(m["content"] for m in c if m["role"] == "user") for c in conversations]
-    normalized_firsts = normalize_many(firsts)
+    if normalized is None:
+        normalized = normalized_turns(conversations)
+    first_users = [next(j for j, m in enumerate(c) if m["role"] == "user") for c in conversations]
+    firsts = [c[j]["content"] for c, j in zip(conversations, first_users)]
+    normalized_firsts = [turns[j] for turns, j in zip(normalized, first_users)]
     original = {}
     for text, norm in zip(firsts, normalized_firsts):
         original.setdefault(norm, text)
@@ -33,7 +37,7 @@ def audit(conversations: list[list[dict]], top: int = 10) -> dict:
             prefixes[prefix] += 1
             prefix_text.setdefault(prefix, " ".join(text.split()[:_PREFIX_WORDS]))
     replies_of = defaultdict(set)
-    sides = normalize_many([user_side(c) for c in conversations])
+    sides = [" ".join(t for m, t in zip(c, turns) if m["role"] == "user" and t) for c, turns in zip(conversations, normalized)]
     for side, messages, first in zip(sides, conversations, firsts):
         replies_of[side].add(next(m["content"] for m in messages if m["role"] == "assistant"))
     side_text = dict(zip(sides, firsts))
