@@ -48,13 +48,10 @@ def test_the_judge_watches_training_and_stops_a_run_it_finds_worse(trained_tiny_
             (expected_losses, PROBES - expected_losses, PROBES)
         assert entry["judge"]["ci95"] == list(wilson((PROBES - expected_losses) / 2, PROBES))
     assert history[0]["judge"]["ties"] == PROBES  # step 0: the same answers twice, only the position bias speaks
-    logged = [e for e in json.load(open(out / "checkpoint-18" / "trainer_state.json"))["log_history"]
-              if "judge_win_rate" in e] if (out / "checkpoint-18").exists() else None
     worse = [h for h in history if h["judge"]["ci95"][1] < 0.5]
     assert worse, [h["judge"] for h in history]  # the recipe must reach a step the judge finds worse
     assert report.stopped_early.startswith(f"step {worse[0]['step']}: judge fixed-judge at {server.url} prefers the base")
     assert history[-1]["step"] == worse[0]["step"] < 18
-    assert logged is None  # stopped before the last checkpoint
     assert report.judge["n"] == PROBES and report.judge["judge"] == f"fixed-judge at {server.url}"
     assert all("judge" in s for s in report.evaluation["samples"])
     assert report.gate["evidence"] == "judge"

@@ -300,6 +300,7 @@ def test_votes_in_the_app_reach_review_dpo_export_and_the_staged_card(trained_ti
     finally:
         ui.close()
 
+    capsys.readouterr()  # the app's own output
     assert main(["review", run, "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["steps"] == [
         {"step": latest, "fine_tuned_wins": 4, "base_wins": 1, "ties": 1, "both_bad": 0, "n": 6, "win_rate": 0.75,
