@@ -25,7 +25,7 @@ class GateConfig:
         default=0.10, metadata={"help": "Pass-rate drop below the base (absolute) that stops training."})
     # judge and human verdicts (marco.judge, marco.review): see verdict() below
     gate_min_judge_win_rate: float = field(
-        default=0.5, metadata={"help": "Fails when the upper bound of the 95% interval of the fine-tuned model's judge "
+        default=0.5, metadata={"help": "Fails when the upper bound of the 95 percent interval of the fine-tuned model's judge "
                                        "(or blind human review) win rate is below this: significantly worse than its base."})
     gate_allow_inconclusive: bool = field(
         default=False, metadata={"help": "Pass even when neither model passes any probe and no judge or human verdict "
