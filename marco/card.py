@@ -164,10 +164,10 @@ def _inconclusive_because(base_model: str) -> str:
 
 def _gate_text(gate: dict, forced: bool, base_model: str) -> tuple[str, str]:
     """(one line under the title, the gate section)."""
-    allowed = next((c for c in gate["checks"] if c["name"] == "inconclusive" and c["passed"]), None)
-    if allowed:
-        allowed["detail"] += f" because {_inconclusive_because(base_model)}"
-    checks = "\n".join(f"- {'ok' if c['passed'] else 'FAILED'}: {c['detail']}" for c in gate["checks"])
+    shown = [{**c, "detail": c["detail"] + f" because {_inconclusive_because(base_model)}"}
+             if c["name"] == "inconclusive" and c["passed"] else c for c in gate["checks"]]
+    allowed = next((c for c in shown if c["name"] == "inconclusive" and c["passed"]), None)
+    checks = "\n".join(f"- {'ok' if c['passed'] else 'FAILED'}: {c['detail']}" for c in shown)
     if gate["passed"] and allowed:
         return f"**marco's gate: passed, {allowed['detail']}.**", checks
     if gate["passed"]:
