@@ -18,19 +18,20 @@ def make_parser():
     from marco.config import MarcoArguments
     from marco.data import CleaningConfig
     from marco.gate import GateConfig
+    from marco.judge import JudgeConfig
     from marco.training import launch_defaults
 
-    parser = TrlParser((MarcoArguments, CleaningConfig, CompareConfig, GateConfig, SFTConfig, ModelConfig))
+    parser = TrlParser((MarcoArguments, CleaningConfig, CompareConfig, GateConfig, JudgeConfig, SFTConfig, ModelConfig))
     parser.set_defaults(**launch_defaults())
     return parser
 
 
-def main(marco_args, cleaning, comparing, policy, training_args, model_args):
+def main(marco_args, cleaning, comparing, policy, judging, training_args, model_args):
     from dataclasses import replace
 
     from marco import hub, training
 
-    recipe = training.recipe(marco_args, cleaning, comparing, policy, training_args, model_args)  # before the edits below
+    recipe = training.recipe(marco_args, cleaning, comparing, policy, judging, training_args, model_args)  # before the edits below
     repo_id = hub.push_target(training_args)  # checked now: a missing id or token must not surface after hours of training
     cleaning = replace(cleaning, decontaminate_probes=cleaning.decontaminate_probes or comparing.probes)  # never train on the test questions
     data = training.prepare_data(marco_args, cleaning, training_args.output_dir, training_args.seed,
@@ -42,7 +43,7 @@ def main(marco_args, cleaning, comparing, policy, training_args, model_args):
         **(training_args.model_init_kwargs or {})}
     if not data[1]:
         training_args.eval_strategy = "no"  # nothing held out (eval_fraction 0): nothing to evaluate
-    report = training.train(marco_args, comparing, policy, training_args, model_args, data, recipe)
+    report = training.train(marco_args, comparing, policy, training_args, model_args, data, recipe, judging)
     if repo_id and training_args.process_index == 0:
         for url in hub.push(training_args.output_dir, repo_id, private=training_args.hub_private_repo,
                             push_dataset=marco_args.push_dataset, dataset_repo=marco_args.hub_dataset_id):

@@ -23,7 +23,7 @@ def tokens_per_second(extra: list, steps: int) -> dict:
     from marco import models, training
 
     with tempfile.TemporaryDirectory() as out:
-        marco_args, cleaning, _, _, training_args, model_args = train.make_parser().parse_args_and_config(
+        marco_args, cleaning, *_, training_args, model_args = train.make_parser().parse_args_and_config(
             ["--config", RECIPE, "--output_dir", out, "--max_steps", str(steps), "--eval_fraction", "0",
              "--save_strategy", "no", "--logging_steps", str(steps), "--disable_tqdm", "true", *extra])
         method_args = training.method_model_args(marco_args.method, model_args)

@@ -67,15 +67,14 @@ def comparison(rows: list) -> dict:
 
 
 def print_report(result: dict) -> None:
+    from marco import judge
     from marco.compare import table
 
     shown = {side: {k: "-" if v is None else v for k, v in result[side].items()} for side in ("base", "fine_tuned")}
     print(f"{result['rows']} answers, {result['paired']} with a base answer")
     print(table(shown))
     if result["judge"]:
-        j = result["judge"]
-        print(f"judge {j['judge']}: {j['wins']} wins, {j['losses']} losses, {j['ties']} ties, {j['unparseable']} "
-              f"unparseable; win rate {j['win_rate']:.2f} (95% CI {j['ci95'][0]:.2f}-{j['ci95'][1]:.2f})")
+        print(judge.line(result["judge"]))
     gate = result["gate"]
     print("gate: PASSED" if gate["passed"] else "gate: FAILED\n  " + "\n  ".join(gate["reasons"]))
 

@@ -58,6 +58,13 @@ All {{ probes }} answers are in `marco_report.json`; answers during training are
 ## The gate
 
 {{ gate_detail }}
+{% if judge_line %}
+Judge (MT-Bench pairwise prompt, each pair asked twice with the answers swapped; two verdicts that disagree count as
+a tie): {{ judge_line }}.
+{% endif %}
+{%- if human_line %}
+The {{ human_line }}.
+{% endif %}
 
 ## Training data
 
@@ -147,9 +154,22 @@ def _recipe(report, config: dict) -> list:
     return rows
 
 
-def _gate_text(gate: dict, forced: bool) -> tuple[str, str]:
+def _inconclusive_because(base_model: str) -> str:
+    """Why a run may pass although no probe showed anything (gate_allow_inconclusive)."""
+    if base_model in BUILT_IN:
+        return (f"{base_model} is a demo model of a few million parameters that passes no probe, before or after "
+                "training; nothing here shows that the fine-tuned model is better than its base")
+    return "the recipe sets it; nothing here shows that the fine-tuned model is better than its base"
+
+
+def _gate_text(gate: dict, forced: bool, base_model: str) -> tuple[str, str]:
     """(one line under the title, the gate section)."""
-    checks = "\n".join(f"- {'ok' if c['passed'] else 'FAILED'}: {c['detail']}" for c in gate["checks"])
+    shown = [{**c, "detail": c["detail"] + f" because {_inconclusive_because(base_model)}"}
+             if c["name"] == "inconclusive" and c["passed"] else c for c in gate["checks"]]
+    allowed = next((c for c in shown if c["name"] == "inconclusive" and c["passed"]), None)
+    checks = "\n".join(f"- {'ok' if c['passed'] else 'FAILED'}: {c['detail']}" for c in shown)
+    if gate["passed"] and allowed:
+        return f"**marco's gate: passed, {allowed['detail']}.**", checks
     if gate["passed"]:
         return "**marco's gate: passed.** The fine-tuned model passed every check below against its base.", checks
     reasons = "; ".join(gate["reasons"])
@@ -159,9 +179,13 @@ def _gate_text(gate: dict, forced: bool) -> tuple[str, str]:
     return line, checks
 
 
-def model_card(report, config: dict, repo_id: str, license: str, forced: bool = False, dataset_repo: str = None):
-    """The ModelCard of a run (its RunReport and recipe) as it will be on the Hub under `repo_id`."""
+def model_card(report, config: dict, repo_id: str, license: str, forced: bool = False, dataset_repo: str = None,
+               human: dict = None):
+    """The ModelCard of a run (its RunReport and recipe) as it will be on the Hub under `repo_id`; `human`: the
+    blind review summary of the latest reviewed step (marco.review.latest), when there are votes."""
     from huggingface_hub import EvalResult, ModelCard, ModelCardData
+
+    from marco import judge, review
 
     evaluation, gate, data = report.evaluation, report.gate, report.data
     adapter, seq2seq, base_model = report.method != "full", report.encoder_decoder, report.base_model
@@ -177,7 +201,7 @@ def model_card(report, config: dict, repo_id: str, license: str, forced: bool = 
         pipeline_tag=task, license=license, datasets=datasets or None, eval_results=results,
         tags=["marco", "trl", "sft", report.method, "tutoring"] + ([base_model] if base_model in BUILT_IN else []),
     )
-    gate_line, gate_detail = _gate_text(gate, forced)
+    gate_line, gate_detail = _gate_text(gate, forced, base_model)
     what = {"lora": "A LoRA adapter", "qlora": "A LoRA adapter trained on 4-bit weights (QLoRA)",
             "full": "A fully fine-tuned version"}[report.method]
     base_link = f"[{base_id}](https://huggingface.co/{base_id})" if base_id else f"`{os.path.basename(base_model)}`"
@@ -186,7 +210,8 @@ def model_card(report, config: dict, repo_id: str, license: str, forced: bool = 
     return ModelCard.from_template(
         card_data, template_str=MODEL_CARD, title=repo_id.split("/")[-1],
         summary=f"{what} of {base_link}, trained and checked with marco against its own base model.",
-        gate_line=gate_line, gate_detail=gate_detail, usage=usage(repo_id, base_model, adapter, seq2seq),
+        gate_line=gate_line, gate_detail=gate_detail, judge_line=judge.line(report.judge) if report.judge else "",
+        human_line=review.sentence(human) if human else "", usage=usage(repo_id, base_model, adapter, seq2seq),
         probes=evaluation["probes"], probe_file=probe_file,
         figures=[(label, evaluation["base"][key], evaluation["fine_tuned"][key]) for key, label in FIGURES],
         eval_loss=round(report.training["eval_loss"], 4) if "eval_loss" in report.training else None,

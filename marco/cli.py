@@ -97,18 +97,22 @@ def eval_command(argv: list) -> int:
 
     from transformers import HfArgumentParser
 
-    from marco import compare, gate, models
+    from marco import compare, gate, judge, models
     from marco.compare import CompareConfig
     from marco.errors import MarcoError
     from marco.gate import GateConfig
 
-    parser = HfArgumentParser((CompareConfig, GateConfig), prog="python -m marco eval", description=eval_command.__doc__)
+    parser = HfArgumentParser((CompareConfig, GateConfig, judge.JudgeConfig), prog="python -m marco eval",
+                              description=eval_command.__doc__)
     parser.add_argument("--adapter", required=True, help="folder (or Hub id) of the LoRA adapter")
     parser.add_argument("--model", help="base model: Hub id, local folder, marco-tiny or marco-tiny-t5 (default: the "
                                         "adapter's base, from its marco_report.json or adapter_config.json)")
     parser.add_argument("--out", help="JSON output (default: ADAPTER/marco_eval.json for a local adapter, "
                                       "marco_eval_USER_NAME.json for a Hub id)")
-    config, policy, args = parser.parse_args_into_dataclasses(argv)
+    try:
+        config, policy, judging, args = parser.parse_args_into_dataclasses(argv)
+    except ValueError as error:  # JudgeConfig.__post_init__ says what to fix
+        return _fail(str(error))
     try:
         probes = compare.load_probes(config.probes)
         model, tokenizer, base = models.load_adapter(args.adapter, args.model)
@@ -119,11 +123,15 @@ def eval_command(argv: list) -> int:
     answers = compare.answer(model, tokenizer, probes, config)
     result = {"base_model": base, "adapter": args.adapter, "probes_file": config.probes,
               "evaluation": compare.compare(answers["base"], answers["fine_tuned"], probes)}
-    result["gate"] = gate.decide(result["evaluation"], policy)
+    result["judge"] = judge.judge_comparison(judge.backend(judging), result["evaluation"]["samples"]) \
+        if judging.enabled else None
+    result["gate"] = gate.verdict(result["evaluation"], policy, judge=result["judge"])
     out = args.out or default_eval_out(args.adapter)
     with open(out, "w", encoding="utf-8") as handle:
         json.dump(result, handle, indent=1, ensure_ascii=False)
     print(compare.table(result["evaluation"]))
+    if result["judge"]:
+        print(judge.line(result["judge"]))
     print(f"gate: {'PASSED' if result['gate']['passed'] else 'FAILED: ' + '; '.join(result['gate']['reasons'])}")
     print(f"wrote {out}")
     return 0

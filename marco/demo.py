@@ -7,7 +7,7 @@ from queue import Queue
 
 from transformers.generation.streamers import BaseStreamer
 
-from marco import models
+from marco import models, review
 from marco.compare import BASE, load_probes, no_leaked_adapter_hooks, prompts
 from marco.errors import MarcoError
 
@@ -221,6 +221,9 @@ def build(chat: Chat):
             trigger(respond, inputs, [message, base_chat, tuned_chat], concurrency_id="model", api_visibility="private")
         clear.click(lambda: ("", [], []), None, [message, base_chat, tuned_chat], queue=False, api_visibility="private")
         gr.api(compare, api_name="compare", concurrency_id="model")
+        if os.path.isdir(os.path.join(chat.adapter, "comparisons")):  # a local run: review its checkpoints blind
+            with gr.Tab("Blind review"):
+                review.review_tab(chat.adapter)
     return ui.queue(max_size=QUEUE_SIZE, default_concurrency_limit=1)
 
 

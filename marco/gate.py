@@ -1,7 +1,7 @@
 """The gate: did the fine-tuned model stay at least as good as its base? Decided from the probe comparison,
 recorded in marco_report.json, and checked by every later stage (Hub push) unless forced."""
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 
 @dataclass
@@ -18,17 +18,23 @@ class GateConfig:
     gate_min_distinct2_ratio: float = field(
         default=0.8, metadata={"help": "Fine-tuned distinct-2 must be at least this fraction of the base's."})
     stop_on_regression: bool = field(
-        default=True, metadata={"help": "Stop training when a comparison fails the gate's template checks or the pass "
-                                        "rate falls below the base by more than `regression_margin`."})
+        default=True, metadata={"help": "Stop training when a comparison fails the gate's template checks, the pass "
+                                        "rate falls below the base by more than `regression_margin`, or the judge "
+                                        "finds the fine-tuned model significantly worse (gate_min_judge_win_rate)."})
     regression_margin: float = field(
         default=0.10, metadata={"help": "Pass-rate drop below the base (absolute) that stops training."})
     # judge and human verdicts (marco.judge, marco.review): see verdict() below
     gate_min_judge_win_rate: float = field(
-        default=0.5, metadata={"help": "Fails when the upper bound of the 95% interval of the fine-tuned model's judge "
+        default=0.5, metadata={"help": "Fails when the upper bound of the 95 percent interval of the fine-tuned model's judge "
                                        "(or blind human review) win rate is below this: significantly worse than its base."})
     gate_allow_inconclusive: bool = field(
         default=False, metadata={"help": "Pass even when neither model passes any probe and no judge or human verdict "
                                          "exists (the model card then says so)."})
+
+
+def policy_of(recipe: dict) -> GateConfig:
+    """The GateConfig a run was trained with, from its flat recipe (marco_config.yaml); defaults for fields it lacks."""
+    return GateConfig(**{f.name: recipe[f.name] for f in fields(GateConfig) if f.name in recipe})
 
 
 def decide(comparison: dict, policy: GateConfig) -> dict:
@@ -51,9 +57,12 @@ def decide(comparison: dict, policy: GateConfig) -> dict:
             "checks": [{"name": name, "passed": ok, "detail": text} for name, ok, text in checks]}
 
 
-def regression(comparison: dict, policy: GateConfig) -> str:
-    """Why training should stop now, or '' to go on."""
+def regression(comparison: dict, policy: GateConfig, judge: dict = None) -> str:
+    """Why training should stop now, or '' to go on. `judge`: this comparison's judge summary, if one was asked."""
     base, tuned = comparison["base"], comparison["fine_tuned"]
+    if judge and judge["n"] and judge["ci95"][1] < policy.gate_min_judge_win_rate:
+        return (f"judge {judge['judge']} prefers the base: fine-tuned win rate {judge['win_rate']:.2f} over {judge['n']} "
+                f"pairs (95% CI {judge['ci95'][0]:.2f}-{judge['ci95'][1]:.2f}, below {policy.gate_min_judge_win_rate:.2f})")
     if tuned["pass_rate"] < base["pass_rate"] - policy.regression_margin:
         return f"pass rate fell to {tuned['pass_rate']:.2f} from the base's {base['pass_rate']:.2f}"
     failed = [c["detail"] for c in decide(comparison, policy)["checks"]
@@ -85,7 +94,7 @@ def verdict(comparison: dict, policy: GateConfig, judge: dict = None, human: dic
     elif not any(rates.values()):
         silent = f" (judge {judge['judge']}: {judge.get('unparseable', 0)} unparseable, no verdict)" if judge else ""
         allowed = policy.gate_allow_inconclusive
-        advice = " (allowed: gate_allow_inconclusive)" if allowed else \
+        advice = "; allowed by gate_allow_inconclusive" if allowed else \
             "; add a judge or a blind review, or set gate_allow_inconclusive"
         checks.insert(0, {"name": "inconclusive", "passed": allowed, "detail": INCONCLUSIVE + silent + advice})
     else:

@@ -1,5 +1,6 @@
-"""Publish a run to the Hugging Face Hub: refuse a model that failed its gate (unless forced, which the card then
-says), stage the folder that will be uploaded with its model card, upload it, and optionally the cleaned dataset.
+"""Publish a run to the Hugging Face Hub: refuse a model that failed its gate (decided again with the blind review's
+votes in RUN/reviews.jsonl when there are any; unless forced, which the card then says), stage the folder that will
+be uploaded with its model card, upload it, and optionally the cleaned dataset.
 
 The token is never handled here: huggingface_hub reads it from HF_TOKEN or its own login."""
 
@@ -7,8 +8,9 @@ import fnmatch
 import json
 import os
 import shutil
+from dataclasses import replace
 
-from marco import card
+from marco import card, gate, review
 from marco.errors import MarcoError
 from marco.report import RunReport
 
@@ -59,6 +61,10 @@ def _fresh(folder: str) -> str:
 def stage_model(output_dir: str, repo_id: str, license: str, force: bool = False, dataset_repo: str = None) -> str:
     """OUTPUT_DIR/hub/model: exactly what the model repo will hold, README.md (the card) included."""
     report, config = load_run(output_dir)
+    human = review.latest(output_dir)
+    if human:  # blind votes since training: the gate is decided again, human before judge before probes
+        report = replace(report, gate=gate.verdict(report.evaluation, gate.policy_of(config), judge=report.judge,
+                                                   human=human))
     check_gate(report, force)
     stage = _fresh(os.path.join(output_dir, "hub", "model"))
     for root, _, files in os.walk(output_dir):
@@ -78,7 +84,7 @@ def stage_model(output_dir: str, repo_id: str, license: str, force: bool = False
         with open(adapter_config, "w", encoding="utf-8") as handle:
             json.dump(settings, handle, indent=2)
     model_card = card.model_card(report, config, repo_id, license, forced=not report.gate["passed"],
-                                 dataset_repo=dataset_repo)
+                                 dataset_repo=dataset_repo, human=human)
     model_card.save(os.path.join(stage, "README.md"))
     return stage
 

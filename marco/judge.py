@@ -185,3 +185,20 @@ def judge_samples(config: JudgeConfig, samples: list, judge=None) -> JudgeResult
     """Judge a comparison's samples ({"id", "question", "base", "fine_tuned"}); `judge` reuses a loaded backend."""
     pairs = [(s["id"], s["question"], s["base"], s["fine_tuned"]) for s in samples]
     return judge_pairs(judge or backend(config), pairs, config.name)
+
+
+def line(summary: dict) -> str:
+    """A judge summary in one console line."""
+    return (f"judge {summary['judge']}: {summary['wins']} wins, {summary['losses']} losses, {summary['ties']} ties, "
+            f"{summary['unparseable']} unparseable; win rate {summary['win_rate']:.2f} "
+            f"(95% CI {summary['ci95'][0]:.2f}-{summary['ci95'][1]:.2f})")
+
+
+def judge_comparison(judge, samples: list) -> dict:
+    """Judge a comparison's samples with a loaded backend, in place: each sample gets its verdict as "judge":
+    {"winner", "picks", "replies"} (the row format of comparisons/step_N.jsonl that `marco review --from judge`
+    exports). Returns the summary."""
+    result = judge_samples(judge.config, samples, judge)
+    for sample, verdict in zip(samples, result.verdicts):
+        sample["judge"] = {"winner": verdict.winner, "picks": verdict.picks, "replies": verdict.replies}
+    return result.summary()

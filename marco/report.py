@@ -24,7 +24,10 @@ class RunReport:
     data: dict = field(default_factory=dict, metadata={"help": "Audit summary: source, counts, by_reason, template_rate."})
     training: dict = field(default_factory=dict, metadata={"help": "Trainer metrics (train_loss, eval_loss, ...) and world_size."})
     evaluation: dict = field(default=None, metadata={"help": "Final comparison with the base (compare.compare)."})
-    gate: dict = field(default=None, metadata={"help": "gate.decide on the final comparison: passed, reasons, checks."})
+    judge: dict = field(default=None, metadata={"help": "The judge on the final comparison (JudgeResult.summary: judge, "
+                                                        "wins, losses, ties, unparseable, n, win_rate, ci95), if one ran."})
+    gate: dict = field(default=None, metadata={"help": "gate.verdict on the final comparison (and the judge): passed, "
+                                                       "reasons, checks, evidence."})
     during_training: list = field(default_factory=list, metadata={"help": "Figures of each comparison during training."})
     stopped_early: str = field(default=None, metadata={"help": "Why the callback stopped training, if it did."})
     versions: dict = field(default_factory=dict, metadata={"help": "marco, torch, transformers, trl, peft versions."})

@@ -164,6 +164,15 @@ def latest(run: str):
     return reviewed[-1] if reviewed else None
 
 
+def sentence(reviewed: dict) -> str:
+    """One reviewed step in words, as the model card says it."""
+    low, high = reviewed["ci95"]
+    return (f"blind human review: {reviewed['fine_tuned_wins']} of {reviewed['n']} votes for the fine-tuned model at "
+            f"step {reviewed['step']} ({reviewed['base_wins']} for the base, {reviewed['ties']} ties, "
+            f"{reviewed['both_bad']} both bad); win rate {reviewed['win_rate']:.2f}, 95% Wilson interval "
+            f"{low:.2f}-{high:.2f} (ties and both bad count half)")
+
+
 def human_preferences(run: str) -> tuple[list, dict]:
     """(question, chosen, rejected) per decisive vote, and the votes skipped by kind."""
     pairs, skipped, texts = [], {"tie": 0, "both_bad": 0}, {}

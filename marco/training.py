@@ -161,12 +161,12 @@ def data_summary(data_report: dict) -> dict:
             "template_rate": data_report["templates"]["template_rate"]}
 
 
-def train(marco_args, comparing, policy, training_args, model_args, data: tuple, recipe: dict):
-    """Train on `data` (prepare_data's), watched by the base comparison; then compare on every probe, decide the
-    gate, save the run. Returns the RunReport it saved."""
+def train(marco_args, comparing, policy, training_args, model_args, data: tuple, recipe: dict, judging=None):
+    """Train on `data` (prepare_data's), watched by the base comparison; then compare on every probe, judge it when
+    `judging` (a JudgeConfig) names a judge, decide the gate, save the run. Returns the RunReport it saved."""
     from trl import get_quantization_config
 
-    from marco import gate
+    from marco import gate, judge
     from marco.callback import BaseComparisonCallback
     from marco.report import RunReport, versions
 
@@ -177,7 +177,8 @@ def train(marco_args, comparing, policy, training_args, model_args, data: tuple,
                                       training_args.trust_remote_code)
     trainer = build_trainer(training_args, method_args, train_records, eval_records, tokenizer,
                             peft_config(method_args, marco_args.lora_bias), get_quantization_config(method_args))
-    watcher = BaseComparisonCallback(trainer, probes[: comparing.compare_probes], comparing, policy)
+    judge_backend = judge.backend(judging) if judging and judging.enabled else None  # loaded once, used at every comparison
+    watcher = BaseComparisonCallback(trainer, probes[: comparing.compare_probes], comparing, policy, judge_backend)
     if comparing.compare_during_training:
         trainer.add_callback(watcher)
     start = time.perf_counter()
@@ -189,13 +190,19 @@ def train(marco_args, comparing, policy, training_args, model_args, data: tuple,
     start = time.perf_counter()
     evaluation = final_comparison(trainer, model_args, probes, comparing)
     timings["final_comparison_seconds"] = round(time.perf_counter() - start, 1)
-    verdict = gate.decide(evaluation, policy)
+    judged = None
+    if judge_backend is not None:
+        start = time.perf_counter()
+        judged = judge.judge_comparison(judge_backend, evaluation["samples"])
+        timings["final_judge_seconds"] = round(time.perf_counter() - start, 1)
+        trainer.accelerator.print(f"[marco] {judge.line(judged)}")
+    verdict = gate.verdict(evaluation, policy, judge=judged)
     trainer.accelerator.print(f"[marco] final comparison on {len(probes)} probes\n{compare.table(evaluation)}\n"
                               f"[marco] gate: {'PASSED' if verdict['passed'] else 'FAILED: ' + '; '.join(verdict['reasons'])}")
     report = RunReport(
         base_model=model_args.model_name_or_path, method=marco_args.method,
         encoder_decoder=models.is_encoder_decoder(trainer.model), data=data_summary(data_report),
-        training={**metrics, "world_size": trainer.args.world_size}, evaluation=evaluation, gate=verdict,
+        training={**metrics, "world_size": trainer.args.world_size}, evaluation=evaluation, judge=judged, gate=verdict,
         during_training=watcher.history, stopped_early=watcher.stopped_because or None, versions=versions(),
         timings=timings)
     save_run(trainer, training_args.output_dir, recipe, report)

@@ -259,3 +259,100 @@ def test_the_key_is_created_once_private_and_shared_by_concurrent_starts(tmp_pat
     assert len(keys) == 1 and len(keys.pop()) == 32
     assert oct(os.stat(os.path.join(run, review.KEY_FILE)).st_mode & 0o777) == "0o600"
     assert sorted(os.listdir(run)) == [review.KEY_FILE, "comparisons"]  # nothing left aside
+
+
+# --- end to end on a real trained run: the app's tab, `marco review`, the DPO export and the staged card ---
+
+def copied_run(trained_tiny_run, tmp_path) -> str:
+    """A copy of the shared trained run, to write votes into (the fixture itself is read-only)."""
+    import shutil
+
+    out = str(tmp_path / "run")
+    shutil.copytree(trained_tiny_run, out, ignore=shutil.ignore_patterns("checkpoint-*"))
+    return out
+
+
+def answers_at(run: str, step: int) -> dict:
+    """{question: row} of a step, to tell which shown answer is the fine-tuned one (a reviewer can't)."""
+    return {row["question"]: row for row in review.rows(run, step).values()}
+
+
+@pytest.mark.slow
+def test_votes_in_the_app_reach_review_dpo_export_and_the_staged_card(trained_tiny_run, tmp_path, capsys):
+    from gradio_client import Client
+
+    from marco import demo, hub
+
+    run = copied_run(trained_tiny_run, tmp_path)
+    latest = max(review.steps(run))
+    rows = answers_at(run, latest)
+    assert all(r["base"] != r["fine_tuned"] for r in rows.values())  # every pair can be told apart
+    ui = demo.build(demo.load(run))  # the app as app.py serves this run: the chat and the "Blind review" tab
+    _, url, _ = ui.launch(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True)
+    try:
+        client, cast_votes = Client(url, verbose=False), []
+        for winner in ["fine_tuned"] * 4 + ["base", "tie"]:
+            shown = client.predict(None, api_name="/review_pair")
+            row = rows[shown["question"]]
+            choice = winner if winner == "tie" else "a" if shown["a"] == row[winner] else "b"
+            assert client.predict(shown["pair_id"], choice, "", api_name="/review_vote")["recorded"]
+            cast_votes.append((row, winner))
+    finally:
+        ui.close()
+
+    capsys.readouterr()  # the app's own output
+    assert main(["review", run, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["steps"] == [
+        {"step": latest, "fine_tuned_wins": 4, "base_wins": 1, "ties": 1, "both_bad": 0, "n": 6, "win_rate": 0.75,
+         "ci95": list(wilson(4.5, 6))}]
+
+    prefs = tmp_path / "prefs.jsonl"
+    assert main(["review", run, "--export-dpo", str(prefs)]) == 0
+    exported = [json.loads(line) for line in prefs.read_text().splitlines()]
+    decisive = [(row, winner) for row, winner in cast_votes if winner != "tie"]
+    assert [(e["prompt"][0]["content"], e["chosen"][0]["content"], e["rejected"][0]["content"]) for e in exported] == \
+        [(row["question"], row[winner], row["base" if winner == "fine_tuned" else "fine_tuned"]) for row, winner in decisive]
+
+    assert main(["push", run, "--repo-id", "marco-test/tutor-tiny", "--dry-run"]) == 0
+    stage = os.path.join(run, "hub", "model")
+    staged_card = open(os.path.join(stage, "README.md"), encoding="utf-8").read()
+    low, high = wilson(4.5, 6)
+    assert (f"blind human review: 4 of 6 votes for the fine-tuned model at step {latest} (1 for the base, 1 ties, 0 "
+            f"both bad); win rate 0.75, 95% Wilson interval {low:.2f}-{high:.2f}") in staged_card
+    assert f"- ok: blind human review at step {latest}: fine-tuned win rate 0.75 over 6 pairs" in staged_card
+    assert "**marco's gate: passed.**" in staged_card and "inconclusive" not in staged_card
+    staged = {os.path.relpath(os.path.join(r, f), stage) for r, _, fs in os.walk(stage) for f in fs}
+    assert review.KEY_FILE not in staged and review.VOTES_FILE not in staged
+    assert os.path.exists(os.path.join(run, review.KEY_FILE)) and f"comparisons/step_{latest:06d}.jsonl" in staged
+    assert hub.load_run(run)[0].gate["evidence"] == "probes"  # the run's own report stays as training wrote it
+
+
+@pytest.mark.slow
+def test_reviewers_who_prefer_the_base_stop_the_push(trained_tiny_run, tmp_path, capsys):
+    run = copied_run(trained_tiny_run, tmp_path)
+    latest = max(review.steps(run))
+    rows = answers_at(run, latest)
+    for _ in range(8):
+        shown = review.pair(run)
+        review.vote(run, shown["pair_id"], "a" if shown["a"] == rows[shown["question"]]["base"] else "b")
+    assert main(["push", run, "--repo-id", "marco-test/tutor-tiny", "--dry-run"]) == 2
+    assert (f"refusing to publish: the fine-tuned model failed marco's gate (blind human review at step {latest}: "
+            f"fine-tuned win rate 0.00 over 8 pairs") in capsys.readouterr().err
+    assert not os.path.exists(os.path.join(run, "hub", "model", "README.md"))
+
+
+@pytest.mark.slow
+def test_the_tiny_run_passes_only_as_an_allowed_inconclusive_and_its_card_says_why(trained_tiny_run, tmp_path):
+    from marco import gate, hub
+
+    run = copied_run(trained_tiny_run, tmp_path)
+    report, recipe = hub.load_run(run)
+    assert report.evaluation["base"]["pass_rate"] == report.evaluation["fine_tuned"]["pass_rate"] == 0.0
+    assert recipe["gate_allow_inconclusive"] is True and report.gate["passed"]
+    assert report.gate["checks"][0]["name"] == "inconclusive"
+    strict = gate.verdict(report.evaluation, gate.policy_of({**recipe, "gate_allow_inconclusive": False}))
+    assert not strict["passed"] and strict["reasons"][0].startswith(gate.INCONCLUSIVE)  # no vacuous pass
+    staged_card = open(os.path.join(hub.stage_model(run, "marco-test/tutor-tiny", "apache-2.0"), "README.md")).read()
+    assert ("inconclusive: no probe passed by either model; allowed by gate_allow_inconclusive because marco-tiny is "
+            "a demo model of a few million parameters that passes no probe") in staged_card
+    assert "blind human review" not in staged_card

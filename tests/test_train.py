@@ -38,7 +38,7 @@ def test_every_recipe_parses_with_the_real_parser():
     assert {os.path.basename(r) for r in recipes} >= {"marco_tiny.yaml", "marco_qwen2.5-7b_qlora.yaml",
                                                        "marco_qwen2.5-7b_lora.yaml", "marco_qwen2.5-0.5b_full.yaml"}
     for recipe in recipes:  # bf16 is switched off only because this machine has no GPU to validate it against
-        marco_args, cleaning, _, _, training_args, model_args = train.make_parser().parse_args_and_config(
+        marco_args, cleaning, *_, training_args, model_args = train.make_parser().parse_args_and_config(
             ["--config", recipe, "--bf16", "false"])
         assert marco_args.method in ("lora", "qlora", "full") and training_args.output_dir.startswith("outputs/")
 
@@ -52,7 +52,7 @@ def test_accelerate_configs_load():
 
 
 def test_cli_overrides_yaml_and_help_documents_every_marco_field():
-    marco_args, _, _, _, training_args, _ = train.make_parser().parse_args_and_config(
+    marco_args, *_, training_args, _ = train.make_parser().parse_args_and_config(
         ["--config", TINY_RECIPE, "--learning_rate", "1e-4", "--method", "full"])
     assert training_args.learning_rate == 1e-4 and marco_args.method == "full"
     out = subprocess.run([sys.executable, "train.py", "--help"], cwd=REPO, capture_output=True, text=True).stdout
@@ -82,7 +82,7 @@ def test_unknown_yaml_key_fails(tmp_path):
 def test_assistant_only_loss_labels_only_the_tutor_replies(small_data, tmp_path):
     from marco import models, training
 
-    marco_args, cleaning, _, _, training_args, model_args = train.make_parser().parse_args_and_config(
+    marco_args, cleaning, *_, training_args, model_args = train.make_parser().parse_args_and_config(
         ["--config", TINY_RECIPE, "--dataset", small_data, "--output_dir", str(tmp_path), *FAST])
     lora_args = training.method_model_args(marco_args.method, model_args)
     records, _, _ = training.prepare_data(marco_args, cleaning, str(tmp_path), 42, True)
