@@ -35,6 +35,11 @@ def method_model_args(method: str, model_args):
     return replace(model_args, use_peft=True)
 
 
+def decontaminated(cleaning, comparing):
+    """The cleaning config that also rejects conversations asking a probe's question: never train on the test."""
+    return replace(cleaning, decontaminate_probes=cleaning.decontaminate_probes or comparing.probes)
+
+
 def prepare_data(marco_args, cleaning, output_dir: str, seed: int, is_main: bool) -> tuple[list, list, dict]:
     """(train, eval, data report). The audit always runs and its outputs go to OUTPUT_DIR/data/."""
     from marco.data import UnusableInput, run, split_train_eval, write_outputs
