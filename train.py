@@ -14,13 +14,15 @@ from marco.config import make_parser  # the recipe's parser, shared with `marco 
 
 
 def main(marco_args, cleaning, comparing, policy, training_args, model_args):
-    from marco import hub, training
+    from marco import hub, models, training
 
     recipe = training.recipe(marco_args, cleaning, comparing, policy, training_args, model_args)  # before the edits below
     repo_id = hub.push_target(training_args)  # checked now: a missing id or token must not surface after hours of training
     cleaning = training.decontaminated(cleaning, comparing)  # never train on the test questions
+    tokenizer = models.load_tokenizer(model_args.model_name_or_path, model_args.model_revision,
+                                      training_args.trust_remote_code)  # the audit measures with the run's tokenizer
     data = training.prepare_data(marco_args, cleaning, training_args.output_dir, training_args.seed,
-                                 training_args.process_index == 0)
+                                 training_args.process_index == 0, tokenizer)
     training_args.push_to_hub = False  # marco pushes once, after the gate, instead of the Trainer at every save
     training_args.model_init_kwargs = {  # how the trainer loads the model, as trl/scripts/sft.py sets it
         "revision": model_args.model_revision, "trust_remote_code": training_args.trust_remote_code,

@@ -64,7 +64,9 @@ All {{ probes }} answers are in `marco_report.json`; answers during training are
 Source: {{ data_source }}. marco audited it before training: {{ data.input }} records in, {{ data.kept }} kept,
 {{ data.rejected }} rejected{% if data.by_reason %} ({% for reason, n in data.by_reason.items() %}{{ reason }}: {{ n }}{{ ", " if not loop.last else "" }}{% endfor %}){% endif %}.
 Template rate of the data: {{ data.template_rate }}.{{ clean_note }}
-
+{% if data.tokenizer_warning %}
+**Tokenizer coverage:** {{ data.tokenizer_warning }}.
+{% endif %}
 ## Training recipe
 
 | setting | value |
