@@ -10,32 +10,19 @@ Every SFTConfig and ModelConfig option of TRL is available, plus marco's own (`p
 
 import sys
 
-
-def make_parser():
-    from trl import ModelConfig, SFTConfig, TrlParser
-
-    from marco.compare import CompareConfig
-    from marco.config import MarcoArguments
-    from marco.data import CleaningConfig
-    from marco.gate import GateConfig
-    from marco.judge import JudgeConfig
-    from marco.training import launch_defaults
-
-    parser = TrlParser((MarcoArguments, CleaningConfig, CompareConfig, GateConfig, JudgeConfig, SFTConfig, ModelConfig))
-    parser.set_defaults(**launch_defaults())
-    return parser
+from marco.config import make_parser  # the recipe's parser, shared with `marco preview`
 
 
 def main(marco_args, cleaning, comparing, policy, judging, training_args, model_args):
-    from dataclasses import replace
-
-    from marco import hub, training
+    from marco import hub, models, training
 
     recipe = training.recipe(marco_args, cleaning, comparing, policy, judging, training_args, model_args)  # before the edits below
     repo_id = hub.push_target(training_args)  # checked now: a missing id or token must not surface after hours of training
-    cleaning = replace(cleaning, decontaminate_probes=cleaning.decontaminate_probes or comparing.probes)  # never train on the test questions
+    cleaning = training.decontaminated(cleaning, comparing)  # never train on the test questions
+    tokenizer = models.load_tokenizer(model_args.model_name_or_path, model_args.model_revision,
+                                      training_args.trust_remote_code)  # the audit measures with the run's tokenizer
     data = training.prepare_data(marco_args, cleaning, training_args.output_dir, training_args.seed,
-                                 training_args.process_index == 0)
+                                 training_args.process_index == 0, tokenizer)
     training_args.push_to_hub = False  # marco pushes once, after the gate, instead of the Trainer at every save
     training_args.model_init_kwargs = {  # how the trainer loads the model, as trl/scripts/sft.py sets it
         "revision": model_args.model_revision, "trust_remote_code": training_args.trust_remote_code,

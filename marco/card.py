@@ -71,7 +71,9 @@ The {{ human_line }}.
 Source: {{ data_source }}. marco audited it before training: {{ data.input }} records in, {{ data.kept }} kept,
 {{ data.rejected }} rejected{% if data.by_reason %} ({% for reason, n in data.by_reason.items() %}{{ reason }}: {{ n }}{{ ", " if not loop.last else "" }}{% endfor %}){% endif %}.
 Template rate of the data: {{ data.template_rate }}.{{ clean_note }}
-
+{% if data.tokenizer_warning %}
+**Tokenizer coverage:** {{ data.tokenizer_warning }}.
+{% endif %}
 ## Training recipe
 
 | setting | value |

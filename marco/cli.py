@@ -1,4 +1,4 @@
-"""`python -m marco COMMAND`: data audit | data clean | eval | push | space | review | dpo | export."""
+"""`python -m marco COMMAND`: data audit | data clean | eval | push | space | review | dpo | preview | export."""
 
 import os
 import sys
@@ -14,6 +14,7 @@ commands:
   push OUTPUT_DIR --repo-id USER/NAME [options] publish a run with its model card, if its gate passed
   review RUN [--json] [--export-dpo FILE [--from judge]]  blind review votes per step; preference pairs for DPO
   dpo --config configs/marco_tiny_dpo.yaml     DPO on those pairs, starting from the SFT adapter
+  preview --config CFG [overrides] [--n N] [--json]  what training sees: the tokens that carry the loss, marked
   export OUTPUT_DIR --format merged|gguf --out PATH [--outtype f32|f16|q8_0]  a standalone model (llama.cpp, Ollama)
 
 `python -m marco data --help` lists every option."""
@@ -193,7 +194,7 @@ def space_command(argv: list) -> int:
 
 
 # commands whose code lives in a module of its own, as MODULE.command(argv)
-MODULE_COMMANDS = {"export": "marco.export", "dpo": "marco.dpo", "review": "marco.review"}
+MODULE_COMMANDS = {"export": "marco.export", "dpo": "marco.dpo", "review": "marco.review", "preview": "marco.preview"}
 
 
 def main(argv: list = None) -> int:

@@ -57,3 +57,18 @@ class MarcoArguments:
             raise ValueError(f"eval_fraction must be in [0, 1), got {self.eval_fraction}")
         if not 0.0 < self.split_similarity <= 1.0:
             raise ValueError(f"split_similarity must be in (0, 1], got {self.split_similarity}")
+
+
+def make_parser():
+    """train.py's parser, which `marco preview` shares: TRL's SFTConfig and ModelConfig beside marco's dataclasses."""
+    from trl import ModelConfig, SFTConfig, TrlParser
+
+    from marco.compare import CompareConfig
+    from marco.data import CleaningConfig
+    from marco.gate import GateConfig
+    from marco.judge import JudgeConfig
+    from marco.training import launch_defaults
+
+    parser = TrlParser((MarcoArguments, CleaningConfig, CompareConfig, GateConfig, JudgeConfig, SFTConfig, ModelConfig))
+    parser.set_defaults(**launch_defaults())
+    return parser

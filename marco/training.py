@@ -35,13 +35,19 @@ def method_model_args(method: str, model_args):
     return replace(model_args, use_peft=True)
 
 
-def prepare_data(marco_args, cleaning, output_dir: str, seed: int, is_main: bool) -> tuple[list, list, dict]:
-    """(train, eval, data report). The audit always runs and its outputs go to OUTPUT_DIR/data/."""
+def decontaminated(cleaning, comparing):
+    """The cleaning config that also rejects conversations asking a probe's question: never train on the test."""
+    return replace(cleaning, decontaminate_probes=cleaning.decontaminate_probes or comparing.probes)
+
+
+def prepare_data(marco_args, cleaning, output_dir: str, seed: int, is_main: bool, tokenizer=None) -> tuple[list, list, dict]:
+    """(train, eval, data report). The audit always runs and its outputs go to OUTPUT_DIR/data/; with the run's
+    tokenizer it counts lengths in its tokens and reports the characters it cannot carry (tokenizer_coverage)."""
     from marco.data import UnusableInput, run, split_train_eval, write_outputs
     from marco.data.formats import converted
 
     try:
-        result = run(marco_args.dataset, cleaning, split=marco_args.dataset_split)
+        result = run(marco_args.dataset, cleaning, tokenizer, split=marco_args.dataset_split)
         if is_main:
             write_outputs(result, os.path.join(output_dir, "data"))
     except UnusableInput as error:
@@ -158,7 +164,8 @@ def save_run(trainer, output_dir: str, recipe: dict, report) -> None:
 def data_summary(data_report: dict) -> dict:
     """The audit's headline figures for marco_report.json (the full audit is OUTPUT_DIR/data/report.json)."""
     return {"source": data_report["source"], **data_report["counts"],
-            "template_rate": data_report["templates"]["template_rate"]}
+            "template_rate": data_report["templates"]["template_rate"],
+            "tokenizer_warning": data_report.get("tokenizer_coverage", {}).get("warning")}
 
 
 def train(marco_args, comparing, policy, training_args, model_args, data: tuple, recipe: dict, judging=None):

@@ -140,3 +140,21 @@ def test_flan_t5_generation_stops_at_its_end_token(t5_dir):
     for token, expected in (("</s>", 2), ("▁CPF", 8)):  # decoder start + the token; an ordinary one runs on
         model.generation_config.sequence_bias = [[[tokenizer.convert_tokens_to_ids(token)], 1e4]]
         assert model.generate(**batch, max_new_tokens=7, do_sample=False).shape[1] == expected
+
+
+def test_training_probes_eval_and_app_share_qwens_default_system_block(qwen_dir, tmp_path):
+    """No system message anywhere: training, the probes (and so `marco eval` and the card) and the app all render
+    Qwen's own default system prompt, so the model is asked at inference exactly as it was trained."""
+    from peft import LoraConfig, get_peft_model
+
+    from marco.demo import Chat
+
+    block = f"<|im_start|>system\n{QWEN_SYSTEM}<|im_end|>\n<|im_start|>user\n{TWO_TURNS[0]['content']}<|im_end|>\n"
+    trainer = qwen_trainer(qwen_dir, tmp_path, [TWO_TURNS[:2]])
+    tokenizer = trainer.processing_class
+    trained = tokenizer.decode(trainer.train_dataset[0]["input_ids"])
+    probe = compare.prompts(tokenizer, [{"messages": TWO_TURNS[:1]}])[0]
+    lora = get_peft_model(trainer.model, LoraConfig(r=2, target_modules=["q_proj"]))
+    chat = Chat(lora, tokenizer, "Qwen/Qwen2.5-7B-Instruct", "adapter")
+    app = chat._fit([{"role": "user", "content": TWO_TURNS[0]["content"]}], max_new_tokens=16)  # empty system box
+    assert trained.startswith(block) and probe == app == block + "<|im_start|>assistant\n"

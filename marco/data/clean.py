@@ -11,6 +11,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass
 
 from . import filters, metrics, prompts, report_examples, templates
+from .coverage import coverage
 from .config import CleaningConfig
 from .dedup import exact_duplicates, near_duplicates
 from .evidence import Reply
@@ -186,6 +187,8 @@ def run(source: str, cfg: CleaningConfig = None, tokenizer=None, split: str = "t
     report["filters"] = filter_counts
     report["prompts"] = side_results["prompts"]
     report["examples"] = report_examples.collect(rows, scan, cited)
+    if tokenizer is not None:  # what the tokenizer cannot carry of the messages that will be trained on
+        report["tokenizer_coverage"] = coverage(tokenizer, [m["content"] for r in kept for m in r["messages"]])
     report["warnings"] = _warnings(report)
     return CleanResult(rows, kept, rejected, report)
 
@@ -255,6 +258,8 @@ def _warnings(report: dict) -> list[str]:
                 found.append(f"{field}={row['value']!r}: {dups} of {row['records']} records are duplicates")
     for t in report["templates"]["found"][:5]:
         found.append(f"template {t['kind']} '{t['text']}' in {t['count']} replies ({t['share']:.0%})")
+    if report.get("tokenizer_coverage", {}).get("warning"):
+        found.append(report["tokenizer_coverage"]["warning"])
     return found
 
 

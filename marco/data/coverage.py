@@ -26,6 +26,8 @@ def _example(text: str, char: str) -> str:
 
 def _failures(tokenizer, chars: list) -> tuple[set, dict]:
     """(characters that become the unknown token, {character: what it decodes back as}) over the distinct characters."""
+    if not chars:  # no text (every conversation rejected): nothing to tokenise
+        return set(), {}
     left, right = CONTEXT
     samples = [f"{left}{c}{right}" for c in chars]
     encoded = tokenizer(samples, add_special_tokens=False)["input_ids"]
@@ -94,4 +96,6 @@ def warning(report: dict) -> str | None:
         changes = ", ".join(f"{row['char']!r} -> {row['becomes']!r} in {row['messages']}"
                             for row in report["not_round_trip"][:LISTED])
         parts.append(f"{len(report['not_round_trip'])} characters do not survive encode/decode ({changes})")
+        if any(row["char"] == "\n" for row in report["not_round_trip"]):
+            parts.append("newlines come back as spaces: the model cannot write line breaks (lists, paragraphs)")
     return f"tokenizer {report['tokenizer']}: " + "; ".join(parts) if parts else None
