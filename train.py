@@ -51,10 +51,11 @@ def main(marco_args, cleaning, comparing, policy, training_args, model_args):
 
 
 if __name__ == "__main__":
+    from marco.config_file import parse
     from marco.errors import MarcoError
 
     try:
-        main(*make_parser().parse_args_and_config())
+        main(*parse(make_parser(), sys.argv[1:]))
     except (MarcoError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(2)
