@@ -28,10 +28,14 @@ def make_parser():
 def main(marco_args, cleaning, comparing, policy, training_args, model_args):
     from dataclasses import replace
 
-    from marco import hub, training
+    from marco import compare, hub, run_dir, training
 
     recipe = training.recipe(marco_args, cleaning, comparing, policy, training_args, model_args)  # before the edits below
     repo_id = hub.push_target(training_args)  # checked now: a missing id or token must not surface after hours of training
+    compare.load_probes(comparing.probes)  # checked now too: a bad probe must not surface after training
+    if training_args.process_index == 0:  # refuses `.` or a stranger's folder before anything is written
+        run_dir.claim(training_args.output_dir, recipe, training.resume_asked(training_args.resume_from_checkpoint),
+                      marco_args.overwrite_output_dir)
     cleaning = replace(cleaning, decontaminate_probes=cleaning.decontaminate_probes or comparing.probes)  # never train on the test questions
     data = training.prepare_data(marco_args, cleaning, training_args.output_dir, training_args.seed,
                                  training_args.process_index == 0)
@@ -42,7 +46,7 @@ def main(marco_args, cleaning, comparing, policy, training_args, model_args):
         **(training_args.model_init_kwargs or {})}
     if not data[1]:
         training_args.eval_strategy = "no"  # nothing held out (eval_fraction 0): nothing to evaluate
-    report = training.train(marco_args, comparing, policy, training_args, model_args, data, recipe)
+    report = training.train(marco_args, comparing, policy, training_args, model_args, data)
     if repo_id and training_args.process_index == 0:
         for url in hub.push(training_args.output_dir, repo_id, private=training_args.hub_private_repo,
                             push_dataset=marco_args.push_dataset, dataset_repo=marco_args.hub_dataset_id):
