@@ -94,3 +94,42 @@ def test_a_valid_recipe_passes_the_check():
     for recipe in glob.glob(os.path.join(REPO, "configs", "*.yaml")):
         if not recipe.endswith("_dpo.yaml"):
             config_file.check(train.make_parser(), recipe)
+
+
+@pytest.mark.parametrize("lines, expected", [
+    ([], "no probe in the file"),
+    (['{"messages": [{"role": "user", "content": "Ciao?"}], "reference": "r"}'], ":1: id: missing"),
+    (['{"id": "p", "messages": [{"role": "assistant", "content": "x"}], "reference": "r"}'], ":1: messages: the last"),
+])
+def test_a_bad_probe_is_file_line_and_field(tmp_path, lines, expected):
+    from marco import compare
+    from marco.errors import MarcoError
+
+    path = tmp_path / "probes.jsonl"
+    path.write_text("".join(line + "\n" for line in lines))
+    with pytest.raises(MarcoError, match=expected):
+        compare.load_probes(str(path))
+    path.write_text('{"id": "p", "messages": [{"role": "user", "content": "Ciao?"}], "reference": "r"}\n')
+    assert compare.load_probes(str(path))[0]["id"] == "p"  # the look-alike that is fine
+
+
+def test_output_dir_is_claimed_before_anything_is_written(tmp_path):
+    from marco import run_dir
+    from marco.errors import MarcoError
+
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "README.md").write_text("mine")
+    with pytest.raises(MarcoError, match="not empty and not a marco run"):
+        run_dir.claim(str(project), {"seed": 1}, resume=False, overwrite=True)
+    assert os.listdir(project) == ["README.md"]
+    run = tmp_path / "run"
+    run_dir.claim(str(run), {"seed": 1}, resume=False, overwrite=False)
+    with pytest.raises(MarcoError, match="unfinished marco run"):
+        run_dir.check_complete(str(run))
+    (run / "marco_report.json").write_text("{}")
+    run_dir.check_complete(str(run))
+    with pytest.raises(MarcoError, match="holds an earlier marco run"):
+        run_dir.claim(str(run), {"seed": 1}, resume=False, overwrite=False)
+    run_dir.claim(str(run), {"seed": 2}, resume=False, overwrite=True)
+    assert sorted(os.listdir(run)) == ["marco_config.yaml"]  # the earlier report and weights are gone
