@@ -16,8 +16,14 @@ from marco.config import make_parser  # the recipe's parser, shared with `marco 
 def main(marco_args, cleaning, comparing, policy, judging, training_args, model_args):
     from marco import hub, models, training
 
+    from marco import compare, run_dir
+
     recipe = training.recipe(marco_args, cleaning, comparing, policy, judging, training_args, model_args)  # before the edits below
     repo_id = hub.push_target(training_args)  # checked now: a missing id or token must not surface after hours of training
+    compare.load_probes(comparing.probes)  # checked now too: a bad probe must not surface after training
+    if training_args.process_index == 0:  # refuses `.` or a stranger's folder before anything is written
+        run_dir.claim(training_args.output_dir, recipe, training.resume_asked(training_args.resume_from_checkpoint),
+                      marco_args.overwrite_output_dir)
     cleaning = training.decontaminated(cleaning, comparing)  # never train on the test questions
     tokenizer = models.load_tokenizer(model_args.model_name_or_path, model_args.model_revision,
                                       training_args.trust_remote_code)  # the audit measures with the run's tokenizer
@@ -30,7 +36,7 @@ def main(marco_args, cleaning, comparing, policy, judging, training_args, model_
         **(training_args.model_init_kwargs or {})}
     if not data[1]:
         training_args.eval_strategy = "no"  # nothing held out (eval_fraction 0): nothing to evaluate
-    report = training.train(marco_args, comparing, policy, training_args, model_args, data, recipe, judging)
+    report = training.train(marco_args, comparing, policy, training_args, model_args, data, judging)
     if repo_id and training_args.process_index == 0:
         for url in hub.push(training_args.output_dir, repo_id, private=training_args.hub_private_repo,
                             push_dataset=marco_args.push_dataset, dataset_repo=marco_args.hub_dataset_id):
@@ -39,10 +45,11 @@ def main(marco_args, cleaning, comparing, policy, judging, training_args, model_
 
 
 if __name__ == "__main__":
+    from marco.config_file import parse
     from marco.errors import MarcoError
 
     try:
-        main(*make_parser().parse_args_and_config())
+        main(*parse(make_parser(), sys.argv[1:]))
     except (MarcoError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(2)

@@ -117,8 +117,6 @@ def eval_command(argv: list) -> int:
     try:
         probes = compare.load_probes(config.probes)
         model, tokenizer, base = models.load_adapter(args.adapter, args.model)
-    except OSError as error:
-        return _fail(f"{config.probes}: {error.strerror}")
     except MarcoError as error:
         return _fail(str(error))
     answers = compare.answer(model, tokenizer, probes, config)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from marco.data import metrics, templates
 from marco.data.text import normalize_many
+from marco.errors import MarcoError
 from marco.models import is_adapter_model, is_encoder_decoder
 from marco.seq2seq import source_text
 
@@ -29,9 +30,45 @@ class CompareConfig:
     compare_batch_size: int = field(default=16, metadata={"help": "Probes per generate call (doubled in mixed batches)."})
 
 
+def probe_problem(probe) -> str:
+    """What keeps a probe from being answered and scored ('' if nothing): the field and what is wrong with it."""
+    if not isinstance(probe, dict):
+        return "a probe is a JSON object"
+    if not isinstance(probe.get("id"), (str, int)) or probe.get("id") == "":
+        return "id: missing (every probe needs an id)"
+    messages = probe.get("messages")
+    if not isinstance(messages, list) or not messages or not all(isinstance(m, dict) for m in messages):
+        return "messages: missing (a list of {role, content} ending with the user's question)"
+    if messages[-1].get("role") != "user" or not isinstance(messages[-1].get("content"), str) \
+            or not messages[-1]["content"].strip():
+        return "messages: the last message must be the user's question"
+    if not isinstance(probe.get("reference"), str):
+        return "reference: missing (the reference answer chrF is measured against)"
+    return ""
+
+
 def load_probes(path: str, limit: int = None) -> list:
-    with open(path, encoding="utf-8") as handle:
-        probes = [json.loads(line) for line in handle if line.strip()]
+    """The probes of a .jsonl file, each checked: MarcoError `FILE:LINE: field: what is wrong` before any model loads,
+    never a KeyError after training."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            lines = list(enumerate(handle, 1))
+    except (OSError, UnicodeDecodeError) as error:
+        raise MarcoError(f"probes {path}: {getattr(error, 'strerror', None) or error}") from None
+    probes = []
+    for number, line in lines:
+        if not line.strip():
+            continue
+        try:
+            probe = json.loads(line)
+        except json.JSONDecodeError as error:
+            raise MarcoError(f"{path}:{number}: not valid JSON ({error.msg})") from None
+        problem = probe_problem(probe)
+        if problem:
+            raise MarcoError(f"{path}:{number}: {problem}")
+        probes.append(probe)
+    if not probes:
+        raise MarcoError(f"{path}: no probe in the file")
     return probes[:limit] if limit else probes
 
 

@@ -39,6 +39,12 @@ class MarcoArguments:
                           "Like the lora_* fields, ignored by method full."},
     )
 
+    overwrite_output_dir: bool = field(
+        default=False,
+        metadata={"help": "Replace an earlier marco run in output_dir (its files are deleted first). transformers 5 "
+                          "dropped TrainingArguments' field of this name; marco refuses a non-empty output_dir that "
+                          "is not a marco run either way."},
+    )
     push_dataset: bool = field(
         default=False,
         metadata={"help": "With push_to_hub: also publish the cleaned training data and its audit as a dataset repo."},

@@ -12,7 +12,7 @@ import os
 import sys
 from dataclasses import dataclass, field
 
-from marco import tiny
+from marco import run_dir, tiny
 from marco.errors import MarcoError
 
 
@@ -34,6 +34,7 @@ class DPOArguments:
 
 
 def base_of(args: DPOArguments) -> str:
+    run_dir.check_complete(args.sft_adapter)
     if args.base_model:
         return args.base_model
     for name, key in (("marco_report.json", "base_model"), ("adapter_config.json", "base_model_name_or_path")):

@@ -34,6 +34,8 @@ def load_run(output_dir: str) -> tuple:
         raise MarcoError(f"{output_dir}: not a finished marco run (marco_config.yaml is missing)") from None
     if report.gate is None:
         raise MarcoError(f"{output_dir}/marco_report.json has no gate decision: train it with this version of marco")
+    if report.evaluation is None:
+        raise MarcoError(f"{output_dir}: nothing to publish: {'; '.join(report.gate['reasons'])}")
     return report, config
 
 

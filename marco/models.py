@@ -5,7 +5,7 @@ the app all load through here, so a model that does not load fails the same way 
 import json
 import os
 
-from marco import tiny
+from marco import run_dir, tiny
 from marco.errors import MarcoError
 
 
@@ -99,6 +99,7 @@ def base_model_of(adapter: str) -> str:
     from peft import PeftConfig
 
     if os.path.isdir(adapter):
+        run_dir.check_complete(adapter)  # a killed or running run's weights are not a result
         report = os.path.join(adapter, "marco_report.json")
     else:
         try:

@@ -11,7 +11,8 @@ from dataclasses import asdict, dataclass, field, fields
 
 from marco.errors import MarcoError
 
-FILE = "marco_report.json"
+FILE = "marco_report.json"  # written last: a folder holding it is a complete run (see training.train)
+TMP = ".tmp"  # FILE + TMP while it is written; a killed write leaves it, and the next run into the folder removes it
 SCHEMA_VERSION = 1  # reports written before the schema (no schema_version) read as version 0: same fields
 
 
@@ -34,9 +35,13 @@ class RunReport:
     timings: dict = field(default_factory=dict, metadata={"help": "Seconds spent per stage (training, final comparison)."})
 
     def save(self, output_dir: str) -> str:
+        """Atomically (a temporary file, then os.replace): a reader sees the whole report or none."""
         path = os.path.join(output_dir, FILE)
-        with open(path, "w", encoding="utf-8") as handle:
+        with open(path + TMP, "w", encoding="utf-8") as handle:
             json.dump(asdict(self), handle, indent=1, ensure_ascii=False)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(path + TMP, path)
         return path
 
     @classmethod

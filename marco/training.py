@@ -6,7 +6,7 @@ import os
 import time
 from dataclasses import asdict, replace
 
-from marco import compare, models, seq2seq, tiny
+from marco import compare, models, run_dir, seq2seq, tiny
 from marco.errors import MarcoError
 
 SECRET_FIELDS = {"hub_token"}  # credentials never written to marco_config.yaml (marco refuses them anyway)
@@ -107,15 +107,25 @@ def final_eval(trainer) -> dict:
     return trainer.evaluate()
 
 
-def resume_point(value, output_dir: str):
-    """`--resume_from_checkpoint true` means the last checkpoint in output_dir, if there is one."""
-    from transformers.trainer_utils import get_last_checkpoint
+def resume_asked(value) -> bool:
+    return value is not None and str(value).lower() not in ("false", "no", "")
 
-    if value is None or str(value).lower() in ("false", "no", ""):
+
+def resume_point(value, output_dir: str):
+    """`--resume_from_checkpoint true` means the last complete checkpoint in output_dir, if there is one: a checkpoint
+    half-saved by a kill is skipped, and named. Comparisons the killed attempt wrote after it are dropped."""
+    if not resume_asked(value):
         return None
-    if str(value).lower() in ("true", "yes", "last"):
-        return get_last_checkpoint(output_dir) if os.path.isdir(output_dir) else None
-    return value
+    if str(value).lower() not in ("true", "yes", "last"):
+        return value
+    complete, incomplete = run_dir.complete_checkpoints(output_dir) if os.path.isdir(output_dir) else ([], [])
+    newer = [c for c in incomplete if not complete or run_dir.step_of(c) > run_dir.step_of(complete[0])]
+    for skipped in newer:
+        print(f"[marco] skipping {skipped}: incomplete (killed while saving?)", flush=True)
+    if complete:
+        run_dir.drop_comparisons_after(output_dir, run_dir.step_of(complete[0]))
+        print(f"[marco] resuming from {complete[0]}", flush=True)
+    return complete[0] if complete else None
 
 
 def recipe(*configs) -> dict:
@@ -127,13 +137,6 @@ def recipe(*configs) -> dict:
         values = config.to_dict() if hasattr(config, "to_dict") else asdict(config)
         flat.update({k: getattr(config, k) if k.endswith("_token") else v for k, v in values.items()})
     return {k: v for k, v in flat.items() if k not in SECRET_FIELDS}
-
-
-def load_probes(path: str) -> list:
-    try:
-        return compare.load_probes(path)
-    except OSError as error:
-        raise MarcoError(f"probes {path!r}: {error.strerror}") from None
 
 
 def final_comparison(trainer, model_args, probes: list, config) -> dict:
@@ -149,16 +152,10 @@ def final_comparison(trainer, model_args, probes: list, config) -> dict:
     return compare.compare(answers["base"], answers["fine_tuned"], probes)
 
 
-def save_run(trainer, output_dir: str, recipe: dict, report) -> None:
-    """The model or adapter, the tokenizer, marco_config.yaml (the recipe) and marco_report.json, side by side."""
-    import yaml
-
-    trainer.save_model(output_dir)
-    if not trainer.is_world_process_zero():
-        return
-    with open(os.path.join(output_dir, "marco_config.yaml"), "w", encoding="utf-8") as handle:
-        yaml.safe_dump(recipe, handle, sort_keys=False, allow_unicode=True)
-    report.save(output_dir)
+def save_report(trainer, output_dir: str, report) -> None:
+    """marco_report.json, written last and atomically: a folder holding it is a complete run."""
+    if trainer.is_world_process_zero():
+        report.save(output_dir)
 
 
 def data_summary(data_report: dict) -> dict:
@@ -168,9 +165,10 @@ def data_summary(data_report: dict) -> dict:
             "tokenizer_warning": data_report.get("tokenizer_coverage", {}).get("warning")}
 
 
-def train(marco_args, comparing, policy, training_args, model_args, data: tuple, recipe: dict, judging=None):
-    """Train on `data` (prepare_data's), watched by the base comparison; then compare on every probe, judge it when
-    `judging` (a JudgeConfig) names a judge, decide the gate, save the run. Returns the RunReport it saved."""
+def train(marco_args, comparing, policy, training_args, model_args, data: tuple, judging=None):
+    """Train on `data` (prepare_data's), watched by the base comparison; save the model, then compare on every
+    probe, judge it when `judging` (a JudgeConfig) names a judge, decide the gate and write the report (last).
+    Returns the RunReport it saved."""
     from trl import get_quantization_config
 
     from marco import gate, judge
@@ -179,7 +177,7 @@ def train(marco_args, comparing, policy, training_args, model_args, data: tuple,
 
     train_records, eval_records, data_report = data
     method_args = method_model_args(marco_args.method, model_args)
-    probes = load_probes(comparing.probes)
+    probes = compare.load_probes(comparing.probes)
     tokenizer = models.load_tokenizer(model_args.model_name_or_path, model_args.model_revision,
                                       training_args.trust_remote_code)
     trainer = build_trainer(training_args, method_args, train_records, eval_records, tokenizer,
@@ -194,24 +192,30 @@ def train(marco_args, comparing, policy, training_args, model_args, data: tuple,
     if eval_records:
         metrics.update(final_eval(trainer))
     timings = {"train_seconds": round(time.perf_counter() - start, 1)}
-    start = time.perf_counter()
-    evaluation = final_comparison(trainer, model_args, probes, comparing)
-    timings["final_comparison_seconds"] = round(time.perf_counter() - start, 1)
-    judged = None
-    if judge_backend is not None:
-        start = time.perf_counter()
-        judged = judge.judge_comparison(judge_backend, evaluation["samples"])
-        timings["final_judge_seconds"] = round(time.perf_counter() - start, 1)
-        trainer.accelerator.print(f"[marco] {judge.line(judged)}")
-    verdict = gate.verdict(evaluation, policy, judge=judged)
-    trainer.accelerator.print(f"[marco] final comparison on {len(probes)} probes\n{compare.table(evaluation)}\n"
-                              f"[marco] gate: {'PASSED' if verdict['passed'] else 'FAILED: ' + '; '.join(verdict['reasons'])}")
+    trainer.save_model(training_args.output_dir)  # first: nothing that fails after training may lose the model
     report = RunReport(
         base_model=model_args.model_name_or_path, method=marco_args.method,
         encoder_decoder=models.is_encoder_decoder(trainer.model), data=data_summary(data_report),
-        training={**metrics, "world_size": trainer.args.world_size}, evaluation=evaluation, judge=judged, gate=verdict,
-        during_training=watcher.history, stopped_early=watcher.stopped_because or None, versions=versions(),
-        timings=timings)
-    save_run(trainer, training_args.output_dir, recipe, report)
+        training={**metrics, "world_size": trainer.args.world_size}, during_training=watcher.history,
+        stopped_early=watcher.stopped_because or None, versions=versions(), timings=timings)
+    start = time.perf_counter()
+    try:
+        report.evaluation = final_comparison(trainer, model_args, probes, comparing)
+        timings["final_comparison_seconds"] = round(time.perf_counter() - start, 1)
+        if judge_backend is not None:
+            start = time.perf_counter()
+            report.judge = judge.judge_comparison(judge_backend, report.evaluation["samples"])
+            timings["final_judge_seconds"] = round(time.perf_counter() - start, 1)
+            trainer.accelerator.print(f"[marco] {judge.line(report.judge)}")
+    except Exception as error:  # whatever it is (out of memory, a probe, the judge), the saved model and a report must say so
+        failure = f"the final comparison failed ({type(error).__name__}: {(str(error) or '?').splitlines()[0]})"
+        report.gate = {"passed": False, "reasons": [failure], "checks": []}
+        save_report(trainer, training_args.output_dir, report)
+        raise MarcoError(f"{failure}; the trained model is saved in {training_args.output_dir} and its marco_report.json "
+                         f"says so (python -m marco eval --adapter {training_args.output_dir} compares it again)") from error
+    report.gate = gate.verdict(report.evaluation, policy, judge=report.judge)
+    trainer.accelerator.print(f"[marco] final comparison on {len(probes)} probes\n{compare.table(report.evaluation)}\n"
+                              f"[marco] gate: {'PASSED' if report.gate['passed'] else 'FAILED: ' + '; '.join(report.gate['reasons'])}")
+    save_report(trainer, training_args.output_dir, report)
     trainer.accelerator.print(f"saved to {training_args.output_dir}")
     return report
