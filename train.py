@@ -14,9 +14,7 @@ from marco.config import make_parser  # the recipe's parser, shared with `marco 
 
 
 def main(marco_args, cleaning, comparing, policy, judging, training_args, model_args):
-    from marco import hub, models, training
-
-    from marco import compare, run_dir
+    from marco import compare, hub, models, run_dir, training
 
     recipe = training.recipe(marco_args, cleaning, comparing, policy, judging, training_args, model_args)  # before the edits below
     repo_id = hub.push_target(training_args)  # checked now: a missing id or token must not surface after hours of training
