@@ -43,7 +43,9 @@ def test_templated_data_without_cleaning_collapses_and_is_caught(tmp_path):
 @pytest.mark.slow
 def test_the_same_recipe_on_the_cleaned_data_passes(tmp_path):
     stdout, report = train(tmp_path)
-    assert report["data"]["by_reason"] == {"template": 150} and report["data"]["kept"] == 5
+    # line 53 asks the seed's own probe question ("Explain the grammar in 'Sono andato al mare'"): decontamination
+    # takes it before the template filter would
+    assert report["data"]["by_reason"] == {"template": 149, "probe_overlap": 1} and report["data"]["kept"] == 5
     assert report["stopped_early"] is None
     assert report["gate"]["passed"], report["gate"]["reasons"]
     assert "gate: PASSED" in stdout

@@ -278,7 +278,8 @@ def test_the_seed_failure_reproduced_62_copies_per_topic_are_caught(tmp_path):
     every question. The pass rate alone would approve it (the 8 seed questions pass); templates and diversity do not."""
     stdout, report = _train_recipe(tmp_path, "--dataset", os.path.join(EXAMPLES, "finance_duplicated.jsonl"),
                                    "--no_clean_data", "--num_train_epochs", "3")
-    assert (report["data"]["input"], report["data"]["kept"]) == (496, 8)  # the audit saw it; --no_clean_data ignored it
+    # the audit saw it (--no_clean_data ignored it): every record asks one of the seed's 8 questions, which are probes
+    assert (report["data"]["input"], report["data"]["kept"], report["data"]["by_reason"]) == (496, 0, {"probe_overlap": 496})
     assert report["stopped_early"].startswith("step 144: template collapse")
     base, tuned = report["evaluation"]["base"], report["evaluation"]["fine_tuned"]
     assert tuned["pass_rate"] > base["pass_rate"] and tuned["distinct_2"] < 0.8 * base["distinct_2"]

@@ -78,7 +78,7 @@ def _group_fields(records: list, asked) -> list:
 
 def _lengths(rows: list, normalized: list, tokenizer) -> dict:
     """Tokens per conversation with a tokenizer, else words of its normalised text."""
-    if tokenizer is not None:
+    if tokenizer is not None and rows:  # (a tokenizer refuses an empty batch)
         texts = [" ".join(m["content"] for m in r.messages) for r in rows]
         return metrics.length_stats([len(ids) for ids in tokenizer(texts, add_special_tokens=False)["input_ids"]], "tokens")
     return metrics.length_stats([t.count(" ") + 1 if t else 0 for t in normalized], "words")
