@@ -150,7 +150,7 @@ def test_eval_cli_prints_the_table_and_writes_json(adapter_model, tmp_path):
     result = json.load(open(tmp_path / "adapter" / "marco_eval.json"))
     assert result["evaluation"]["probes"] == 2 and len(result["evaluation"]["samples"]) == 2
     assert result["evaluation"]["samples"][0]["base"] != result["evaluation"]["samples"][0]["fine_tuned"]
-    assert set(result["gate"]) == {"passed", "reasons", "checks"}
+    assert set(result["gate"]) == {"passed", "reasons", "checks", "evidence"}
 
 
 def test_eval_writes_beside_a_local_adapter_and_in_the_working_folder_for_a_hub_id(tmp_path):

@@ -120,7 +120,7 @@ def test_causal_only_settings_are_refused(extra, message):
 
     from marco import training
 
-    marco_args, _, _, _, training_args, model_args = parse(*extra)
+    marco_args, *_, training_args, model_args = parse(*extra)
     quantization = get_quantization_config(training.method_model_args(marco_args.method, model_args))
     with pytest.raises(MarcoError, match=message):
         seq2seq.check_config(training_args, quantization)
@@ -183,7 +183,7 @@ def test_lora_through_train_py_trains_every_adapter_and_its_biases(lora_run):
     assert config["task_type"] == "SEQ_2_SEQ_LM" and config["lora_bias"] and config["base_model_name_or_path"] == tiny_t5.PATH
     assert report["method"] == "lora" and report["base_model"] == "marco-tiny-t5" and report["data"]["kept"] == 39
     assert report["training"]["train_loss"] > 0 and report["training"]["eval_loss"] > 0
-    assert report["evaluation"]["probes"] == 10 and set(report["gate"]) == {"passed", "reasons", "checks"}
+    assert report["evaluation"]["probes"] == 10 and set(report["gate"]) == {"passed", "reasons", "checks", "evidence"}
     assert [h["step"] for h in report["during_training"]] == [0, 6]  # step 0, and the final evaluation
     assert sorted(os.listdir(out / "comparisons")) == ["step_000000.jsonl", "step_000006.jsonl"]
     assert {"tokenizer.json", "marco_config.yaml", "checkpoint-6"} <= set(os.listdir(out))
