@@ -4,6 +4,7 @@ base (the comparison and the gate), as huggingface_hub cards whose metadata the 
 Everything comes from a run's RunReport (marco_report.json) and its recipe (marco_config.yaml, flat), so a card
 says only what was measured."""
 
+import json
 import os
 
 from marco import tiny, tiny_t5
@@ -125,21 +126,21 @@ def _is_hub_id(name: str) -> bool:
 
 
 def usage(repo_id: str, base_model: str, adapter: bool, seq2seq: bool) -> str:
-    """The loading snippet: right classes, right ids (never a local path)."""
-    kind = "Seq2SeqLM" if seq2seq else "CausalLM"
+    """The loading snippet: right classes, right ids (never a local path), each id a quoted Python string."""
+    kind, repo = "Seq2SeqLM" if seq2seq else "CausalLM", json.dumps(repo_id)
     if not adapter:
         return (f"from transformers import AutoModelFor{kind}, AutoTokenizer\n\n"
-                f'model = AutoModelFor{kind}.from_pretrained("{repo_id}")\ntokenizer = AutoTokenizer.from_pretrained("{repo_id}")')
+                f'model = AutoModelFor{kind}.from_pretrained({repo})\ntokenizer = AutoTokenizer.from_pretrained({repo})')
     if _is_hub_id(base_model):
         return (f"from peft import AutoPeftModelFor{kind}\nfrom transformers import AutoTokenizer\n\n"
-                f'model = AutoPeftModelFor{kind}.from_pretrained("{repo_id}")  # loads {base_model}, then the adapter\n'
-                f'tokenizer = AutoTokenizer.from_pretrained("{repo_id}")')
+                f'model = AutoPeftModelFor{kind}.from_pretrained({repo})  # loads {base_model}, then the adapter\n'
+                f'tokenizer = AutoTokenizer.from_pretrained({repo})')
     path = f"{base_model!r} (built into marco)" if base_model in BUILT_IN else "the base model you trained on"
     resolve = "from marco.tiny import resolve\n" if base_model in BUILT_IN else ""
     base = f"resolve({base_model!r})" if base_model in BUILT_IN else '"PATH/TO/BASE"'
     return (f"from peft import PeftModel\nfrom transformers import AutoModelFor{kind}, AutoTokenizer\n{resolve}\n"
             f"base = AutoModelFor{kind}.from_pretrained({base})  # {path}\n"
-            f'model = PeftModel.from_pretrained(base, "{repo_id}")\ntokenizer = AutoTokenizer.from_pretrained("{repo_id}")')
+            f'model = PeftModel.from_pretrained(base, {repo})\ntokenizer = AutoTokenizer.from_pretrained({repo})')
 
 
 def _recipe(report, config: dict) -> list:

@@ -142,6 +142,7 @@ def push_command(argv: list) -> int:
 
     from marco import hub
     from marco.errors import MarcoError
+    from marco.gguf_file import OUTTYPES
 
     parser = argparse.ArgumentParser(prog="python -m marco push", description=push_command.__doc__)
     parser.add_argument("output_dir", help="a finished train.py run (holds marco_report.json)")
@@ -153,10 +154,13 @@ def push_command(argv: list) -> int:
     parser.add_argument("--dataset-repo-id", help="dataset repo for --push-dataset (default: REPO_ID-data)")
     parser.add_argument("--license", help="license in the card (default: the run's `license` field)")
     parser.add_argument("--dry-run", action="store_true", help="stage OUTPUT_DIR/hub/ with the card, upload nothing")
+    parser.add_argument("--merged", action="store_true", help="also publish the adapter merged into its base, as REPO_ID-merged")
+    parser.add_argument("--gguf", metavar="OUTTYPE", choices=OUTTYPES,
+                        help="also publish a GGUF of the merged model (f32, f16 or q8_0) with an Ollama Modelfile, as REPO_ID-GGUF")
     args = parser.parse_args(argv)
     try:
         done = hub.push(args.output_dir, args.repo_id, args.private, args.create_pr, args.force, args.push_dataset,
-                        args.dataset_repo_id, args.license, dry_run=args.dry_run)
+                        args.dataset_repo_id, args.license, dry_run=args.dry_run, merged=args.merged, gguf=args.gguf)
     except MarcoError as error:
         return _fail(str(error))
     print("\n".join(f"{'staged' if args.dry_run else 'pushed'}: {where}" for where in done))
@@ -174,15 +178,20 @@ def space_command(argv: list) -> int:
     parser.add_argument("output_dir", help="a finished train.py run (holds marco_report.json)")
     parser.add_argument("--repo-id", required=True, help="USER/NAME of the model repo the adapter is pushed to")
     parser.add_argument("--out", help="the Space folder to write (default: OUTPUT_DIR/hub/space)")
+    parser.add_argument("--hardware", default="auto", help="the Space's hardware (default: zero-a10g, i.e. ZeroGPU, "
+                        "for a base above 1B parameters, else cpu-basic); any Spaces hardware name")
     parser.add_argument("--push", metavar="SPACE_ID", help="upload the folder as this Gradio Space (USER/NAME)")
     parser.add_argument("--private", action="store_true", help="create the Space private")
     args = parser.parse_args(argv)
     try:
-        folder = prepare_space(args.output_dir, args.repo_id, args.out)
+        from marco import hub
+
+        hub.checked_repo_id(args.repo_id)
+        if args.push:
+            hub.checked_repo_id(args.push, "--push")
+        folder = prepare_space(args.output_dir, args.repo_id, args.out, args.hardware)
         print(f"wrote {folder}")
         if args.push:
-            from marco import hub
-
             url = hub.upload(hub.client(), folder, args.push, "space", "marco: side-by-side demo", args.private,
                              space_sdk="gradio")
             print(f"pushed: {url}")

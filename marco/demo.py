@@ -170,10 +170,14 @@ def examples(limit: int = 8) -> list:
     return [p["messages"][-1]["content"] for p in probes[::max(1, len(probes) // limit)][:limit]]
 
 
-def build(chat: Chat):
-    """The Blocks app, queued: two chat columns, the controls, and the `compare` API endpoint."""
+def build(chat: Chat, gpu=None):
+    """The Blocks app, queued: two chat columns, the controls, and the `compare` API endpoint. `gpu` decorates the two
+    handlers that generate (a ZeroGPU Space passes `spaces.GPU(duration=...)`: a GPU is attached only while they run)."""
     import gradio as gr
 
+    on_gpu = gpu or (lambda handler: handler)
+
+    @on_gpu
     def respond(message, base_history, tuned_history, system, max_new_tokens, temperature):
         histories = [plain(base_history), plain(tuned_history)]
         try:
@@ -188,6 +192,7 @@ def build(chat: Chat):
         except MarcoError as error:
             raise gr.Error(str(error), print_exception=False) from None
 
+    @on_gpu
     def compare(message: str, base_history: list[dict] | None = None, tuned_history: list[dict] | None = None,
                 system_prompt: str = "", max_new_tokens: int = 128, temperature: float = 0.0) -> tuple[str, str]:
         """The base's and the fine-tuned model's replies to `message`, each after its own history (a list of
@@ -227,8 +232,9 @@ def build(chat: Chat):
     return ui.queue(max_size=QUEUE_SIZE, default_concurrency_limit=1)
 
 
-def main(argv: list = None, adapter: str = None, model: str = None) -> int:
-    """`python app.py` (and a Space's app.py, which passes its pushed adapter and base as the defaults)."""
+def main(argv: list = None, adapter: str = None, model: str = None, gpu=None) -> int:
+    """`python app.py` (and a Space's app.py, which passes its pushed adapter and base as the defaults, and on
+    ZeroGPU `spaces.GPU` as `gpu`: see `build`)."""
     import argparse
     import sys
 
@@ -247,5 +253,5 @@ def main(argv: list = None, adapter: str = None, model: str = None) -> int:
     except MarcoError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    build(chat).launch(server_name=args.host, server_port=args.port)
+    build(chat, gpu).launch(server_name=args.host, server_port=args.port)
     return 0

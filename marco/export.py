@@ -48,25 +48,46 @@ def merged_model(run_dir: str):
     return model.merge_and_unload(), tokenizer, base
 
 
-def card(base: str, run_dir: str) -> str:
-    """A short model card: where the weights came from, and how to load them."""
+def _hub_base(base: str):
+    return base if "/" in base and not os.path.isdir(base) else None
+
+
+def card(base: str, run_dir: str, adapter_repo: str = None, repo_id: str = None) -> str:
+    """A short model card: where the weights came from, and how to load them. Published (`marco push --merged`), it
+    names the adapter's repo, whose card holds the evaluation and the gate, and its own id; never a local path."""
     from huggingface_hub import ModelCard, ModelCardData
 
-    data = ModelCardData(base_model=base if "/" in base and not os.path.isdir(base) else None,
-                         library_name="transformers", pipeline_tag="text-generation", tags=["marco", "merged"])
-    return str(ModelCard(f"---\n{data.to_yaml()}\n---\n\n# Merged marco run\n\nThe LoRA adapter of `{run_dir}` merged "
-                         f"into `{base}` with peft's `merge_and_unload`: a plain transformers model.\n\n```python\n"
-                         "from transformers import AutoModelForCausalLM, AutoTokenizer\n\n"
-                         "model = AutoModelForCausalLM.from_pretrained(PATH)\ntokenizer = AutoTokenizer.from_pretrained(PATH)\n"
-                         "```\n"))
+    data = ModelCardData(base_model=_hub_base(base), library_name="transformers", pipeline_tag="text-generation",
+                         tags=["marco", "merged"])
+    source = (f"The LoRA adapter [{adapter_repo}](https://huggingface.co/{adapter_repo}) (its card has the comparison with "
+              "the base, the gate and the data audit)") if adapter_repo else f"The LoRA adapter of `{run_dir}`"
+    where = json.dumps(repo_id) if repo_id else "PATH"
+    return str(ModelCard(f"---\n{data.to_yaml()}\n---\n\n# Merged marco run\n\n{source} merged into `{base}` with "
+                         "peft's `merge_and_unload`: a plain transformers model, for engines that do not load adapters.\n\n"
+                         "```python\nfrom transformers import AutoModelForCausalLM, AutoTokenizer\n\n"
+                         f"model = AutoModelForCausalLM.from_pretrained({where})\n"
+                         f"tokenizer = AutoTokenizer.from_pretrained({where})\n```\n"))
 
 
-def export_merged(run_dir: str, out: str) -> str:
+def gguf_card(base: str, gguf_name: str, adapter_repo: str, repo_id: str) -> str:
+    """The card of a published GGUF (`marco push --gguf`): llama.cpp and Ollama commands, the adapter's repo."""
+    from huggingface_hub import ModelCard, ModelCardData
+
+    data = ModelCardData(base_model=_hub_base(base), library_name="gguf", tags=["marco", "gguf", "llama.cpp", "ollama"])
+    return str(ModelCard(
+        f"---\n{data.to_yaml()}\n---\n\n# {repo_id}\n\nThe LoRA adapter [{adapter_repo}](https://huggingface.co/"
+        f"{adapter_repo}) (its card has the comparison with the base, the gate and the data audit) merged into `{base}` "
+        f"and written as one GGUF file, `{gguf_name}`, with an Ollama `Modelfile` (chat template and stop tokens).\n\n"
+        f"```bash\nllama-cli -hf {repo_id}:{gguf_name}\n"
+        f"hf download {repo_id} --local-dir model && cd model && ollama create tutor -f Modelfile && ollama run tutor\n```\n"))
+
+
+def export_merged(run_dir: str, out: str, adapter_repo: str = None, repo_id: str = None) -> str:
     model, tokenizer, base = merged_model(run_dir)
     model.save_pretrained(out)  # config, generation_config.json and safetensors, in the base's dtype
     tokenizer.save_pretrained(out)  # with chat_template.jinja
     with open(os.path.join(out, "README.md"), "w", encoding="utf-8") as handle:
-        handle.write(card(base, run_dir))
+        handle.write(card(base, run_dir, adapter_repo, repo_id))
     return out
 
 
@@ -118,7 +139,7 @@ def export_gguf(run_dir: str, out: str, outtype: str) -> str:
     write_gguf(model.float(), tokenizer, out, outtype, name=os.path.basename(os.path.normpath(run_dir)))
     with open(os.path.join(os.path.dirname(os.path.abspath(out)), "Modelfile"), "w", encoding="utf-8") as handle:
         handle.write(modelfile(model, tokenizer, os.path.basename(out)))
-    return out
+    return base
 
 
 def command(argv: list) -> int:
@@ -132,11 +153,14 @@ def command(argv: list) -> int:
     parser.add_argument("--outtype", default="f16", choices=OUTTYPES, help="gguf weight type (norms stay f32)")
     args = parser.parse_args(argv)
     try:
-        written = export_merged(args.run, args.out) if args.format == "merged" else export_gguf(args.run, args.out, args.outtype)
+        if args.format == "merged":
+            export_merged(args.run, args.out)
+        else:
+            export_gguf(args.run, args.out, args.outtype)
     except MarcoError as error:
         import sys
 
         print(f"error: {error}", file=sys.stderr)
         return 2
-    print(f"wrote {written}")
+    print(f"wrote {args.out}")
     return 0

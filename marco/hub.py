@@ -39,6 +39,17 @@ def load_run(output_dir: str) -> tuple:
     return report, config
 
 
+def checked_repo_id(repo_id: str, option: str = "--repo-id") -> str:
+    """A Hub id, checked before anything is staged (huggingface_hub's own rule, quoted in the error)."""
+    from huggingface_hub.utils import HFValidationError, validate_repo_id
+
+    try:
+        validate_repo_id(repo_id)
+    except HFValidationError as error:
+        raise MarcoError(f"{option} {repo_id!r} is not a Hub repo id: {str(error).split(': ')[0]}") from None
+    return repo_id
+
+
 def check_gate(report, force: bool) -> None:
     if not report.gate["passed"] and not force:
         raise MarcoError("refusing to publish: the fine-tuned model failed marco's gate (" + "; ".join(report.gate["reasons"])
@@ -106,6 +117,26 @@ def stage_dataset(output_dir: str, repo_id: str, model_repo: str, license: str) 
     return stage
 
 
+def stage_exports(output_dir: str, repo_id: str, merged: bool, gguf: str) -> list:
+    """[(folder, repo id)] for the merged model (REPO_ID-merged) and the GGUF (REPO_ID-GGUF, with its Modelfile),
+    exported from the run into OUTPUT_DIR/hub/; called after the gate allowed the adapter."""
+    from marco import export
+
+    stages = []
+    if merged:
+        stage, target = _fresh(os.path.join(output_dir, "hub", "merged")), f"{repo_id}-merged"
+        export.export_merged(output_dir, stage, adapter_repo=repo_id, repo_id=target)
+        stages.append((stage, target))
+    if gguf:
+        stage, target = _fresh(os.path.join(output_dir, "hub", "gguf")), f"{repo_id}-GGUF"
+        name = f"{repo_id.split('/')[-1]}-{gguf}.gguf"
+        base = export.export_gguf(output_dir, os.path.join(stage, name), gguf)
+        with open(os.path.join(stage, "README.md"), "w", encoding="utf-8") as handle:
+            handle.write(export.gguf_card(base, name, repo_id, target))
+        stages.append((stage, target))
+    return stages
+
+
 def push_target(training_args) -> str:
     """The repo marco will push to at the end, after the gate (None for no push). Checked before training, so a
     missing id or token does not surface after hours of it. Changes nothing: train.py's main turns the Trainer's
@@ -153,18 +184,25 @@ def upload(api, folder: str, repo_id: str, repo_type: str, message: str, private
 
 def push(output_dir: str, repo_id: str, private: bool = False, create_pr: bool = False, force: bool = False,
          push_dataset: bool = False, dataset_repo: str = None, license: str = None, endpoint: str = None,
-         dry_run: bool = False) -> list:
-    """Stage and upload the model (and the dataset); returns the commit or pull-request URLs (the staged folders
-    for a dry run)."""
+         dry_run: bool = False, merged: bool = False, gguf: str = None) -> list:
+    """Stage and upload the model (and the dataset; with `merged` the adapter merged into its base as REPO_ID-merged,
+    with `gguf` an OUTTYPE GGUF as REPO_ID-GGUF); returns the commit or pull-request URLs (the staged folders for a dry
+    run)."""
+    checked_repo_id(repo_id)
+    if dataset_repo:
+        checked_repo_id(dataset_repo, "--dataset-repo-id")
     _, config = load_run(output_dir)
     license = license or config.get("license") or "apache-2.0"
     dataset_repo = (dataset_repo or f"{repo_id}-data") if push_dataset else None
     model_stage = stage_model(output_dir, repo_id, license, force, dataset_repo)
     data_stage = stage_dataset(output_dir, dataset_repo, repo_id, license) if dataset_repo else None
+    exports = stage_exports(output_dir, repo_id, merged, gguf)
     if dry_run:
-        return [model_stage] + ([data_stage] if data_stage else [])
+        return [model_stage] + ([data_stage] if data_stage else []) + [stage for stage, _ in exports]
     api, urls = client(endpoint), []
     if data_stage:
         urls.append(upload(api, data_stage, dataset_repo, "dataset", "marco: cleaned training data", private, create_pr))
     urls.append(upload(api, model_stage, repo_id, "model", "marco: fine-tuned model and card", private, create_pr))
+    for stage, target in exports:
+        urls.append(upload(api, stage, target, "model", f"marco: {os.path.basename(stage)} export", private, create_pr))
     return urls

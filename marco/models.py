@@ -25,6 +25,14 @@ def device() -> str:
 default_device = device  # load_model's `device` argument hides the function inside it
 
 
+def base_parameters(model) -> int:
+    """The base's parameters without an adapter's (4-bit weights counted unpacked, as peft counts them)."""
+    if hasattr(model, "get_nb_trainable_parameters"):  # a peft model: everything but the adapter is the base
+        trainable, total = model.get_nb_trainable_parameters()
+        return total - trainable
+    return model.num_parameters()
+
+
 def is_encoder_decoder(name_or_path, revision: str = None, trust_remote_code: bool = False) -> bool:
     """From the config alone (no weights loaded): T5 and its kin say so. Takes a loaded model too."""
     if hasattr(name_or_path, "config"):

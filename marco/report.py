@@ -22,6 +22,8 @@ class RunReport:
     method: str = field(metadata={"help": "lora, qlora or full."})
     schema_version: int = field(default=SCHEMA_VERSION, metadata={"help": "Layout of this file (see SCHEMA_VERSION)."})
     encoder_decoder: bool = field(default=False, metadata={"help": "A T5-like model (Seq2Seq classes), else a causal LM."})
+    base_parameters: int = field(default=None, metadata={"help": "The base model's parameter count (adapter left out): "
+                                                                 "`marco space` asks for a GPU above 1B."})
     data: dict = field(default_factory=dict, metadata={"help": "Audit summary: source, counts, by_reason, template_rate."})
     training: dict = field(default_factory=dict, metadata={"help": "Trainer metrics (train_loss, eval_loss, ...) and world_size."})
     evaluation: dict = field(default=None, metadata={"help": "Final comparison with the base (compare.compare)."})

@@ -1,5 +1,7 @@
 """A Hugging Face Space folder for a finished run: app.py (defaulting to the pushed adapter and its base), the marco
-package, the probe questions and requirements.txt, with the README front matter Spaces read. Uploading is hub.py's job."""
+package, the probe questions and requirements.txt, with the README front matter Spaces read. A base above 1B parameters
+gets a ZeroGPU Space (a GPU attached while a reply is generated; a CPU Space could not answer); the built-in models get
+a CPU Space. Uploading is hub.py's job."""
 
 import os
 import shutil
@@ -11,21 +13,37 @@ from marco.report import RunReport
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MARKER = "Written by `python -m marco space`"
-NOT_IN_SPACE = {"gradio", "gradio_client", "playwright", "pytest", "tensorboard", "datasketch", "rensa"}  # sdk or dev only
+NOT_IN_SPACE = {"gradio", "gradio_client", "playwright", "pytest", "pytest-xdist", "tensorboard", "datasketch", "rensa"}  # sdk or dev only
+CPU, ZERO_GPU = "cpu-basic", "zero-a10g"  # Spaces' hardware names
+GPU_ABOVE = 1_000_000_000  # parameters: a larger base cannot answer on a CPU Space
+GPU_SECONDS = 120  # ZeroGPU's budget per reply: 512 new tokens of a 7B model, both columns
 
 
-def requirements() -> str:
-    """requirements.txt's pins, less gradio (the Space's sdk_version installs it) and test and benchmark tools."""
+def hardware(report: RunReport, requested: str = "auto") -> str:
+    """The Space's hardware: as requested, else ZeroGPU for a base above GPU_ABOVE parameters (a run that did not
+    record its base's size gets a CPU Space: pass --hardware zero-a10g)."""
+    if requested != "auto":
+        return requested
+    return ZERO_GPU if (report.base_parameters or 0) > GPU_ABOVE else CPU
+
+
+def requirements(zero_gpu: bool) -> str:
+    """requirements.txt's pins, less gradio (the Space's sdk_version installs it) and test and benchmark tools;
+    `spaces` (ZeroGPU's decorator) only on ZeroGPU."""
     with open(os.path.join(ROOT, "requirements.txt"), encoding="utf-8") as handle:
         lines = [line.split("#")[0].strip() for line in handle]
-    return "".join(f"{line}\n" for line in lines if line and line.split("==")[0] not in NOT_IN_SPACE)
+    skip = NOT_IN_SPACE | (set() if zero_gpu else {"spaces"})
+    return "".join(f"{line}\n" for line in lines if line and line.split("==")[0] not in skip)
 
 
-def app_source(repo_id: str, base: str) -> str:
-    """The Space's app.py: marco's app, with this Space's adapter and base as its defaults."""
-    return (f"# {MARKER}: marco's app with the pushed adapter and its base (Space variables MARCO_ADAPTER, MARCO_MODEL win).\n"
-            "from marco.demo import main\n\n"
-            f"raise SystemExit(main(adapter={repo_id!r}, model={base!r}))\n")
+def app_source(repo_id: str, base: str, zero_gpu: bool) -> str:
+    """The Space's app.py: marco's app, with this Space's adapter and base as its defaults; on ZeroGPU the replies are
+    generated under `@spaces.GPU` (which does nothing off ZeroGPU, so the folder also runs on a laptop)."""
+    head = f"# {MARKER}: marco's app with the pushed adapter and its base (Space variables MARCO_ADAPTER, MARCO_MODEL win).\n"
+    if not zero_gpu:
+        return head + f"from marco.demo import main\n\nraise SystemExit(main(adapter={repo_id!r}, model={base!r}))\n"
+    return (head + "import spaces  # first: ZeroGPU patches torch before marco imports it\n\nfrom marco.demo import main\n\n"
+            f"raise SystemExit(main(adapter={repo_id!r}, model={base!r}, gpu=spaces.GPU(duration={GPU_SECONDS})))\n")
 
 
 def written_by_marco(folder: str) -> bool:
@@ -37,24 +55,31 @@ def written_by_marco(folder: str) -> bool:
         return MARKER in handle.read()
 
 
-def card(repo_id: str, base: str) -> str:
+def card(repo_id: str, base: str, space_hardware: str) -> str:
     import gradio
     from huggingface_hub import SpaceCardData
 
+    hub_models = [repo_id] + ([base] if tiny.resolve(base) == base else [])
+    gpu = {"suggested_hardware": ZERO_GPU, "preload_from_hub": hub_models} if space_hardware == ZERO_GPU else {
+        "suggested_hardware": space_hardware}  # preload: the weights are downloaded when the Space is built, not per start
     data = SpaceCardData(title=repo_id.split("/")[-1][:30], sdk="gradio", sdk_version=gradio.__version__,
                          python_version=f"{sys.version_info.major}.{sys.version_info.minor}", app_file="app.py",
-                         models=[repo_id] + ([base] if tiny.resolve(base) == base else []), emoji="🇮🇹", colorFrom="green",
-                         colorTo="red", pinned=False, short_description="The base and the fine-tuned tutor, side by side")
+                         models=hub_models, emoji="🇮🇹", colorFrom="green", colorTo="red", pinned=False,
+                         short_description="The base and the fine-tuned tutor, side by side", **gpu)
+    where = (f"on ZeroGPU (a GPU is attached for up to {GPU_SECONDS} s per reply)" if space_hardware == ZERO_GPU
+             else f"on `{space_hardware}`")
     return (f"---\n{data.to_yaml()}\n---\n\n# {repo_id}: base vs fine-tuned\n\nEvery message goes to the base model "
             f"(`{base}`) and to the fine-tuned one ([{repo_id}](https://huggingface.co/{repo_id})) at once, from one model "
-            "in memory, streamed side by side. Built with marco; the example questions are its probe set, never "
+            f"in memory, streamed side by side, {where}. Built with marco; the example questions are its probe set, never "
             "trained on. `MARCO_ADAPTER` and `MARCO_MODEL` (Space variables) override the defaults.\n")
 
 
-def prepare_space(output_dir: str, repo_id: str, out: str = None) -> str:
+def prepare_space(output_dir: str, repo_id: str, out: str = None, requested_hardware: str = "auto") -> str:
     """Write the Space folder and return its path. The default, OUTPUT_DIR/hub/space, sits beside hub.py's staged model
     (OUTPUT_DIR/hub/model), where the model upload does not look: the Space's marco/tiny weights stay out of the model repo."""
-    base = RunReport.load(output_dir).base_model
+    report = RunReport.load(output_dir)
+    base, space_hardware = report.base_model, hardware(report, requested_hardware)
+    zero_gpu = space_hardware == ZERO_GPU
     out = out or os.path.join(output_dir, "hub", "space")
     if os.path.exists(out):
         if not written_by_marco(out) and (not os.path.isdir(out) or os.listdir(out)):
@@ -65,7 +90,8 @@ def prepare_space(output_dir: str, repo_id: str, out: str = None) -> str:
                     ignore=shutil.ignore_patterns("__pycache__", *weights))
     os.makedirs(os.path.join(out, "data"))
     shutil.copy2(os.path.join(ROOT, "data", "probes.jsonl"), os.path.join(out, "data", "probes.jsonl"))
-    files = {"app.py": app_source(repo_id, base), "requirements.txt": requirements(), "README.md": card(repo_id, base)}
+    files = {"app.py": app_source(repo_id, base, zero_gpu), "requirements.txt": requirements(zero_gpu),
+             "README.md": card(repo_id, base, space_hardware)}
     for name, text in files.items():
         with open(os.path.join(out, name), "w", encoding="utf-8") as handle:
             handle.write(text)

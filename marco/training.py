@@ -195,7 +195,8 @@ def train(marco_args, comparing, policy, training_args, model_args, data: tuple,
     trainer.save_model(training_args.output_dir)  # first: nothing that fails after training may lose the model
     report = RunReport(
         base_model=model_args.model_name_or_path, method=marco_args.method,
-        encoder_decoder=models.is_encoder_decoder(trainer.model), data=data_summary(data_report),
+        encoder_decoder=models.is_encoder_decoder(trainer.model), base_parameters=models.base_parameters(trainer.model),
+        data=data_summary(data_report),
         training={**metrics, "world_size": trainer.args.world_size}, during_training=watcher.history,
         stopped_early=watcher.stopped_because or None, versions=versions(), timings=timings)
     start = time.perf_counter()

@@ -1,14 +1,32 @@
 import json
 import os
+import pathlib
 import socket
 
 import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+if os.environ.get("PYTEST_XDIST_WORKER"):  # two workers on two cores: one thread each (and in their subprocesses)
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # train.py arguments for test runs of a few steps: short sequences, no checkpoints, comparison only at the end
 FAST = ["--max_length", "192", "--no_compare_during_training", "--compare_max_new_tokens", "8", "--per_device_train_batch_size", "4", "--logging_steps", "1", "--save_strategy", "no",
         "--eval_strategy", "no", "--eval_fraction", "0.2", "--warmup_steps", "0", "--disable_tqdm", "true"]
+
+
+def pytest_collection_modifyitems(items):
+    """The longest tests first (`@pytest.mark.slow(seconds=N)`), each followed by a short one. pytest-xdist's load
+    scheduler (pyproject: `--maxschedchunk 1`) hands each worker two tests and then one at a time, so each worker starts
+    on a long test and the short ones fill in around them: the suite takes about half its total time, not the start
+    of the last long test plus its length."""
+    def seconds(item):
+        marker = item.get_closest_marker("slow")
+        return marker.kwargs.get("seconds", 0) if marker else 0
+
+    long = sorted((item for item in items if seconds(item)), key=seconds, reverse=True)
+    short = [item for item in items if not seconds(item)]
+    ordered = [test for index, item in enumerate(long) for test in [item, *short[index:index + 1]]]
+    items[:] = ordered + short[len(long):]
 
 
 def free_port() -> int:
@@ -44,6 +62,22 @@ def small_data(tmp_path_factory):
     return str(path)
 
 
+def built_once(tmp_path_factory, name: str, build) -> str:
+    """A folder that `build(folder)` fills, built once per test run: pytest-xdist's workers are separate processes with
+    session fixtures of their own, so the first one to get here builds it under a file lock and the others wait."""
+    from filelock import FileLock
+
+    root = tmp_path_factory.getbasetemp()
+    root = root.parent if os.environ.get("PYTEST_XDIST_WORKER") else root  # the workers' common folder
+    folder, done = root / name, root / f"{name}.done"
+    with FileLock(str(root / f"{name}.lock")):
+        if not done.exists():
+            folder.mkdir(exist_ok=True)
+            build(str(folder))
+            done.write_text("built\n")
+    return str(folder)
+
+
 @pytest.fixture(scope="session")
 def trained_tiny_run(tmp_path_factory, small_data):
     """The output_dir (a pathlib.Path) of one real marco-tiny LoRA run through train.py's main, shared by every test
@@ -55,13 +89,14 @@ def trained_tiny_run(tmp_path_factory, small_data):
     sys.path.insert(0, REPO)
     import train
 
-    out = tmp_path_factory.mktemp("trained_tiny_run")
-    args = ["--config", os.path.join(REPO, "configs", "marco_tiny.yaml"), "--dataset", small_data, "--output_dir", str(out),
-            *FAST, "--compare_during_training", "true", "--compare_probes", "4", "--max_steps", "12",
-            "--learning_rate", "1e-3", "--eval_strategy", "steps", "--eval_steps", "6", "--save_strategy", "steps",
-            "--save_steps", "12"]
-    train.main(*train.make_parser().parse_args_and_config(args))
-    return out
+    def build(out):
+        args = ["--config", os.path.join(REPO, "configs", "marco_tiny.yaml"), "--dataset", small_data, "--output_dir", out,
+                *FAST, "--compare_during_training", "true", "--compare_probes", "4", "--max_steps", "12",
+                "--learning_rate", "1e-3", "--eval_strategy", "steps", "--eval_steps", "6", "--save_strategy", "steps",
+                "--save_steps", "12"]
+        train.main(*train.make_parser().parse_args_and_config(args))
+
+    return pathlib.Path(built_once(tmp_path_factory, "trained_tiny_run", build))
 
 
 @pytest.fixture(scope="session")

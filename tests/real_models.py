@@ -1,6 +1,6 @@
 """Random-weight models with the seed models' REAL tokenizers (../shared/tokenizers): Qwen2.5-7B-Instruct's 151,665
 tokens and chat template, Flan-T5-base's 32,100 tokens, at tiny widths so that they build in a second and train on
-CPU. Built once per test session; a test module imports the fixtures it needs:
+CPU. Built once per test run (shared by pytest-xdist's workers); a test module imports the fixtures it needs:
 
     from real_models import qwen_dir, t5_dir  # noqa: F401  (pytest fixtures)
 """
@@ -9,7 +9,7 @@ import os
 
 import pytest
 
-from conftest import REPO
+from conftest import REPO, built_once
 
 TOKENIZERS = os.path.join(os.path.dirname(REPO), "shared", "tokenizers")
 QWEN_TOKENIZER = os.path.join(TOKENIZERS, "qwen2.5-7b-instruct")
@@ -26,13 +26,14 @@ def shared_tokenizer(path: str) -> str:
 
 
 def build_qwen(out: str) -> str:
-    """Qwen2.5-7B-Instruct's shape in miniature: the real vocabulary (151,665: the embedding is 151,665 x 32), untied
-    embeddings, q/k/v biases and eos ids as in its generation_config.json; 2 layers of width 32."""
+    """Qwen2.5-7B-Instruct's shape in miniature: the real vocabulary (151,665: the embedding is 151,665 x 64), untied
+    embeddings, q/k/v biases and eos ids as in its generation_config.json; 2 layers of width 64 (bitsandbytes' 4-bit
+    CPU kernels for AVX512-BF16 need every layer's input width to be a multiple of its 64-value block)."""
     import torch
     from transformers import AutoTokenizer, GenerationConfig, Qwen2Config, Qwen2ForCausalLM
 
     tokenizer = AutoTokenizer.from_pretrained(shared_tokenizer(QWEN_TOKENIZER))
-    config = Qwen2Config(vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+    config = Qwen2Config(vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
                          num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=4096, rope_theta=1e6,
                          tie_word_embeddings=False, bos_token_id=151643, eos_token_id=151645, pad_token_id=None,
                          dtype="float32")
@@ -63,10 +64,10 @@ def build_t5(out: str) -> str:
 @pytest.fixture(scope="session")
 def qwen_dir(tmp_path_factory) -> str:
     shared_tokenizer(QWEN_TOKENIZER)
-    return build_qwen(str(tmp_path_factory.mktemp("random-qwen2.5")))
+    return built_once(tmp_path_factory, "random-qwen2.5", build_qwen)
 
 
 @pytest.fixture(scope="session")
 def t5_dir(tmp_path_factory) -> str:
     shared_tokenizer(T5_TOKENIZER)
-    return build_t5(str(tmp_path_factory.mktemp("random-flan-t5")))
+    return built_once(tmp_path_factory, "random-flan-t5", build_t5)

@@ -249,6 +249,77 @@ def test_space_folder_serves_the_pushed_adapter(run_dir, tmp_path):
         prepare_space(str(run_dir), "a/b", REPO)
 
 
+def test_a_base_above_1b_gets_a_zerogpu_space(run_dir, tmp_path):
+    import shutil
+
+    from huggingface_hub import SpaceCard
+
+    from marco.space import prepare_space
+
+    big, small = tmp_path / "run-7b", tmp_path / "run-tiny"
+    shutil.copytree(run_dir, big)
+    report = json.loads((big / "marco_report.json").read_text())
+    report.update(base_model="Qwen/Qwen2.5-7B-Instruct", base_parameters=7_615_616_512)
+    (big / "marco_report.json").write_text(json.dumps(report))
+    space = prepare_space(str(big), "someone/tutor-7b", str(tmp_path / "space-7b"))
+    data = SpaceCard.load(os.path.join(space, "README.md")).data
+    assert data.suggested_hardware == "zero-a10g"
+    assert data.preload_from_hub == data.models == ["someone/tutor-7b", "Qwen/Qwen2.5-7B-Instruct"]
+    assert "spaces==0.51.3" in open(os.path.join(space, "requirements.txt")).read().split()
+    app = open(os.path.join(space, "app.py")).read()
+    assert app.index("import spaces") < app.index("from marco.demo import main")
+    assert "main(adapter='someone/tutor-7b', model='Qwen/Qwen2.5-7B-Instruct', gpu=spaces.GPU(duration=120))" in app
+    assert not os.path.exists(os.path.join(space, "marco", "tiny", "model.safetensors"))  # the base comes from the Hub
+    shutil.copytree(run_dir, small)  # the built-in 4M-parameter base: a CPU Space, no `spaces`
+    report.update(base_model="marco-tiny", base_parameters=4_200_000)
+    (small / "marco_report.json").write_text(json.dumps(report))
+    space = prepare_space(str(small), "someone/tutor-tiny", str(tmp_path / "space-tiny"))
+    assert SpaceCard.load(os.path.join(space, "README.md")).data.suggested_hardware == "cpu-basic"
+    assert "spaces" not in open(os.path.join(space, "app.py")).read()
+    assert not any(p.startswith("spaces") for p in open(os.path.join(space, "requirements.txt")).read().split())
+
+
+def test_the_generating_handlers_run_under_the_gpu_decorator(server):
+    decorated = []
+
+    def gpu(handler):
+        decorated.append(handler.__name__)
+        return handler
+
+    demo.build(server[0], gpu=gpu)
+    assert sorted(decorated) == ["compare", "respond"]
+
+
+@pytest.mark.slow
+def test_a_zerogpu_space_folder_starts_and_answers_on_cpu(run_dir, server, tmp_path):
+    """`spaces.GPU` does nothing off ZeroGPU, so the folder written for ZeroGPU runs here: its app.py, started as a
+    Space starts it, answers like the in-process app with the same adapter."""
+    import time
+
+    from gradio_client import Client
+
+    space = tmp_path / "space"
+    proc = subprocess.run([sys.executable, "-m", "marco", "space", str(run_dir), "--repo-id", "someone/tutor",
+                           "--out", str(space), "--hardware", "zero-a10g"], cwd=REPO, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "gpu=spaces.GPU(duration=120)" in (space / "app.py").read_text()
+    port = free_port()
+    app = subprocess.Popen([sys.executable, "app.py"], cwd=space, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                           text=True, env={**os.environ, "MARCO_ADAPTER": str(run_dir), "GRADIO_SERVER_PORT": str(port)})
+    try:
+        deadline, client = time.time() + 120, None
+        while client is None:
+            assert app.poll() is None and time.time() < deadline, app.stderr.read()[-2000:] if app.poll() else "timeout"
+            try:
+                client = Client(f"http://127.0.0.1:{port}/", verbose=False)
+            except Exception:  # not listening yet
+                time.sleep(1)
+        assert ask(client, QUESTION) == ask(server[2], QUESTION)
+    finally:
+        app.kill()
+        app.wait()
+
+
 def test_an_encoder_decoder_adapter_is_served_side_by_side(tmp_path):
     """marco-tiny-t5 with a LoRA: the same server, the same API; replies equal separate generations."""
     from gradio_client import Client

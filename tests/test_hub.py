@@ -273,3 +273,60 @@ def test_space_folder_is_pushed_as_a_gradio_space(pushed, tmp_path, online, monk
     assert SpaceCard.load(os.path.join(uploaded, "README.md")).data.app_file == "app.py"
     assert f"pushed: {server.endpoint}/spaces/marco-test/tutor-demo/commit/" in capsys.readouterr().out
 
+
+
+def test_an_invalid_repo_id_is_refused_before_anything_is_staged(pushed, tmp_path, capsys):
+    run = str(tmp_path / "run")
+    shutil.copytree(pushed["out"], run, ignore=shutil.ignore_patterns("hub"))
+    for command in (["push", run, "--repo-id", "bad id!", "--dry-run"],
+                    ["push", run, "--repo-id", "a/b/c", "--dry-run"],
+                    ["push", run, "--repo-id", REPO_ID, "--push-dataset", "--dataset-repo-id", "x--", "--dry-run"],
+                    ["space", run, "--repo-id", "bad id!"], ["space", run, "--repo-id", REPO_ID, "--push", "no way"]):
+        assert cli(command) == 2, command
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "is not a Hub repo id: Repo id must" in err, err
+        assert not os.path.exists(os.path.join(run, "hub"))
+
+
+def test_the_cards_snippet_quotes_the_repo_id_as_a_python_string():
+    import ast
+
+    for adapter, base in ((True, "Qwen/Qwen2.5-7B-Instruct"), (True, tiny.NAME), (False, "Qwen/Qwen2.5-7B-Instruct")):
+        snippet = card.usage('evil")\nimport os#/x', base, adapter, seq2seq=False)
+        calls = [node for node in ast.walk(ast.parse(snippet)) if isinstance(node, ast.Call) and node.args
+                 and isinstance(node.args[-1], ast.Constant)]
+        assert 'evil")\nimport os#/x' in {node.args[-1].value for node in calls}
+        assert not any(isinstance(node, ast.Import) and node.names[0].name == "os" for node in ast.walk(ast.parse(snippet)))
+
+
+@pytest.mark.slow
+def test_merged_and_gguf_exports_are_published_beside_the_adapter(pushed, tmp_path, online):
+    import torch
+    from huggingface_hub import ModelCard
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM
+
+    run = str(tmp_path / "run")
+    shutil.copytree(pushed["out"], run, ignore=shutil.ignore_patterns("hub"))
+    with FakeHub(str(tmp_path / "server")) as server:
+        urls = hub.push(run, "someone/tutor", endpoint=server.endpoint, merged=True, gguf="f32")
+        merged, gguf = server.repo_path("model", "someone/tutor-merged"), server.repo_path("model", "someone/tutor-GGUF")
+        assert [url.split("/commit/")[0] for url in urls] == [f"{server.endpoint}/someone/tutor{suffix}"
+                                                             for suffix in ("", "-merged", "-GGUF")]
+        assert {"README.md", "model.safetensors", "config.json", "generation_config.json", "tokenizer.json",
+                "chat_template.jinja"} <= files_under(merged)
+        assert files_under(gguf) == {"README.md", "Modelfile", "tutor-f32.gguf"}
+        ids = torch.tensor([[5, 17, 230, 41, 99]])
+        with torch.no_grad():
+            expected = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(tiny.PATH), run)(ids).logits
+            published = AutoModelForCausalLM.from_pretrained(merged)(ids).logits
+        assert (published - expected).abs().max() < 1e-4
+        merged_card, gguf_card = ModelCard.load(os.path.join(merged, "README.md")), ModelCard.load(os.path.join(gguf, "README.md"))
+        assert "[someone/tutor](https://huggingface.co/someone/tutor)" in merged_card.text
+        assert 'from_pretrained("someone/tutor-merged")' in merged_card.text and run not in merged_card.text
+        assert gguf_card.data.library_name == "gguf" and "llama-cli -hf someone/tutor-GGUF:tutor-f32.gguf" in gguf_card.text
+        assert open(os.path.join(gguf, "Modelfile")).read().startswith("FROM ./tutor-f32.gguf\n")
+        failed = failed_copy(pushed["out"], tmp_path)
+        with pytest.raises(MarcoError, match="failed marco's gate"):
+            hub.push(failed, "someone/bad", endpoint=server.endpoint, merged=True, gguf="q8_0")
+        assert not os.path.exists(os.path.join(failed, "hub", "merged")) and not os.path.exists(server.repo_path("model", "someone/bad-merged"))

@@ -23,7 +23,7 @@ def train(out, *extra):
     return proc.stdout, json.load(open(os.path.join(out, "marco_report.json")))
 
 
-@pytest.mark.slow
+@pytest.mark.slow(seconds=32)
 def test_templated_data_without_cleaning_collapses_and_is_caught(tmp_path):
     stdout, report = train(tmp_path, "--no_clean_data")
     assert report["stopped_early"].startswith("step 25: template collapse")
@@ -40,7 +40,7 @@ def test_templated_data_without_cleaning_collapses_and_is_caught(tmp_path):
     assert "gate: FAILED" in stdout
 
 
-@pytest.mark.slow
+@pytest.mark.slow(seconds=23)
 def test_the_same_recipe_on_the_cleaned_data_passes(tmp_path):
     stdout, report = train(tmp_path)
     # line 53 asks the seed's own probe question ("Explain the grammar in 'Sono andato al mare'"): decontamination

@@ -260,7 +260,7 @@ def _train_recipe(out, *extra):
     return proc.stdout, json.load(open(os.path.join(out, "marco_report.json")))
 
 
-@pytest.mark.slow
+@pytest.mark.slow(seconds=200)
 def test_finance_recipe_teaches_facts_the_base_never_saw_and_passes_the_gate(tmp_path):
     stdout, report = _train_recipe(tmp_path)
     base, tuned = report["evaluation"]["base"], report["evaluation"]["fine_tuned"]
@@ -272,7 +272,7 @@ def test_finance_recipe_teaches_facts_the_base_never_saw_and_passes_the_gate(tmp
     assert "gate: PASSED" in stdout
 
 
-@pytest.mark.slow
+@pytest.mark.slow(seconds=50)
 def test_the_seed_failure_reproduced_62_copies_per_topic_are_caught(tmp_path):
     """The seed's mock data, uncleaned, for the seed's 3 epochs: the model learns its 8 answers and hands them out for
     every question. The pass rate alone would approve it (the 8 seed questions pass); templates and diversity do not."""

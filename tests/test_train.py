@@ -154,7 +154,7 @@ def _train_subprocess(out, data, *extra):
                             stderr=subprocess.PIPE, text=True)
 
 
-@pytest.mark.slow
+@pytest.mark.slow(seconds=40)
 def test_resume_after_sigkill_ends_like_an_uninterrupted_run(small_data, tmp_path):
     import signal
     import time
@@ -178,7 +178,7 @@ def test_resume_after_sigkill_ends_like_an_uninterrupted_run(small_data, tmp_pat
     assert logged_losses(tmp_path / "straight")[-1] == pytest.approx(logged_losses(tmp_path / "killed")[-1], abs=1e-4)
 
 
-@pytest.mark.slow
+@pytest.mark.slow(seconds=23)
 def test_two_processes_with_torchrun_on_cpu(small_data, tmp_path):
     proc = subprocess.run(["torchrun", "--nproc_per_node", "2", "train.py", "--config", TINY_RECIPE, "--dataset",
                            small_data, "--output_dir", str(tmp_path), *FAST, "--max_steps", "3"],
@@ -229,7 +229,7 @@ def test_the_saved_recipe_keeps_every_field_but_the_token_and_says_push_to_hub(t
     assert set(saved) == every_field - {"hub_token"}
 
 
-@pytest.mark.slow
+@pytest.mark.slow(seconds=20)
 def test_a_run_replays_from_its_saved_marco_config(trained_tiny_run, tmp_path):
     proc = subprocess.run([sys.executable, "train.py", "--config", str(trained_tiny_run / "marco_config.yaml"),
                            "--output_dir", str(tmp_path)], cwd=REPO, capture_output=True, text=True, timeout=600,
@@ -246,7 +246,7 @@ def test_report_to_tensorboard_writes_event_files(small_data, tmp_path):
     assert events and os.path.getsize(events[0]) > 0
 
 
-@pytest.mark.slow
+@pytest.mark.slow(seconds=245)
 def test_readme_main_job_trains_the_builtin_model_offline(tmp_path):
     readme = open(os.path.join(REPO, "README.md")).read()
     assert "python train.py --config configs/marco_tiny.yaml\n" in readme.split("```")[1]
