@@ -22,7 +22,12 @@ def read(path: str, question_field: str, base_field: str, tuned_field: str) -> l
     except OSError as error:
         raise MarcoError(f"{path}: cannot read ({error.strerror})") from None
     with handle:
-        for number, line in enumerate(handle, 1):
+        try:
+            lines = handle.readlines()
+        except UnicodeDecodeError as error:
+            raise MarcoError(f"{path}: not valid UTF-8 (byte {error.object[error.start]:#04x} at offset {error.start}); "
+                             "re-save the file as UTF-8") from None
+        for number, line in enumerate(lines, 1):
             if not line.strip():
                 continue
             where = f"{path}:{number}"

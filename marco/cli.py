@@ -213,5 +213,8 @@ def main(argv: list = None) -> int:
         return commands[argv[0]](argv[1:])
     if argv and argv[0] in MODULE_COMMANDS:
         return importlib.import_module(MODULE_COMMANDS[argv[0]]).command(argv[1:])
-    print(USAGE, file=sys.stderr if argv and argv[0] not in ("-h", "--help") else sys.stdout)
-    return 0 if argv and argv[0] in ("-h", "--help") else 2
+    if argv and argv[0] in ("-h", "--help"):
+        print(USAGE)
+        return 0
+    print(USAGE, file=sys.stderr)
+    return _fail(f"unknown command {argv[0]!r}" if argv else "no command given")

@@ -1,6 +1,7 @@
 """The demo behind app.py: the base and the fine-tuned tutor answer the same message side by side, streamed token by
 token from one model in memory (a peft mixed-adapter batch: row 0 without the adapter, row 1 with it)."""
 
+import copy
 import os
 import threading
 from queue import Queue
@@ -16,6 +17,8 @@ DEFAULT_ADAPTER = "outputs/marco-tiny"  # what the README's main job writes
 TRAIN_HINT = "run `python train.py --config configs/marco_tiny.yaml` first"
 MAX_MESSAGE_CHARS = 2000  # a long paragraph; longer pastes are refused with a message, not truncated
 MAX_NEW_TOKENS = 512  # cap for API callers: one request must not hold the shared model for minutes
+MAX_HISTORY_MESSAGES = 64  # per column, the most recent: older ones are dropped before the prompt is fitted
+MAX_HISTORY_MESSAGE_CHARS = 8 * MAX_MESSAGE_CHARS  # a history message (a reply may be long) beyond this is refused
 QUEUE_SIZE = 64  # requests waiting beyond this are refused ("queue full") instead of piling up
 
 
@@ -75,7 +78,23 @@ def text_of(content) -> str:
 
 
 def plain(history) -> list:
-    return [{"role": m["role"], "content": text_of(m["content"])} for m in history or []]
+    """A column's history as plain messages: the most recent MAX_HISTORY_MESSAGES, from a user turn on. A malformed
+    or over-long message is refused (MarcoError naming it): the API takes histories from anywhere."""
+    history = list(history or [])
+    first = max(0, len(history) - MAX_HISTORY_MESSAGES)
+    messages = []
+    for number, message in enumerate(history[first:], start=first + 1):
+        if not isinstance(message, dict) or message.get("role") not in ("user", "assistant") or not isinstance(
+                message.get("content"), (str, list)):
+            raise MarcoError(f"History message {number}: expected {{\"role\": \"user\" or \"assistant\", \"content\": text}}.")
+        text = text_of(message["content"])
+        if len(text) > MAX_HISTORY_MESSAGE_CHARS:
+            raise MarcoError(f"History message {number} too long: {len(text):,} characters, the limit is "
+                             f"{MAX_HISTORY_MESSAGE_CHARS:,}.")
+        messages.append({"role": message["role"], "content": text})
+    while messages and messages[0]["role"] != "user":  # a cut history starts with a question
+        messages.pop(0)
+    return messages
 
 
 class Chat:
@@ -87,6 +106,9 @@ class Chat:
         self.adapter_name = model.active_adapter
         self.encoder_decoder = models.is_encoder_decoder(model)
         self.lock = threading.Lock()
+        # prompts are fitted before the model is taken, with a tokenizer of their own: the Rust tokenizer must not be
+        # used by two threads at once, and the generating thread uses the other one
+        self.fit_tokenizer, self.fit_lock = copy.deepcopy(tokenizer), threading.Lock()
         self.label = f"**Base:** `{base}` · **Fine-tuned:** `{base}` + adapter `{adapter}`"
 
     def stream(self, message: str, histories: tuple, system: str = "", max_new_tokens: int = 128,
@@ -107,8 +129,10 @@ class Chat:
         return self._stream(conversations, settings)
 
     def _stream(self, conversations: list, settings: dict):
+        with self.fit_lock:  # not the model's lock: the next learner's prompt is fitted while a reply is generated
+            texts = [self._fit(messages, settings["max_new_tokens"]) for messages in conversations]
         streamer = RowStreamer(self.tokenizer, len(conversations), not self.encoder_decoder)
-        thread = threading.Thread(target=self._generate, args=(conversations, settings, streamer), daemon=True)
+        thread = threading.Thread(target=self._generate, args=(texts, settings, streamer), daemon=True)
         thread.start()
         try:
             yield from streamer
@@ -120,14 +144,13 @@ class Chat:
         if streamer.error:
             raise MarcoError(f"Generation failed ({type(streamer.error).__name__}: {streamer.error}).")
 
-    def _generate(self, conversations: list, settings: dict, streamer: RowStreamer) -> None:
+    def _generate(self, texts: list, settings: dict, streamer: RowStreamer) -> None:
         """Runs in its own thread so that the caller can read the streamer; everything that touches the model or
-        the tokenizer (not thread-safe either) happens here, under the lock and the hook-leak guard."""
+        its tokenizer (not thread-safe either) happens here, under the lock and the hook-leak guard."""
         import torch
 
         try:
             with self.lock, torch.no_grad(), no_leaked_adapter_hooks(self.model):
-                texts = [self._fit(messages, settings["max_new_tokens"]) for messages in conversations]
                 # a causal LM continues a left-padded prompt; an encoder reads its text with </s>, as in training
                 batch = self.tokenizer(texts, return_tensors="pt", padding=True,
                                        padding_side="right" if self.encoder_decoder else "left",
@@ -139,17 +162,24 @@ class Chat:
             streamer.end()
 
     def _fit(self, messages: list, max_new_tokens: int) -> str:
-        """The prompt, dropping the oldest exchanges until it (and for a causal LM the reply too) fits the context."""
+        """The prompt without the fewest oldest exchanges that makes it (and for a causal LM the reply too) fit the
+        context: a binary search over how many to drop, so a long history costs a few renders, not one per exchange."""
         limit = getattr(self.model.config, "max_position_embeddings", None) or self.tokenizer.model_max_length
         reply = 0 if self.encoder_decoder else max_new_tokens  # an encoder-decoder writes the reply in its decoder
         start = 1 if messages[0]["role"] == "system" else 0
-        while True:
-            text = prompts(self.tokenizer, [{"messages": messages}], self.encoder_decoder)[0]
-            if len(self.tokenizer(text, add_special_tokens=False)["input_ids"]) + reply <= limit:
-                return text
-            if len(messages) - start <= 1:
-                raise MarcoError(f"Message too long for the model's context of {limit} tokens.")
-            messages = messages[:start] + messages[start + 2:]
+
+        def without(dropped: int) -> tuple:  # (prompt, fits) with the `dropped` oldest exchanges left out
+            kept = messages[:start] + messages[start + 2 * dropped:]
+            text = prompts(self.fit_tokenizer, [{"messages": kept}], self.encoder_decoder)[0]
+            return text, len(self.fit_tokenizer(text, add_special_tokens=False)["input_ids"]) + reply <= limit
+
+        low, high = 0, (len(messages) - start - 1) // 2  # the last user message always stays
+        if not without(high)[1]:
+            raise MarcoError(f"Message too long for the model's context of {limit} tokens.")
+        while low < high:  # the fewest drops that fit lie in [low, high]
+            middle = (low + high) // 2
+            low, high = (low, middle) if without(middle)[1] else (middle + 1, high)
+        return without(low)[0]
 
 
 def load(adapter: str = None, model: str = None) -> Chat:

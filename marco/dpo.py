@@ -13,6 +13,7 @@ import sys
 from dataclasses import dataclass, field
 
 from marco import run_dir, tiny
+from marco.config_file import parse
 from marco.errors import MarcoError
 
 
@@ -106,7 +107,7 @@ def make_parser():
 
 def command(argv: list) -> int:
     try:
-        args, training_args = make_parser().parse_args_and_config(argv)
+        args, training_args = parse(make_parser(), argv)
         print(f"saved {main(args, training_args)}")
     except (MarcoError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)

@@ -19,12 +19,17 @@ from marco.errors import MarcoError
 SYSTEM, PROMPT, RESPONSE = "{{ .System }}", "{{ .Prompt }}", "{{ .Response }}"
 
 
+def checked_run(run_dir: str) -> str:
+    if not os.path.isdir(run_dir):
+        raise MarcoError(f"{run_dir}: no such run folder (train.py's output_dir)")
+    return run_dir
+
+
 def run_base(run_dir: str) -> str:
     """The base model a run was trained from: marco_report.json's base_model, else peft's record."""
     from marco.models import base_model_of
 
-    if not os.path.isdir(run_dir):
-        raise MarcoError(f"{run_dir}: no such run folder (train.py's output_dir)")
+    checked_run(run_dir)
     try:
         return base_model_of(run_dir)
     except (OSError, ValueError, KeyError) as error:
@@ -41,7 +46,7 @@ def merged_model(run_dir: str):
     in; a full fine-tuning run already is the whole model. The tokenizer is the run's own (its chat template)."""
     from marco import models
 
-    tokenizer = models.load_tokenizer(run_dir)
+    tokenizer = models.load_tokenizer(checked_run(run_dir))
     if not is_adapter_run(run_dir):
         return models.load_model(run_dir, device="cpu"), tokenizer, run_dir
     model, _, base = models.load_adapter(run_dir, run_base(run_dir), device="cpu")
@@ -132,7 +137,8 @@ def export_gguf(run_dir: str, out: str, outtype: str) -> str:
     if not out.endswith(".gguf"):
         raise MarcoError(f"--out {out!r}: a GGUF file name ends in .gguf")
     try:  # the architecture is checked before minutes of loading and merging
-        arch_of(AutoConfig.from_pretrained(tiny.resolve(run_base(run_dir)) if is_adapter_run(run_dir) else run_dir))
+        arch_of(AutoConfig.from_pretrained(tiny.resolve(run_base(run_dir)) if is_adapter_run(checked_run(run_dir))
+                                           else run_dir))
     except (OSError, ValueError) as error:
         raise MarcoError(f"{run_dir}: cannot read the model's config ({str(error).splitlines()[0]})") from None
     model, tokenizer, base = merged_model(run_dir)

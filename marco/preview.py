@@ -98,6 +98,7 @@ def preview(marco_args, cleaning, comparing, training_args, model_args, n: int, 
 def command(argv: list) -> int:
     """`python -m marco preview --config CFG [overrides] [--n N] [--json]`: exit 0, or 2 with one line to fix."""
     from marco.config import make_parser
+    from marco.config_file import parse
 
     parser = make_parser()
     parser.prog = "python -m marco preview"
@@ -105,7 +106,7 @@ def command(argv: list) -> int:
     parser.add_argument("--json", action="store_true", help='one JSON line per conversation: messages, text, trained')
     try:
         # no training here: a GPU recipe's mixed precision must not stop a CPU-only preview (tokens do not depend on it)
-        parsed = parser.parse_args_and_config([*argv, "--bf16", "false", "--fp16", "false"])
+        parsed = parse(parser, [*argv, "--bf16", "false", "--fp16", "false"])
         marco_args, cleaning, comparing, *_, training_args, model_args, args = parsed
         colour = sys.stdout.isatty() and not args.json
         rows = preview(marco_args, cleaning, comparing, training_args, model_args, args.n, colour)

@@ -53,7 +53,7 @@ class RunReport:
         try:
             with open(path, encoding="utf-8") as handle:
                 values = json.load(handle)
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):
             raise MarcoError(f"{output_dir}: not a finished marco run ({FILE} is missing)") from None
         except json.JSONDecodeError as error:
             raise MarcoError(f"{path}: not valid JSON (line {error.lineno}: {error.msg})") from None

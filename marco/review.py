@@ -233,9 +233,16 @@ def command(argv: list) -> int:
     if not os.path.exists(args.run):
         print(f"error: {args.run}: no such run folder", file=sys.stderr)
         return 2
+    judge_file = args.export_dpo and args.source == "judge" and os.path.isfile(args.run)
+    if not judge_file and not os.path.isdir(os.path.join(args.run, "comparisons")):
+        print(f"error: {args.run}: not a marco run (no comparisons/ folder: train.py writes one)", file=sys.stderr)
+        return 2
     try:
         if args.export_dpo:
             pairs, skipped = (judge_preferences if args.source == "judge" else human_preferences)(args.run)
+            if args.source == "judge" and not pairs and not any(skipped.values()):
+                raise MarcoError(f"{args.run}: no judge verdicts to export (a run judged with judge_model, or the "
+                                 "JSON of `marco eval --answers --out`)")
             write_dpo(pairs, args.export_dpo)
             print(f"wrote {len(pairs)} preference pairs to {args.export_dpo}; skipped "
                   + ", ".join(f"{n} {kind.replace('_', ' ')}" for kind, n in skipped.items()))

@@ -1,6 +1,7 @@
 """app.py and marco.demo on a real server: gradio_client for the API, load and failures, headless Chromium for the
 page; then the Space folder. One server per module, serving marco-tiny with a random (non-zero) LoRA adapter."""
 
+import contextlib
 import json
 import os
 import subprocess
@@ -48,6 +49,31 @@ def server(run_dir):
     _, url, _ = ui.launch(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True)
     yield chat, url, Client(url, verbose=False)
     ui.close()
+
+
+@contextlib.contextmanager
+def started(command: list, port: int, **options):
+    """A gradio_client Client of an app started as its own process (`python app.py ...`), stopped afterwards."""
+    import time
+
+    import httpx
+    from gradio_client import Client
+
+    app = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, **options)
+    try:
+        deadline = time.time() + 120
+        while True:
+            assert app.poll() is None, app.stderr.read()
+            try:
+                client = Client(f"http://127.0.0.1:{port}/", verbose=False)
+                break
+            except httpx.ConnectError:  # not listening yet
+                assert time.time() < deadline, "the app did not start"
+                time.sleep(0.5)
+        yield client
+    finally:
+        app.terminate()
+        app.wait(timeout=30)
 
 
 def ask(client, message, base_history=None, tuned_history=None, tokens=TOKENS):
@@ -128,6 +154,87 @@ def test_empty_and_over_long_messages_get_a_clear_message(server, message, says)
     assert all(ask(client, "Ciao!", tokens=4))
 
 
+def test_a_ten_thousand_message_history_costs_a_few_renders_and_keeps_the_latest(server, monkeypatch):
+    chat, _, client = server
+    history = [{"role": ("user", "assistant")[i % 2], "content": f"messaggio {i}"} for i in range(10_000)]
+    renders = []
+    render = chat.fit_tokenizer.apply_chat_template
+    monkeypatch.setattr(chat.fit_tokenizer, "apply_chat_template", lambda *a, **k: renders.append(1) or render(*a, **k))
+    long = ask(client, QUESTION, history, history)
+    assert len(renders) <= 2 * 8  # two columns, a binary search over at most 32 exchanges: not one render per exchange
+    latest = history[-demo.MAX_HISTORY_MESSAGES:]
+    assert long == ask(client, QUESTION, latest, latest) == separately(chat, latest + [user(QUESTION)],
+                                                                        latest + [user(QUESTION)])
+
+
+def test_a_history_beyond_the_context_loses_the_fewest_oldest_exchanges(server):
+    from marco.errors import MarcoError
+
+    chat = server[0]
+    system = {"role": "system", "content": "Rispondi in breve."}
+    history = [{"role": ("user", "assistant")[i % 2], "content": f"frase numero {i} " * 12} for i in range(40)]
+    messages = [system, *history, user(QUESTION)]
+
+    def fits(kept):
+        text = compare.prompts(chat.tokenizer, [{"messages": kept}])[0]
+        return len(chat.tokenizer(text, add_special_tokens=False)["input_ids"]) + 64 <= chat.model.config.max_position_embeddings
+
+    assert not fits(messages)
+    dropped = next(k for k in range(21) if fits([system, *history[2 * k:], user(QUESTION)]))  # one exchange at a time
+    assert 0 < dropped < 20
+    expected = compare.prompts(chat.tokenizer, [{"messages": [system, *history[2 * dropped:], user(QUESTION)]}])[0]
+    assert chat._fit(messages, 64) == expected
+    with pytest.raises(MarcoError, match="Message too long for the model's context of 1024 tokens"):
+        chat._fit([{"role": "system", "content": "parola " * 1500}, user(QUESTION)], 64)
+
+
+def test_the_next_prompt_is_fitted_while_the_model_is_busy(server):
+    import threading
+    import time
+
+    chat = server[0]
+    fitted, replies = threading.Event(), []
+    fit = chat._fit
+    chat._fit = lambda *args: (fit(*args), fitted.set())[0]
+    try:
+        with chat.lock:  # a reply being generated for someone else
+            reader = threading.Thread(target=lambda: replies.append(list(chat.stream(QUESTION, ([], []), max_new_tokens=4))))
+            reader.start()
+            assert fitted.wait(30) and not replies  # fitted outside the lock; generation waits for the model
+        reader.join(60)
+    finally:
+        del chat._fit
+    assert replies and all(replies[0][-1])
+
+
+@pytest.mark.parametrize("history, says", [
+    ([{"role": "user", "content": "x" * (demo.MAX_HISTORY_MESSAGE_CHARS + 1)}],
+     f"History message 1 too long: {demo.MAX_HISTORY_MESSAGE_CHARS + 1:,} characters, the limit is "
+     f"{demo.MAX_HISTORY_MESSAGE_CHARS:,}."),
+    ([{"role": "user", "content": "ciao"}, {"content": "no role"}],
+     'History message 2: expected {"role": "user" or "assistant", "content": text}.'),
+    ([{"role": "system", "content": "a system turn inside a history"}],
+     'History message 1: expected {"role": "user" or "assistant", "content": text}.'),
+], ids=["too-long", "no-role", "system-role"])
+def test_the_api_refuses_a_malformed_or_over_long_history(server, history, says):
+    from gradio_client.exceptions import AppError
+
+    with pytest.raises(AppError) as refused:
+        ask(server[2], QUESTION, history, [])
+    assert str(refused.value) == says
+
+
+def test_the_api_caps_max_new_tokens(server, monkeypatch):
+    chat, _, client = server
+    asked = []
+    stream = chat._stream
+    monkeypatch.setattr(chat, "_stream", lambda conversations, settings: asked.append(settings) or stream(conversations, settings))
+    ask(client, "Ciao!", tokens=4)
+    monkeypatch.setattr(chat, "_stream", lambda conversations, settings: asked.append(settings) or iter([("", "")]))
+    ask(client, "Ciao!", tokens=10**9)
+    assert [settings["max_new_tokens"] for settings in asked] == [4, demo.MAX_NEW_TOKENS]
+
+
 def test_a_failed_generation_leaves_no_adapter_hooks_and_the_next_answer_is_right(server, monkeypatch):
     from gradio_client.exceptions import AppError
 
@@ -185,29 +292,10 @@ def test_a_real_browser_sees_both_columns_fill(server, run_dir, tmp_path):
 
 @pytest.mark.slow
 def test_app_py_serves_the_adapter_named_in_marco_adapter(server, run_dir):
-    import time
-
-    import httpx
-    from gradio_client import Client
-
-    _, _, client = server
     port = free_port()
-    app = subprocess.Popen([sys.executable, os.path.join(REPO, "app.py"), "--port", str(port)], stdout=subprocess.DEVNULL,
-                           stderr=subprocess.PIPE, text=True, env={**os.environ, "MARCO_ADAPTER": str(run_dir)})
-    try:
-        deadline = time.time() + 120
-        while True:
-            assert app.poll() is None, app.stderr.read()
-            try:
-                launched = Client(f"http://127.0.0.1:{port}/", verbose=False)
-                break
-            except httpx.ConnectError:  # not listening yet
-                assert time.time() < deadline, "app.py did not start"
-                time.sleep(0.5)
-        assert ask(launched, QUESTION) == ask(client, QUESTION)  # the same base and adapter as the in-process app
-    finally:
-        app.terminate()
-        app.wait(timeout=30)
+    with started([sys.executable, os.path.join(REPO, "app.py"), "--port", str(port)], port,
+                 env={**os.environ, "MARCO_ADAPTER": str(run_dir)}) as launched:
+        assert ask(launched, QUESTION) == ask(server[2], QUESTION)  # the same base and adapter as the in-process app
 
 
 def test_app_without_its_adapter_says_to_train_first(tmp_path):
@@ -294,30 +382,15 @@ def test_the_generating_handlers_run_under_the_gpu_decorator(server):
 def test_a_zerogpu_space_folder_starts_and_answers_on_cpu(run_dir, server, tmp_path):
     """`spaces.GPU` does nothing off ZeroGPU, so the folder written for ZeroGPU runs here: its app.py, started as a
     Space starts it, answers like the in-process app with the same adapter."""
-    import time
-
-    from gradio_client import Client
-
     space = tmp_path / "space"
     proc = subprocess.run([sys.executable, "-m", "marco", "space", str(run_dir), "--repo-id", "someone/tutor",
                            "--out", str(space), "--hardware", "zero-a10g"], cwd=REPO, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "gpu=spaces.GPU(duration=120)" in (space / "app.py").read_text()
     port = free_port()
-    app = subprocess.Popen([sys.executable, "app.py"], cwd=space, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                           text=True, env={**os.environ, "MARCO_ADAPTER": str(run_dir), "GRADIO_SERVER_PORT": str(port)})
-    try:
-        deadline, client = time.time() + 120, None
-        while client is None:
-            assert app.poll() is None and time.time() < deadline, app.stderr.read()[-2000:] if app.poll() else "timeout"
-            try:
-                client = Client(f"http://127.0.0.1:{port}/", verbose=False)
-            except Exception:  # not listening yet
-                time.sleep(1)
+    with started([sys.executable, "app.py"], port, cwd=space,
+                 env={**os.environ, "MARCO_ADAPTER": str(run_dir), "GRADIO_SERVER_PORT": str(port)}) as client:
         assert ask(client, QUESTION) == ask(server[2], QUESTION)
-    finally:
-        app.kill()
-        app.wait()
 
 
 def test_an_encoder_decoder_adapter_is_served_side_by_side(tmp_path):

@@ -85,8 +85,11 @@ def _lengths(rows: list, normalized: list, tokenizer) -> dict:
 
 
 def _require_known_format(source: str, rows: list) -> None:
-    """A file in which no record is in a known format is a wrong file, not a dataset with nothing to keep."""
-    if rows and all(r.rejection and r.rejection["reason"] in _UNREADABLE for r in rows):
+    """A file in which no record is in a known format is a wrong file, not a dataset with nothing to keep; so is an
+    empty one."""
+    if not rows:
+        raise UnusableInput(f"{source}: empty: no records to read")
+    if all(r.rejection and r.rejection["reason"] in _UNREADABLE for r in rows):
         first = next((r for r in rows if r.rejection["reason"] == "unknown_format"), rows[0])
         raise UnusableInput(f"{source}: no record in a known format (messages, conversations, prompt/completion, "
                             f"instruction/output); first: {first.rejection['detail'].removeprefix(first.where + ': ')}")
