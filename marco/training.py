@@ -128,6 +128,28 @@ def resume_point(value, output_dir: str):
     return complete[0] if complete else None
 
 
+def finished(checkpoint) -> bool:
+    """Whether `checkpoint` was saved at its run's last step (a kill came after training, during the final comparison).
+    transformers' Trainer resumed from such a checkpoint trains one step beyond max_steps, so it is loaded instead."""
+    import json
+
+    with open(os.path.join(checkpoint, "trainer_state.json"), encoding="utf-8") as handle:
+        state = json.load(handle)
+    return 0 < state["max_steps"] <= state["global_step"]
+
+
+def train_or_load(trainer, resume) -> dict:
+    """The Trainer's metrics of training (resumed from `resume` if given); a finished checkpoint is loaded as it is."""
+    if resume and finished(resume):
+        from transformers import TrainerState
+
+        print(f"[marco] {resume} is the run's last step: loaded, not trained further", flush=True)
+        trainer._load_from_checkpoint(resume)  # what Trainer.train does first when it resumes: weights, adapter, shards
+        trainer.state = TrainerState.load_from_json(os.path.join(resume, "trainer_state.json"))
+        return {}
+    return dict(trainer.train(resume_from_checkpoint=resume).metrics)
+
+
 def recipe(*configs) -> dict:
     """Every field of the parsed dataclasses, flat, as `--config` reads them, less the secrets: marco_config.yaml.
     TrainingArguments.to_dict() gives parser-ready values (enums as strings) but masks every *_token field, the
@@ -188,7 +210,7 @@ def train(marco_args, comparing, policy, training_args, model_args, data: tuple,
         trainer.add_callback(watcher)
     start = time.perf_counter()
     resume = resume_point(training_args.resume_from_checkpoint, training_args.output_dir)
-    metrics = dict(trainer.train(resume_from_checkpoint=resume).metrics)
+    metrics = train_or_load(trainer, resume)
     if eval_records:
         metrics.update(final_eval(trainer))
     timings = {"train_seconds": round(time.perf_counter() - start, 1)}

@@ -31,7 +31,9 @@ def run_train(out, data, *extra):
 
 
 def logged_losses(out):
-    state = json.load(open(glob.glob(os.path.join(out, "checkpoint-*", "trainer_state.json"))[-1]))
+    """The losses logged up to the last checkpoint (by step: glob's order is the file system's)."""
+    last = max(glob.glob(os.path.join(out, "checkpoint-*", "trainer_state.json")), key=lambda p: int(p.split("-")[-1].split(os.sep)[0]))
+    state = json.load(open(last))
     return [entry["loss"] for entry in state["log_history"] if "loss" in entry]
 
 
@@ -154,23 +156,43 @@ def _train_subprocess(out, data, *extra):
                             stderr=subprocess.PIPE, text=True)
 
 
-@pytest.mark.slow(seconds=40)
-def test_resume_after_sigkill_ends_like_an_uninterrupted_run(small_data, tmp_path):
+def _kill_when(process, path, what: str) -> None:
+    """SIGKILL `process` as soon as `path` exists."""
     import signal
     import time
 
+    deadline = time.time() + 300
+    while not path.exists():
+        assert process.poll() is None and time.time() < deadline, f"run ended before it could be killed {what}"
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+
+
+@pytest.mark.slow(seconds=50)
+def test_resume_after_sigkill_ends_like_an_uninterrupted_run(small_data, tmp_path, capsys):
+    """Killed mid-training, then killed again once the model is saved but before its report: each time nothing can
+    be published, and the second resume ends as the uninterrupted run does."""
+    from marco.cli import main as cli
+
     straight = _train_subprocess(tmp_path / "straight", small_data)
     assert straight.wait(timeout=300) == 0, straight.stderr.read()
-    killed = _train_subprocess(tmp_path / "killed", small_data)
-    deadline = time.time() + 300
-    while not (tmp_path / "killed" / "checkpoint-4" / "trainer_state.json").exists():
-        assert killed.poll() is None and time.time() < deadline, "run ended before it could be killed"
-        time.sleep(0.05)
-    killed.send_signal(signal.SIGKILL)
-    killed.wait()
-    assert not (tmp_path / "killed" / "adapter_model.safetensors").exists()
-    resumed = _train_subprocess(tmp_path / "killed", small_data, "--resume_from_checkpoint", "true")
+    killed = tmp_path / "killed"
+
+    def nothing_to_publish():
+        assert not (killed / "marco_report.json").exists()
+        assert cli(["push", str(killed), "--repo-id", "someone/tutor", "--dry-run"]) == 2
+        assert "not a finished marco run" in capsys.readouterr().err and not (killed / "hub").exists()
+
+    _kill_when(_train_subprocess(killed, small_data), killed / "checkpoint-4" / "trainer_state.json", "mid-training")
+    assert not (killed / "adapter_model.safetensors").exists()
+    nothing_to_publish()
+    resumed = _train_subprocess(killed, small_data, "--resume_from_checkpoint", "true")
+    _kill_when(resumed, killed / "adapter_model.safetensors", "after saving the model")
+    nothing_to_publish()  # the model is there, its comparison and report are not
+    resumed = _train_subprocess(killed, small_data, "--resume_from_checkpoint", "true")
     assert resumed.wait(timeout=300) == 0, resumed.stderr.read()
+    assert json.load(open(killed / "marco_report.json"))["gate"] is not None
     a = load_file(tmp_path / "straight" / "adapter_model.safetensors")
     b = load_file(tmp_path / "killed" / "adapter_model.safetensors")
     assert a.keys() == b.keys()
