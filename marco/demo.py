@@ -19,6 +19,7 @@ MAX_MESSAGE_CHARS = 2000  # a long paragraph; longer pastes are refused with a m
 MAX_NEW_TOKENS = 512  # cap for API callers: one request must not hold the shared model for minutes
 MAX_HISTORY_MESSAGES = 64  # per column, the most recent: older ones are dropped before the prompt is fitted
 MAX_HISTORY_MESSAGE_CHARS = 8 * MAX_MESSAGE_CHARS  # a history message (a reply may be long) beyond this is refused
+BACKEND_KEY_ENV = "MARCO_BACKEND_API_KEY"  # the --backend-url server's API key, read from the environment only
 QUEUE_SIZE = 64  # requests waiting beyond this are refused ("queue full") instead of piling up
 
 
@@ -97,9 +98,27 @@ def plain(history) -> list:
     return messages
 
 
+def request(message: str, histories: tuple, system: str, max_new_tokens: int, temperature: float) -> tuple:
+    """(the two columns' conversations, generation settings) of one request, bounded; MarcoError with the reason."""
+    message = (message or "").strip()
+    if not message:
+        raise MarcoError("Type a message first.")
+    if len(message) > MAX_MESSAGE_CHARS:
+        raise MarcoError(f"Message too long: {len(message):,} characters, the limit is {MAX_MESSAGE_CHARS:,}.")
+    system = (system or "").strip()
+    head = [{"role": "system", "content": system}] if system else []
+    conversations = [head + plain(history) + [{"role": "user", "content": message}] for history in histories]
+    settings = {"max_new_tokens": max(1, min(int(max_new_tokens), MAX_NEW_TOKENS)), "do_sample": temperature > 0}
+    if temperature > 0:
+        settings["temperature"] = float(temperature)
+    return conversations, settings
+
+
 class Chat:
     """One base model with the adapter on top. Generation is serialised by a lock held by the generating thread
     (peft switches adapters per batch with hooks: neither thread-safe nor safe after a failure without the guard)."""
+
+    concurrency = 1  # requests in flight: one generation at a time (the lock); the queue holds the rest
 
     def __init__(self, model, tokenizer, base: str, adapter: str):
         self.model, self.tokenizer, self.base, self.adapter = model, tokenizer, base, adapter
@@ -115,18 +134,7 @@ class Chat:
                temperature: float = 0.0):
         """Check the input now (MarcoError, with the reason), then return an iterator of (base text, fine-tuned
         text) so far. `histories` is (base history, fine-tuned history): each column keeps its own."""
-        message = (message or "").strip()
-        if not message:
-            raise MarcoError("Type a message first.")
-        if len(message) > MAX_MESSAGE_CHARS:
-            raise MarcoError(f"Message too long: {len(message):,} characters, the limit is {MAX_MESSAGE_CHARS:,}.")
-        system = (system or "").strip()
-        head = [{"role": "system", "content": system}] if system else []
-        conversations = [head + plain(history) + [{"role": "user", "content": message}] for history in histories]
-        settings = {"max_new_tokens": max(1, min(int(max_new_tokens), MAX_NEW_TOKENS)), "do_sample": temperature > 0}
-        if temperature > 0:
-            settings["temperature"] = float(temperature)
-        return self._stream(conversations, settings)
+        return self._stream(*request(message, histories, system, max_new_tokens, temperature))
 
     def _stream(self, conversations: list, settings: dict):
         with self.fit_lock:  # not the model's lock: the next learner's prompt is fitted while a reply is generated
@@ -180,6 +188,73 @@ class Chat:
             middle = (low + high) // 2
             low, high = (low, middle) if without(middle)[1] else (middle + 1, high)
         return without(low)[0]
+
+
+class RemoteChat:
+    """Both columns from an OpenAI-compatible server that serves the base and the fine-tuned model under two names:
+    vLLM (`vllm serve BASE --enable-lora --lora-modules marco=ADAPTER`: names BASE and marco), SGLang, TGI, Inference
+    Endpoints, `transformers serve`. Each column streams from its own request, and requests are not serialised here:
+    the engine batches them. The API key, if the server wants one, comes from the environment (BACKEND_KEY_ENV)."""
+
+    concurrency = 16  # requests in flight at once: the engine batches them (continuous batching in vLLM, TGI, SGLang)
+
+    def __init__(self, url: str, base_model: str, tuned_model: str):
+        from openai import OpenAI
+
+        self.url, self.models, self.adapter = url, (base_model, tuned_model), tuned_model
+        self.client = OpenAI(base_url=url, api_key=os.environ.get(BACKEND_KEY_ENV) or "none", timeout=120, max_retries=1)
+        self.label = f"**Base:** `{base_model}` · **Fine-tuned:** `{tuned_model}`, served at `{url}`"
+
+    def check(self) -> "RemoteChat":
+        """MarcoError, on one line, when no server answers (before the app starts, not at the first question)."""
+        import openai
+
+        try:
+            self.client.models.list()
+        except openai.APIStatusError:  # it answered: some servers (transformers serve) do not list local models
+            pass
+        except openai.APIConnectionError as error:  # nothing listening, or no reply in time
+            raise MarcoError(f"--backend-url {self.url}: no OpenAI-compatible server answers ({type(error).__name__})") from None
+        return self
+
+    def stream(self, message: str, histories: tuple, system: str = "", max_new_tokens: int = 128,
+               temperature: float = 0.0):
+        """As Chat.stream: the input checked now, then (base text, fine-tuned text) so far as the server streams."""
+        return self._stream(*request(message, histories, system, max_new_tokens, temperature))
+
+    def _stream(self, conversations: list, settings: dict):
+        updates, texts, streams = Queue(), ["", ""], []
+
+        def column(row: int) -> None:  # one thread per column: both stream at once
+            try:
+                reply = self.client.chat.completions.create(
+                    model=self.models[row], messages=conversations[row], stream=True,
+                    max_tokens=settings["max_new_tokens"], temperature=settings.get("temperature", 0.0))
+                streams.append(reply)
+                for chunk in reply:
+                    if chunk.choices and chunk.choices[0].delta.content:
+                        updates.put((row, chunk.choices[0].delta.content))
+            except Exception as error:  # handed to the reader, which raises it
+                updates.put((row, error))
+            updates.put((row, None))
+
+        for row in (0, 1):
+            threading.Thread(target=column, args=(row,), daemon=True).start()
+        try:
+            ended = 0
+            while ended < 2:
+                row, update = updates.get()
+                if update is None:
+                    ended += 1
+                elif isinstance(update, Exception):
+                    raise MarcoError(f"{self.models[row]} at {self.url}: {type(update).__name__}: "
+                                     f"{str(update).splitlines()[0] if str(update) else 'failed'}")
+                else:
+                    texts[row] += update
+                    yield tuple(texts)
+        finally:
+            for reply in streams:  # a reader that left (a closed tab) ends the server's generation too
+                reply.close()
 
 
 def load(adapter: str = None, model: str = None) -> Chat:
@@ -259,7 +334,7 @@ def build(chat: Chat, gpu=None):
         if os.path.isdir(os.path.join(chat.adapter, "comparisons")):  # a local run: review its checkpoints blind
             with gr.Tab("Blind review"):
                 review.review_tab(chat.adapter)
-    return ui.queue(max_size=QUEUE_SIZE, default_concurrency_limit=1)
+    return ui.queue(max_size=QUEUE_SIZE, default_concurrency_limit=chat.concurrency)
 
 
 def main(argv: list = None, adapter: str = None, model: str = None, gpu=None) -> int:
@@ -275,11 +350,20 @@ def main(argv: list = None, adapter: str = None, model: str = None, gpu=None) ->
     parser.add_argument("--model", default=os.environ.get("MARCO_MODEL", model),
                         help="base model: Hub id, folder or marco-tiny (default: $MARCO_MODEL, else the adapter's "
                              "marco_report.json base_model)")
+    parser.add_argument("--backend-url", help="an OpenAI-compatible server (vLLM, TGI, SGLang, transformers serve) that "
+                        f"answers both columns, e.g. http://localhost:8000/v1; API key from ${BACKEND_KEY_ENV}")
+    parser.add_argument("--base-model", help="with --backend-url: the server's name for the base model")
+    parser.add_argument("--tuned-model", help="with --backend-url: the server's name for the fine-tuned model")
     parser.add_argument("--host", help="address to serve on (default: $GRADIO_SERVER_NAME, else 127.0.0.1)")
     parser.add_argument("--port", type=int, help="port (default: $GRADIO_SERVER_PORT, else 7860)")
     args = parser.parse_args(argv)
     try:
-        chat = load(args.adapter, args.model)
+        if args.backend_url:
+            if not (args.base_model and args.tuned_model):
+                raise MarcoError("--backend-url needs --base-model and --tuned-model: the server's names for both")
+            chat = RemoteChat(args.backend_url, args.base_model, args.tuned_model).check()
+        else:
+            chat = load(args.adapter, args.model)
     except MarcoError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

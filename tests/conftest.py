@@ -106,3 +106,35 @@ def fixed_judge():
 
     with JudgeServer() as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def transformers_serve(tmp_path_factory):
+    """`transformers serve` on CPU, on a free port (its /v1 URL), loading each model a request names (a local folder
+    here); stopped after the session. A real OpenAI-compatible server for the judge and the app's --backend-url."""
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    port = free_port()
+    log = tmp_path_factory.mktemp("serve") / "serve.log"
+    with open(log, "w") as out:
+        process = subprocess.Popen([sys.executable, "-m", "transformers.cli.transformers", "serve",
+                                    "--host", "127.0.0.1", "--port", str(port), "--device", "cpu"],
+                                   stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    url = f"http://127.0.0.1:{port}/v1"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2)
+                break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"transformers serve did not start: {log.read_text()[-2000:]}")
+                time.sleep(0.5)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=30)

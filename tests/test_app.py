@@ -26,15 +26,16 @@ def _hook_count(model):
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory):
     """What train.py leaves for the app: a LoRA on marco-tiny (seeded random B, so it answers differently from the
-    base) and marco_report.json naming the base."""
+    base), its tokenizer and marco_report.json naming the base."""
     from peft import LoraConfig, get_peft_model
-    from transformers import AutoModelForCausalLM
+    from transformers import AutoModelForCausalLM, AutoTokenizer
 
     torch.manual_seed(0)
     model = get_peft_model(AutoModelForCausalLM.from_pretrained(tiny.PATH),
                            LoraConfig(r=8, target_modules="all-linear", init_lora_weights=False))
     path = tmp_path_factory.mktemp("run")
     model.save_pretrained(path)
+    AutoTokenizer.from_pretrained(tiny.PATH).save_pretrained(path)
     (path / "marco_report.json").write_text(json.dumps({"base_model": "marco-tiny", "method": "lora"}))
     return path
 
@@ -296,6 +297,28 @@ def test_app_py_serves_the_adapter_named_in_marco_adapter(server, run_dir):
     with started([sys.executable, os.path.join(REPO, "app.py"), "--port", str(port)], port,
                  env={**os.environ, "MARCO_ADAPTER": str(run_dir)}) as launched:
         assert ask(launched, QUESTION) == ask(server[2], QUESTION)  # the same base and adapter as the in-process app
+
+
+@pytest.mark.slow
+def test_the_app_answers_through_an_openai_compatible_server(server, run_dir, transformers_serve, tmp_path):
+    """`transformers serve` (a real server, CPU) serves the base and the merged export under two names, as vLLM serves
+    a base and its LoRA: the app's columns stream from it, both at once, and say what the in-process app says."""
+    from gradio_client import Client
+
+    from marco.export import export_merged
+
+    merged = export_merged(str(run_dir), str(tmp_path / "merged"))
+    chat = demo.RemoteChat(transformers_serve, tiny.PATH, merged).check()
+    assert chat.concurrency > 1  # requests go to the engine together; it batches them
+    ui = demo.build(chat)
+    _, url, _ = ui.launch(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True)
+    try:
+        served, local = ask(Client(url, verbose=False), QUESTION), ask(server[2], QUESTION)
+        assert served == local and served[0] != served[1]
+        with pytest.raises(demo.MarcoError, match="Type a message first"):  # checked here, not sent
+            chat.stream(" ", ([], []))
+    finally:
+        ui.close()
 
 
 def test_app_without_its_adapter_says_to_train_first(tmp_path):

@@ -75,7 +75,10 @@ def test_every_command_answers_bad_input_with_one_line_and_exit_2(bad, tmp_path,
     ["train.py", "--config", "configs/marco_tiny.yaml", "--dataset", "binary.jsonl", "--output_dir", "run"],
     ["train.py", "--config", "recipe.yaml"],
     ["app.py", "--adapter", "not_a_run"],
-], ids=["train-missing-recipe", "train-binary-data", "train-list-for-a-number", "app-not-a-run"])
+    ["app.py", "--backend-url", "http://127.0.0.1:9/v1"],
+    ["app.py", "--backend-url", "http://127.0.0.1:9/v1", "--base-model", "base", "--tuned-model", "marco"],
+], ids=["train-missing-recipe", "train-binary-data", "train-list-for-a-number", "app-not-a-run", "app-backend-no-names",
+        "app-backend-not-answering"])
 def test_the_entry_points_answer_bad_input_without_a_traceback(bad, argv):
     script, *args = argv
     args = [bad(a) if a in BAD_FILES or a.startswith("missing") else a for a in args]

@@ -2,14 +2,8 @@
 judge with known verdicts (exact counts), a real `transformers serve` and a local transformers judge (plumbing)."""
 
 import json
-import os
-import subprocess
-import sys
-import time
-import urllib.request
 
 import pytest
-from conftest import free_port
 
 from marco import judge, tiny
 from marco.stats import wilson, win_rate
@@ -69,32 +63,6 @@ def test_fixed_judge_gives_known_counts_with_both_orders(fixed_judge, monkeypatc
     assert {r[3] for r in fixed_judge.requests} == {"Bearer sk-test-secret-123"}
     assert "sk-test-secret" not in json.dumps(result.as_dict()) + result.judge
     assert result.summary()["ci95"] == list(wilson(3, 5)) and "verdicts" not in result.summary()
-
-
-@pytest.fixture(scope="session")
-def transformers_serve(tmp_path_factory):
-    """`transformers serve` on CPU with marco-tiny preloaded, on a free port; stopped after the session."""
-    port = free_port()
-    log = tmp_path_factory.mktemp("serve") / "serve.log"
-    with open(log, "w") as out:
-        process = subprocess.Popen([sys.executable, "-m", "transformers.cli.transformers", "serve", tiny.PATH,
-                                    "--host", "127.0.0.1", "--port", str(port), "--device", "cpu"],
-                                   stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "HF_HUB_OFFLINE": "1"})
-    url = f"http://127.0.0.1:{port}/v1"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2)
-                break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"transformers serve did not start: {log.read_text()[-2000:]}")
-                time.sleep(0.5)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
 
 def _assert_plumbing(result, samples):
