@@ -3,6 +3,7 @@ in a row (base, then adapter), and one model's memory against a base plus a merg
 
     python benchmarks/bench_app.py                    # marco-tiny + a rank-16 LoRA, 8 probe questions, 128 new tokens
     python benchmarks/bench_app.py --tokens 64 --adapter outputs/marco-tiny
+    python benchmarks/bench_app.py --concurrent 16 --tokens 64   # 16 learners at once against 16 in a row (batching)
 """
 
 import argparse
@@ -95,6 +96,35 @@ def step_costs(chat, tokens: int, repeats: int) -> dict:
             "ratio": round(costs["mixed_two_rows_s"] / (costs["base_row_s"] + costs["adapter_row_s"]), 2)}
 
 
+def concurrent(chat, clients: int, tokens: int) -> dict:
+    """The app as learners reach it: a real Gradio server, `clients` /compare requests (greedy) sent at once by one
+    gradio_client each, against the same requests one after the other. Both sets of answers must be equal."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from gradio_client import Client
+
+    questions = [f"Come si dice 'the number {i}' in italiano?" for i in range(clients)]
+    ui = demo.build(chat)
+    _, url, _ = ui.launch(server_name="127.0.0.1", prevent_thread_lock=True, quiet=True)
+    try:
+        def ask(question):
+            return tuple(Client(url, verbose=False).predict(question, None, None, "", tokens, 0.0, api_name="/compare"))
+
+        ask(questions[0])  # warm-up
+        start = time.perf_counter()
+        in_a_row = [ask(q) for q in questions]
+        serial = time.perf_counter() - start
+        start = time.perf_counter()
+        with ThreadPoolExecutor(clients) as pool:
+            together = list(pool.map(ask, questions))
+        at_once = time.perf_counter() - start
+    finally:
+        ui.close()
+    assert together == in_a_row, "batched answers differ from the same requests one at a time"
+    return {"clients": clients, "max_new_tokens": tokens, "in_a_row_s": round(serial, 2), "at_once_s": round(at_once, 2),
+            "ratio": round(at_once / serial, 2)}
+
+
 def rss_mb() -> float:
     """Resident memory now (Linux). The peak (ru_maxrss) is no use here: importing torch peaks above a small model."""
     with open("/proc/self/status") as status:
@@ -142,6 +172,7 @@ def main():
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=1, help="torch threads: with 2 on a busy 2-core machine, "
                         "timings swung 5-9x with other processes' load (OpenMP threads waiting on each other)")
+    parser.add_argument("--concurrent", type=int, help="only this: N concurrent /compare requests against N in a row")
     parser.add_argument("--memory", choices=["one", "two"], help=argparse.SUPPRESS)  # the child processes
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -150,6 +181,11 @@ def main():
     with tempfile.TemporaryDirectory() as folder:
         adapter = args.adapter or random_adapter(folder)
         chat = demo.load(adapter)
+        if args.concurrent:
+            result = concurrent(chat, args.concurrent, args.tokens)
+            print(json.dumps(result, indent=1))
+            return print(f"{args.concurrent} concurrent /compare requests took {result['ratio']}x the time of the same "
+                         f"{args.concurrent} in a row (target <= 0.5x)")
         cost = latency(chat, demo.examples(args.questions), args.tokens, args.repeats)
         print(json.dumps(cost, indent=1))
         print(json.dumps(step_costs(chat, args.tokens, args.repeats), indent=1))

@@ -4,7 +4,8 @@ token from one model in memory (a peft mixed-adapter batch: row 0 without the ad
 import copy
 import os
 import threading
-from queue import Queue
+import time
+from queue import Empty, Queue
 
 from transformers.generation.streamers import BaseStreamer
 
@@ -20,6 +21,8 @@ MAX_NEW_TOKENS = 512  # cap for API callers: one request must not hold the share
 MAX_HISTORY_MESSAGES = 64  # per column, the most recent: older ones are dropped before the prompt is fitted
 MAX_HISTORY_MESSAGE_CHARS = 8 * MAX_MESSAGE_CHARS  # a history message (a reply may be long) beyond this is refused
 BACKEND_KEY_ENV = "MARCO_BACKEND_API_KEY"  # the --backend-url server's API key, read from the environment only
+BATCH_REQUESTS = 8  # learners answered by one generate: each waits at most BATCH_WAIT_S for others to join
+BATCH_WAIT_S = 0.02
 QUEUE_SIZE = 64  # requests waiting beyond this are refused ("queue full") instead of piling up
 
 
@@ -64,11 +67,34 @@ class RowStreamer(BaseStreamer):
         while (texts := self.queue.get()) is not None:
             yield texts
 
+
+
+class BatchStreamer(BaseStreamer):
+    """One generate for several requests: each step's tokens go to each request's own RowStreamer (its two rows),
+    and a request whose reader has gone stops its rows only (a stopping criterion, per row)."""
+
+    def __init__(self, members: list, skip_prompt: bool):
+        self.members, self.skip_prompt = members, skip_prompt
+        for member in members:
+            member.skip_prompt = False  # the batch skips the prompt once for all of them
+
+    def put(self, value):
+        if self.skip_prompt:
+            self.skip_prompt = False
+            return
+        rows = value.reshape(2 * len(self.members), -1)
+        for index, member in enumerate(self.members):
+            member.put(rows[2 * index: 2 * index + 2])
+
+    def end(self):
+        for member in self.members:
+            member.end()
+
     def __call__(self, input_ids, scores, **kwargs):
-        """A stopping criterion: every row is done once the reader has gone away (tab closed, event cancelled)."""
         import torch
 
-        return torch.full((input_ids.shape[0],), self.stopped.is_set(), dtype=torch.bool, device=input_ids.device)
+        gone = [member.stopped.is_set() for member in self.members for _ in (0, 1)]
+        return torch.tensor(gone, dtype=torch.bool, device=input_ids.device)
 
 
 def text_of(content) -> str:
@@ -115,10 +141,12 @@ def request(message: str, histories: tuple, system: str, max_new_tokens: int, te
 
 
 class Chat:
-    """One base model with the adapter on top. Generation is serialised by a lock held by the generating thread
-    (peft switches adapters per batch with hooks: neither thread-safe nor safe after a failure without the guard)."""
+    """One base model with the adapter on top. Learners who ask while a reply is generated are answered together:
+    one generating thread takes the waiting requests (up to BATCH_REQUESTS with the same settings) into one mixed
+    base/adapter batch. It holds a lock while it generates (peft switches adapters per batch with hooks: neither
+    thread-safe nor safe after a failure without the guard)."""
 
-    concurrency = 1  # requests in flight: one generation at a time (the lock); the queue holds the rest
+    concurrency = BATCH_REQUESTS  # requests in flight: Gradio lets this many in, the generating thread batches them
 
     def __init__(self, model, tokenizer, base: str, adapter: str):
         self.model, self.tokenizer, self.base, self.adapter = model, tokenizer, base, adapter
@@ -128,6 +156,8 @@ class Chat:
         # prompts are fitted before the model is taken, with a tokenizer of their own: the Rust tokenizer must not be
         # used by two threads at once, and the generating thread uses the other one
         self.fit_tokenizer, self.fit_lock = copy.deepcopy(tokenizer), threading.Lock()
+        self.waiting = Queue()  # (prompts, settings, streamer, done) of each request, for the generating thread
+        threading.Thread(target=self._serve, daemon=True).start()
         self.label = f"**Base:** `{base}` · **Fine-tuned:** `{base}` + adapter `{adapter}`"
 
     def stream(self, message: str, histories: tuple, system: str = "", max_new_tokens: int = 128,
@@ -139,35 +169,57 @@ class Chat:
     def _stream(self, conversations: list, settings: dict):
         with self.fit_lock:  # not the model's lock: the next learner's prompt is fitted while a reply is generated
             texts = [self._fit(messages, settings["max_new_tokens"]) for messages in conversations]
-        streamer = RowStreamer(self.tokenizer, len(conversations), not self.encoder_decoder)
-        thread = threading.Thread(target=self._generate, args=(texts, settings, streamer), daemon=True)
-        thread.start()
+        streamer, done = RowStreamer(self.tokenizer, len(conversations), False), threading.Event()
+        self.waiting.put((texts, settings, streamer, done))
         try:
             yield from streamer
         finally:
             streamer.stopped.set()
-            thread.join()  # the lock is free and the hooks are gone when the stream ends
+            done.wait()  # its batch is over: the lock is free and the hooks are gone when the stream ends
         if isinstance(streamer.error, MarcoError):
             raise streamer.error
         if streamer.error:
             raise MarcoError(f"Generation failed ({type(streamer.error).__name__}: {streamer.error}).")
 
-    def _generate(self, texts: list, settings: dict, streamer: RowStreamer) -> None:
-        """Runs in its own thread so that the caller can read the streamer; everything that touches the model or
-        its tokenizer (not thread-safe either) happens here, under the lock and the hook-leak guard."""
+    def _serve(self) -> None:
+        """The generating thread: the first waiting request, and those that join it within BATCH_WAIT_S, answered
+        by one generate per distinct setting (max new tokens, sampling)."""
+        while True:
+            requests, deadline = [self.waiting.get()], time.monotonic() + BATCH_WAIT_S
+            while len(requests) < BATCH_REQUESTS:
+                try:
+                    requests.append(self.waiting.get(timeout=max(0.0, deadline - time.monotonic())))
+                except Empty:
+                    break
+            while requests:
+                batch = [r for r in requests if r[1] == requests[0][1]]
+                requests = [r for r in requests if r[1] != requests[0][1]]
+                self._generate(batch)
+
+    def _generate(self, requests: list) -> None:
+        """Everything that touches the model or its tokenizer (not thread-safe either) happens here, in the
+        generating thread, under the lock and the hook-leak guard; a failure goes to every reader of the batch."""
         import torch
 
+        streamers = [streamer for _, _, streamer, _ in requests]
+        texts = [text for prompts_, _, _, _ in requests for text in prompts_]
+        batch_streamer = BatchStreamer(streamers, not self.encoder_decoder)
         try:
             with self.lock, torch.no_grad(), no_leaked_adapter_hooks(self.model):
                 # a causal LM continues a left-padded prompt; an encoder reads its text with </s>, as in training
                 batch = self.tokenizer(texts, return_tensors="pt", padding=True,
                                        padding_side="right" if self.encoder_decoder else "left",
                                        add_special_tokens=self.encoder_decoder).to(self.model.device)
-                self.model.generate(**batch, **settings, adapter_names=[BASE, self.adapter_name], streamer=streamer,
-                                    stopping_criteria=[streamer], pad_token_id=self.tokenizer.pad_token_id)
-        except Exception as error:  # handed to the reader, which raises it
-            streamer.error = error
-            streamer.end()
+                self.model.generate(**batch, **requests[0][1], adapter_names=[BASE, self.adapter_name] * len(requests),
+                                    streamer=batch_streamer, stopping_criteria=[batch_streamer],
+                                    pad_token_id=self.tokenizer.pad_token_id)
+        except Exception as error:  # handed to the readers, which raise it
+            for streamer in streamers:
+                streamer.error = error
+            batch_streamer.end()
+        finally:
+            for _, _, _, done in requests:
+                done.set()
 
     def _fit(self, messages: list, max_new_tokens: int) -> str:
         """The prompt without the fewest oldest exchanges that makes it (and for a causal LM the reply too) fit the

@@ -140,6 +140,30 @@ def test_sixteen_concurrent_clients_are_all_answered(server):
     assert not chat.lock.locked() and _hook_count(chat.model) == 0
 
 
+def test_learners_who_ask_meanwhile_are_answered_in_one_batch(server, monkeypatch):
+    import time
+
+    from gradio_client import Client
+
+    chat, url, _ = server
+    questions = [f"Come si dice 'the number {i}' in italiano?" for i in range(4)]
+    rows = []
+    generate = chat.model.generate
+    monkeypatch.setattr(chat.model, "generate", lambda **kw: rows.append(len(kw.get("adapter_names") or [])) or generate(**kw))
+    with ThreadPoolExecutor(4) as pool:
+        with chat.lock:  # a reply is being generated: the four requests arrive meanwhile
+            replies = [pool.submit(ask, Client(url, verbose=False), q, tokens=12) for q in questions]
+            deadline = time.time() + 60
+            while chat.waiting.qsize() < 3:  # the first is taken (and waits for the lock), three wait for the next batch
+                assert time.time() < deadline, "the requests did not arrive"
+                time.sleep(0.05)
+        answers = [reply.result(timeout=120) for reply in replies]
+    monkeypatch.undo()
+    assert sum(rows) == 8 and max(rows) >= 6 and len(rows) <= 2  # 4 requests, 2 rows each, in at most 2 generates
+    for question, answer in zip(questions, answers):
+        assert answer == separately(chat, [user(question)], [user(question)], tokens=12)
+
+
 @pytest.mark.parametrize("message, says", [
     ("", "Type a message first."),
     ("   \n", "Type a message first."),
