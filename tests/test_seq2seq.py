@@ -260,7 +260,7 @@ def _train_recipe(out, *extra):
     return proc.stdout, json.load(open(os.path.join(out, "marco_report.json")))
 
 
-@pytest.mark.slow(seconds=200)
+@pytest.mark.slow(seconds=196)
 def test_finance_recipe_teaches_facts_the_base_never_saw_and_passes_the_gate(tmp_path):
     stdout, report = _train_recipe(tmp_path)
     base, tuned = report["evaluation"]["base"], report["evaluation"]["fine_tuned"]

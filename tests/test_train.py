@@ -268,7 +268,7 @@ def test_report_to_tensorboard_writes_event_files(small_data, tmp_path):
     assert events and os.path.getsize(events[0]) > 0
 
 
-@pytest.mark.slow(seconds=245)
+@pytest.mark.slow(seconds=185)
 def test_readme_main_job_trains_the_builtin_model_offline(tmp_path):
     readme = open(os.path.join(REPO, "README.md")).read()
     assert "python train.py --config configs/marco_tiny.yaml\n" in readme.split("```")[1]
