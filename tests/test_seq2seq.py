@@ -272,7 +272,7 @@ def test_finance_recipe_teaches_facts_the_base_never_saw_and_passes_the_gate(tmp
     assert "gate: PASSED" in stdout
 
 
-@pytest.mark.slow(seconds=50)
+@pytest.mark.slow(seconds=60)
 def test_the_seed_failure_reproduced_62_copies_per_topic_are_caught(tmp_path):
     """The seed's mock data, uncleaned, for the seed's 3 epochs: the model learns its 8 answers and hands them out for
     every question. The pass rate alone would approve it (the 8 seed questions pass); templates and diversity do not."""
