@@ -260,7 +260,7 @@ def _train_recipe(out, *extra):
     return proc.stdout, json.load(open(os.path.join(out, "marco_report.json")))
 
 
-@pytest.mark.slow(seconds=196)
+@pytest.mark.slow(seconds=100)
 def test_finance_recipe_teaches_facts_the_base_never_saw_and_passes_the_gate(tmp_path):
     stdout, report = _train_recipe(tmp_path)
     base, tuned = report["evaluation"]["base"], report["evaluation"]["fine_tuned"]
@@ -268,7 +268,7 @@ def test_finance_recipe_teaches_facts_the_base_never_saw_and_passes_the_gate(tmp
     assert base["pass_rate"] == 0.0 and tuned["pass_rate"] >= 0.2  # measured: 0.275 (11 of 40)
     assert tuned["chrf"] > base["chrf"] + 10
     assert report["gate"]["passed"], report["gate"]["reasons"]
-    assert [h["step"] for h in report["during_training"]] == [0, 144, 288, 432, 576, 720]
+    assert [h["step"] for h in report["during_training"]] == [0, 144, 288, 432]
     assert "gate: PASSED" in stdout
 
 
