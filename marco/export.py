@@ -87,8 +87,9 @@ def gguf_card(base: str, gguf_name: str, adapter_repo: str, repo_id: str) -> str
         f"hf download {repo_id} --local-dir model && cd model && ollama create tutor -f Modelfile && ollama run tutor\n```\n"))
 
 
-def export_merged(run_dir: str, out: str, adapter_repo: str = None, repo_id: str = None) -> str:
-    model, tokenizer, base = merged_model(run_dir)
+def export_merged(run_dir: str, out: str, adapter_repo: str = None, repo_id: str = None, merged: tuple = None) -> str:
+    """`merged`: merged_model(run_dir) when the caller has it already (`marco push --merged --gguf` merges once)."""
+    model, tokenizer, base = merged or merged_model(run_dir)
     model.save_pretrained(out)  # config, generation_config.json and safetensors, in the base's dtype
     tokenizer.save_pretrained(out)  # with chat_template.jinja
     with open(os.path.join(out, "README.md"), "w", encoding="utf-8") as handle:
@@ -129,19 +130,29 @@ def modelfile(model, tokenizer, gguf_name: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def export_gguf(run_dir: str, out: str, outtype: str) -> str:
+def check_gguf(run_dir: str, out: str) -> None:
+    """MarcoError for a GGUF that cannot be written, before minutes of loading and merging: the file name, the
+    architecture (Qwen2 and Llama only)."""
     from transformers import AutoConfig
 
-    from marco.gguf_file import arch_of, write_gguf
+    from marco.gguf_file import arch_of
 
+    checked_run(run_dir)
     if not out.endswith(".gguf"):
         raise MarcoError(f"--out {out!r}: a GGUF file name ends in .gguf")
-    try:  # the architecture is checked before minutes of loading and merging
-        arch_of(AutoConfig.from_pretrained(tiny.resolve(run_base(run_dir)) if is_adapter_run(checked_run(run_dir))
-                                           else run_dir))
+    try:
+        arch_of(AutoConfig.from_pretrained(tiny.resolve(run_base(run_dir)) if is_adapter_run(run_dir) else run_dir))
     except (OSError, ValueError) as error:
         raise MarcoError(f"{run_dir}: cannot read the model's config ({str(error).splitlines()[0]})") from None
-    model, tokenizer, base = merged_model(run_dir)
+
+
+def export_gguf(run_dir: str, out: str, outtype: str, merged: tuple = None) -> str:
+    """The base's name; `merged` as in export_merged (the weights are turned to float32 in place: save any other
+    export of the same merged model first)."""
+    from marco.gguf_file import write_gguf
+
+    check_gguf(run_dir, out)
+    model, tokenizer, base = merged or merged_model(run_dir)
     write_gguf(model.float(), tokenizer, out, outtype, name=os.path.basename(os.path.normpath(run_dir)))
     with open(os.path.join(os.path.dirname(os.path.abspath(out)), "Modelfile"), "w", encoding="utf-8") as handle:
         handle.write(modelfile(model, tokenizer, os.path.basename(out)))

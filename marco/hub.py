@@ -119,18 +119,23 @@ def stage_dataset(output_dir: str, repo_id: str, model_repo: str, license: str) 
 
 def stage_exports(output_dir: str, repo_id: str, merged: bool, gguf: str) -> list:
     """[(folder, repo id)] for the merged model (REPO_ID-merged) and the GGUF (REPO_ID-GGUF, with its Modelfile),
-    exported from the run into OUTPUT_DIR/hub/; called after the gate allowed the adapter."""
+    exported from the run into OUTPUT_DIR/hub/ from one merge; called after the gate allowed the adapter."""
     from marco import export
 
+    if not (merged or gguf):
+        return []
+    name = f"{repo_id.split('/')[-1]}-{gguf}.gguf" if gguf else None
+    if gguf:
+        export.check_gguf(output_dir, name)  # before the merge: an architecture the GGUF writer lacks fails at once
+    model = export.merged_model(output_dir)
     stages = []
-    if merged:
+    if merged:  # first: the GGUF writer turns the weights to float32 in place
         stage, target = _fresh(os.path.join(output_dir, "hub", "merged")), f"{repo_id}-merged"
-        export.export_merged(output_dir, stage, adapter_repo=repo_id, repo_id=target)
+        export.export_merged(output_dir, stage, adapter_repo=repo_id, repo_id=target, merged=model)
         stages.append((stage, target))
     if gguf:
         stage, target = _fresh(os.path.join(output_dir, "hub", "gguf")), f"{repo_id}-GGUF"
-        name = f"{repo_id.split('/')[-1]}-{gguf}.gguf"
-        base = export.export_gguf(output_dir, os.path.join(stage, name), gguf)
+        base = export.export_gguf(output_dir, os.path.join(stage, name), gguf, merged=model)
         with open(os.path.join(stage, "README.md"), "w", encoding="utf-8") as handle:
             handle.write(export.gguf_card(base, name, repo_id, target))
         stages.append((stage, target))
