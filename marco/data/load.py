@@ -157,6 +157,8 @@ def read_rows(source: str, max_chars: int, split: str = "train") -> list[Row]:
     if os.path.isfile(source):
         rows = _rows_from_json(source, max_chars) if source.endswith(".json") else None
         return _rows_from_jsonl(source, max_chars) if rows is None else rows
+    if os.path.isdir(source):
+        raise UnusableInput(f"{source}: a folder, not a data file (give a .jsonl/.json file or a Hub dataset name like user/name)")
     if os.path.exists(source) or source.endswith((".json", ".jsonl")) or source.count("/") != 1:
         raise UnusableInput(f"{source}: no such file (give a .jsonl/.json file or a Hub dataset name like user/name)")
     return [_row_from_value(i, item, max_chars, f"{source}: row {i}") for i, item in enumerate(_hub_records(source, split), 1)]
