@@ -140,7 +140,18 @@ def request(message: str, histories: tuple, system: str, max_new_tokens: int, te
     return conversations, settings
 
 
-class Chat:
+class Columns:
+    """What the app asks of a backend: `stream`, `label`, `adapter` (a local run gets the Blind review tab) and
+    `concurrency` (requests let in at once)."""
+
+    def stream(self, message: str, histories: tuple, system: str = "", max_new_tokens: int = 128,
+               temperature: float = 0.0):
+        """Check the input now (MarcoError, with the reason), then return an iterator of (base text, fine-tuned
+        text) so far. `histories` is (base history, fine-tuned history): each column keeps its own."""
+        return self._stream(*request(message, histories, system, max_new_tokens, temperature))
+
+
+class Chat(Columns):
     """One base model with the adapter on top. Learners who ask while a reply is generated are answered together:
     one generating thread takes the waiting requests (up to BATCH_REQUESTS with the same settings) into one mixed
     base/adapter batch. It holds a lock while it generates (peft switches adapters per batch with hooks: neither
@@ -159,12 +170,6 @@ class Chat:
         self.waiting = Queue()  # (prompts, settings, streamer, done) of each request, for the generating thread
         threading.Thread(target=self._serve, daemon=True).start()
         self.label = f"**Base:** `{base}` · **Fine-tuned:** `{base}` + adapter `{adapter}`"
-
-    def stream(self, message: str, histories: tuple, system: str = "", max_new_tokens: int = 128,
-               temperature: float = 0.0):
-        """Check the input now (MarcoError, with the reason), then return an iterator of (base text, fine-tuned
-        text) so far. `histories` is (base history, fine-tuned history): each column keeps its own."""
-        return self._stream(*request(message, histories, system, max_new_tokens, temperature))
 
     def _stream(self, conversations: list, settings: dict):
         with self.fit_lock:  # not the model's lock: the next learner's prompt is fitted while a reply is generated
@@ -242,7 +247,7 @@ class Chat:
         return without(low)[0]
 
 
-class RemoteChat:
+class RemoteChat(Columns):
     """Both columns from an OpenAI-compatible server that serves the base and the fine-tuned model under two names:
     vLLM (`vllm serve BASE --enable-lora --lora-modules marco=ADAPTER`: names BASE and marco), SGLang, TGI, Inference
     Endpoints, `transformers serve`. Each column streams from its own request, and requests are not serialised here:
@@ -268,11 +273,6 @@ class RemoteChat:
         except openai.APIConnectionError as error:  # nothing listening, or no reply in time
             raise MarcoError(f"--backend-url {self.url}: no OpenAI-compatible server answers ({type(error).__name__})") from None
         return self
-
-    def stream(self, message: str, histories: tuple, system: str = "", max_new_tokens: int = 128,
-               temperature: float = 0.0):
-        """As Chat.stream: the input checked now, then (base text, fine-tuned text) so far as the server streams."""
-        return self._stream(*request(message, histories, system, max_new_tokens, temperature))
 
     def _stream(self, conversations: list, settings: dict):
         updates, texts, streams = Queue(), ["", ""], []
@@ -327,7 +327,7 @@ def examples(limit: int = 8) -> list:
     return [p["messages"][-1]["content"] for p in probes[::max(1, len(probes) // limit)][:limit]]
 
 
-def build(chat: Chat, gpu=None):
+def build(chat: Columns, gpu=None):
     """The Blocks app, queued: two chat columns, the controls, and the `compare` API endpoint. `gpu` decorates the two
     handlers that generate (a ZeroGPU Space passes `spaces.GPU(duration=...)`: a GPU is attached only while they run)."""
     import gradio as gr

@@ -128,25 +128,19 @@ def resume_point(value, output_dir: str):
     return complete[0] if complete else None
 
 
-def finished(checkpoint) -> bool:
-    """Whether `checkpoint` was saved at its run's last step (a kill came after training, during the final comparison).
-    transformers' Trainer resumed from such a checkpoint trains one step beyond max_steps, so it is loaded instead."""
-    import json
-
-    with open(os.path.join(checkpoint, "trainer_state.json"), encoding="utf-8") as handle:
-        state = json.load(handle)
-    return 0 < state["max_steps"] <= state["global_step"]
-
-
 def train_or_load(trainer, resume) -> dict:
-    """The Trainer's metrics of training (resumed from `resume` if given); a finished checkpoint is loaded as it is."""
-    if resume and finished(resume):
+    """The Trainer's metrics of training (resumed from `resume` if given). A checkpoint saved at the run's last step (a
+    kill came during the final comparison) is loaded as it is: transformers' Trainer resumed from it trains one step
+    beyond max_steps."""
+    if resume:
         from transformers import TrainerState
 
-        print(f"[marco] {resume} is the run's last step: loaded, not trained further", flush=True)
-        trainer._load_from_checkpoint(resume)  # what Trainer.train does first when it resumes: weights, adapter, shards
-        trainer.state = TrainerState.load_from_json(os.path.join(resume, "trainer_state.json"))
-        return {}
+        state = TrainerState.load_from_json(os.path.join(resume, "trainer_state.json"))
+        if 0 < state.max_steps <= state.global_step:
+            print(f"[marco] {resume} is the run's last step: loaded, not trained further", flush=True)
+            trainer._load_from_checkpoint(resume)  # what Trainer.train does first when it resumes: weights, adapter, shards
+            trainer.state = state
+            return {}
     return dict(trainer.train(resume_from_checkpoint=resume).metrics)
 
 

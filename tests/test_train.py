@@ -15,7 +15,7 @@ from safetensors.torch import load_file
 sys.path.insert(0, REPO)
 import train  # noqa: E402
 
-from marco import tiny  # noqa: E402
+from marco import run_dir, tiny  # noqa: E402
 from marco.config import MarcoArguments  # noqa: E402
 
 # train.py's recipes; the DPO recipe has its own parser (python -m marco dpo) and is tested in test_dpo.py
@@ -32,8 +32,8 @@ def run_train(out, data, *extra):
 
 def logged_losses(out):
     """The losses logged up to the last checkpoint (by step: glob's order is the file system's)."""
-    last = max(glob.glob(os.path.join(out, "checkpoint-*", "trainer_state.json")), key=lambda p: int(p.split("-")[-1].split(os.sep)[0]))
-    state = json.load(open(last))
+    last = max(glob.glob(os.path.join(out, "checkpoint-*")), key=run_dir.step_of)
+    state = json.load(open(os.path.join(last, "trainer_state.json")))
     return [entry["loss"] for entry in state["log_history"] if "loss" in entry]
 
 
