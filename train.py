@@ -45,7 +45,11 @@ def main(marco_args, cleaning, comparing, policy, judging, training_args, model_
 if __name__ == "__main__":
     from marco.config_file import parse
     from marco.errors import MarcoError
+    from marco.recipe_help import help_parser
 
+    if {"-h", "--help"} & set(sys.argv[1:]) and (parser := help_parser()):  # the help without importing torch
+        parser.print_help()
+        sys.exit(0)
     try:
         main(*parse(make_parser(), sys.argv[1:]))
     except (MarcoError, ValueError) as error:

@@ -65,16 +65,22 @@ class MarcoArguments:
             raise ValueError(f"split_similarity must be in (0, 1], got {self.split_similarity}")
 
 
-def make_parser():
-    """train.py's parser, which `marco preview` shares: TRL's SFTConfig and ModelConfig beside marco's dataclasses."""
-    from trl import ModelConfig, SFTConfig, TrlParser
-
+def marco_dataclasses() -> tuple:
+    """marco's own recipe dataclasses, in the order train.py's parser lists them (light: no torch, no TRL configs)."""
     from marco.compare import CompareConfig
     from marco.data import CleaningConfig
     from marco.gate import GateConfig
     from marco.judge import JudgeConfig
+
+    return MarcoArguments, CleaningConfig, CompareConfig, GateConfig, JudgeConfig
+
+
+def make_parser():
+    """train.py's parser, which `marco preview` shares: TRL's SFTConfig and ModelConfig beside marco's dataclasses."""
+    from trl import ModelConfig, SFTConfig, TrlParser
+
     from marco.training import launch_defaults
 
-    parser = TrlParser((MarcoArguments, CleaningConfig, CompareConfig, GateConfig, JudgeConfig, SFTConfig, ModelConfig))
+    parser = TrlParser((*marco_dataclasses(), SFTConfig, ModelConfig))
     parser.set_defaults(**launch_defaults())
     return parser
