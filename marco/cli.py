@@ -37,15 +37,15 @@ def _tokenizer(name: str):
 
 
 def data_command(argv: list) -> int:
-    from transformers import HfArgumentParser
+    from trl import TrlParser  # TRL's dataclass parser: transformers' own takes a second to import
 
     from marco.data import CleaningConfig, UnusableInput, run, write_outputs
     from marco.data.outputs import write_report
     from marco.data.reasons import VALIDATION
     from marco.data.summary import print_summary
 
-    parser = HfArgumentParser(CleaningConfig, prog="python -m marco data",
-                              description="Audit or clean a chat dataset (.jsonl, .json or a Hub dataset name).")
+    parser = TrlParser(CleaningConfig, prog="python -m marco data",
+                       description="Audit or clean a chat dataset (.jsonl, .json or a Hub dataset name).")
     parser.add_argument("action", choices=["audit", "clean"])
     parser.add_argument("input", help="a .jsonl/.json file, or a Hub dataset name (user/name)")
     parser.add_argument("--out", help="output folder (required for clean; audit writes its report there if given)")

@@ -5,7 +5,7 @@ An encoder-decoder model reads a source and writes a target: the source is the c
 (`source_text`, also what the comparison and the app send), the target is the tutor's reply."""
 
 from marco import models
-from marco.data.clean import conversation_text
+from marco.data.corpus import conversation_text
 from marco.errors import MarcoError
 
 

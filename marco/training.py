@@ -44,7 +44,6 @@ def prepare_data(marco_args, cleaning, output_dir: str, seed: int, is_main: bool
     """(train, eval, data report). The audit always runs and its outputs go to OUTPUT_DIR/data/; with the run's
     tokenizer it counts lengths in its tokens and reports the characters it cannot carry (tokenizer_coverage)."""
     from marco.data import UnusableInput, run, split_train_eval, write_outputs
-    from marco.data.formats import converted
 
     try:
         result = run(marco_args.dataset, cleaning, tokenizer, split=marco_args.dataset_split)
@@ -55,7 +54,7 @@ def prepare_data(marco_args, cleaning, output_dir: str, seed: int, is_main: bool
     if marco_args.clean_data:
         records = result.kept
     else:
-        records = [converted(r.record, r.fmt, r.messages) for r in result.rows if r.messages is not None]
+        records = result.valid_records()
     if not records:
         raise MarcoError(f"{marco_args.dataset}: no usable conversation left (see {output_dir}/data/report.html)")
     train, held_out = split_train_eval(records, marco_args.eval_fraction, marco_args.split_similarity, seed)

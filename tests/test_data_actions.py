@@ -70,7 +70,7 @@ def test_strip_of_a_sentence_in_the_middle():
 
 def test_filters_in_forked_processes_give_the_same_result(corpus, monkeypatch):
     in_process = run(corpus, CleaningConfig(boilerplate="strip"))
-    monkeypatch.setattr("marco.data.filters._FORK_MIN", 0)  # the filters in a forked process
+    monkeypatch.setattr("marco.data.fork.FORK_MIN", 0)  # the filters (and the writing) in a forked process
     forked = run(corpus, CleaningConfig(boilerplate="strip"))
     assert forked.kept == in_process.kept and forked.rejected == in_process.rejected
 

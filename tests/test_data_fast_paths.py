@@ -1,15 +1,19 @@
 """The fast paths of `marco data clean` give exactly what the plain definitions give (speed must not change a
-single output byte): text built from normalised turns, NFKC text by text, the vectorised Jaccard verification."""
+single output byte): text built from normalised turns, NFKC text by text, the vectorised Jaccard verification,
+regexes rewritten to open on a character, user sides built from normalised turns."""
 
 import random
 import re
 import unicodedata
 
 import numpy as np
+import pytest
 
-from marco.data.clean import conversation_text, normalized_conversation
+from marco.data import templates, truncation
+from marco.data.corpus import conversation_text, normalized_conversation
 from marco.data.dedup import jaccard, shingle_sets, verified_jaccard
-from marco.data.text import normalize_many, normalized_turns
+from marco.data.prompts import user_side
+from marco.data.text import normalize, normalize_many, normalized_turns
 
 # letters, punctuation the normaliser deletes, marks it spaces, compatibility forms NFKC folds, combining marks
 # and Hangul jamo that NFKC composes, the batch separator, odd whitespace and case-folding specials
@@ -44,16 +48,17 @@ def test_conversation_text_from_normalised_turns_equals_normalising_the_whole_co
         conversations = [[{"role": rng.choice(["system", "user", "assistant"]), "content": _text(rng)}
                           for _ in range(rng.randint(1, 4))] for _ in range(rng.randint(1, 4))]
         whole = normalize_many([conversation_text(c) for c in conversations])
-        built = [normalized_conversation(c, t) for c, t in zip(conversations, normalized_turns(conversations))]
+        built = [normalized_conversation([m["role"] for m in c], t) for c, t in zip(conversations, normalized_turns(conversations))]
         assert built == whole, conversations
 
 
 def test_a_turn_that_normalises_to_nothing_leaves_no_double_space():
     messages = [{"role": "user", "content": "?!"}, {"role": "assistant", "content": "Sì."}]
-    assert normalized_conversation(messages, normalized_turns([messages])[0]) == "user assistant sì"
+    assert normalized_conversation(["user", "assistant"], normalized_turns([messages])[0]) == "user assistant sì"
 
 
-def test_vectorised_jaccard_equals_the_pairwise_set_jaccard():
+def test_vectorised_jaccard_equals_the_pairwise_set_jaccard(monkeypatch):
+    monkeypatch.setattr("marco.data.dedup._PAIRS_PER_PASS", 7)  # many passes, each shingling only its own texts
     rng = random.Random(2)
     words = [f"w{i}" for i in range(40)]
     texts = [" ".join(rng.choice(words) for _ in range(rng.randint(1, 30))) for _ in range(200)]
@@ -61,3 +66,24 @@ def test_vectorised_jaccard_equals_the_pairwise_set_jaccard():
     exact = [jaccard(*(np.unique(shingle_sets([texts[i]], 3)[0]) for i in (a, b))) for a, b in pairs.tolist()]
     assert verified_jaccard(texts, pairs, 3).tolist() == exact
     assert 0 < sum(s > 0 for s in exact) < len(exact)  # the check sees both overlapping and disjoint pairs
+
+
+@pytest.mark.parametrize("fast, plain, alphabet", [
+    (truncation._EMOTICON, r"(?:^|(?<=\s))[:;=8xX][-o^']?[()\[\]DPp3/\\|]+(?=\s|$)|\([:;^][-_]?[)(^]\)|<3",
+     ":;=8xX-o^'()[]DPp3/\\|<_ \n\tab"),
+    (templates._QUOTED, r"(?<!\w)'(?:[^'\n]|'(?=\w)){1,80}?'(?!\w)|\"[^\"\n]{1,80}\"|«[^»\n]{1,80}»|“[^”\n]{1,80}”"
+                        r"|‘[^’\n]{1,80}’|\*[^*\n]{1,80}\*", "'\"«»“”‘’*ab \n"),
+    (templates._NAME, r"(?<=[a-zàèéìòù,;] )[A-ZÀÈÉÌÒÙ][\w'-]*", "aàA À,;1 -'x"),
+], ids=["emoticon", "quoted", "name"])
+def test_regexes_that_open_on_a_character_match_like_their_plain_definitions(fast, plain, alphabet):
+    plain, rng = re.compile(plain), random.Random(5)
+    for _ in range(100_000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12)))
+        assert fast.sub("#", text) == plain.sub("#", text), text
+
+
+def test_a_user_side_from_normalised_turns_equals_normalising_the_joined_turns():
+    rng = random.Random(6)
+    for _ in range(500):
+        turns = [_text(rng) for _ in range(rng.randint(1, 4))]
+        assert user_side(normalize_many(turns), "u" * len(turns)) == normalize("\n".join(turns)), turns

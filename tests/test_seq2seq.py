@@ -17,7 +17,7 @@ import train  # noqa: E402
 from marco import compare, models, seq2seq, tiny, tiny_t5  # noqa: E402
 from marco.errors import MarcoError  # noqa: E402
 from marco.data import run  # noqa: E402
-from marco.data.clean import conversation_text  # noqa: E402
+from marco.data.corpus import conversation_text  # noqa: E402
 from marco.data.dedup import near_duplicates  # noqa: E402
 from marco.data.text import normalize, normalize_many  # noqa: E402
 

@@ -5,7 +5,7 @@ import random
 from conftest import chat
 
 from marco.data import split_train_eval
-from marco.data.clean import conversation_text
+from marco.data.corpus import conversation_text
 from marco.data.dedup import jaccard, shingle_sets
 from marco.data.text import normalize
 

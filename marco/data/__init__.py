@@ -5,8 +5,8 @@ from .outputs import write_outputs
 from .probes import decontaminate, probe_questions
 from .split import split_train_eval
 from .config import CleaningConfig
-from .load import UnusableInput, read_rows
+from .load import UnusableInput
 from .templates import STOCK_PHRASES, TemplateScan, scan
 
 __all__ = ["CleanResult", "CleaningConfig", "STOCK_PHRASES", "TemplateScan", "UnusableInput", "audit", "clean", "decontaminate", "probe_questions",
-           "read_rows", "run", "scan", "split_train_eval", "write_outputs"]
+           "run", "scan", "split_train_eval", "write_outputs"]

@@ -16,7 +16,7 @@ import math
 import re
 from dataclasses import dataclass, field
 
-from .findings import Finding
+from .findings import Detector, Finding
 from .truncation import FUNCTION_WORDS
 
 _ASKED = re.compile(
@@ -74,8 +74,9 @@ def _last_turns(messages: list[dict]) -> tuple[int, str, str] | None:
 
 
 @dataclass
-class AlignmentFilter:
-    """Flags conversations whose last reply seems to answer another prompt (see the module docstring)."""
+class AlignmentFilter(Detector):
+    """Flags conversations whose last reply seems to answer another prompt (see the module docstring). A conversation
+    is judged as soon as its neighbours have been seen; with `score_model`, every conversation is scored at the end."""
 
     neighbours: int = field(default=2, metadata={"help": "Conversations on each side whose replies are compared."})
     max_term_words: int = field(default=4, metadata={"help": "Longest asked term, in words."})
@@ -86,44 +87,72 @@ class AlignmentFilter:
 
     reason = "misaligned"
 
-    def find(self, conversations: list[list[dict]]) -> list[Finding | None]:
-        turns = [_last_turns(messages) for messages in conversations]
-        findings = self.term_suspects(turns)
+    def __post_init__(self):
+        self.reset()
+
+    def reset(self) -> None:
+        self.seen = self.judged = 0
+        self.turns = {}  # conversation -> _last_turns(), while a neighbour may still need it (all of them to score)
+        self.replies = {}  # conversation -> [lower-cased reply, its words], built only around a question asking a term
+        self.found, self.conversations, self.scores = {}, [], None
+
+    def observe(self, conversations: list[list[dict]]) -> None:
+        for messages in conversations:
+            self.turns[self.seen] = _last_turns(messages)
+            self.seen += 1
         if self.score_model:
-            self.scores = self.ifd(conversations, turns)
+            self.conversations.extend(conversations)
+        self._judge(self.seen - self.neighbours)
+
+    def finish(self, read) -> dict:
+        self._judge(self.seen)
+        if self.score_model:
+            turns = [self.turns[c] for c in range(self.seen)]
+            self.scores = self.ifd(self.conversations, turns)
             for c, score in enumerate(self.scores):
-                if findings[c] is None and score >= self.ifd_threshold:
+                if c not in self.found and score >= self.ifd_threshold:
                     m, _, reply = turns[c]
-                    findings[c] = Finding(self.reason, f'IFD {score:.2f} >= {self.ifd_threshold}: the prompt does not '
-                                          f'help predict the reply "{" ".join(reply.split())[:80]}"',
-                                          f"messages[{m}].content", reply, 0, len(reply))
-        return findings
+                    self.found[c] = Finding(self.reason, f'IFD {score:.2f} >= {self.ifd_threshold}: the prompt does '
+                                            f'not help predict the reply "{" ".join(reply.split())[:80]}"',
+                                            f"messages[{m}].content", reply, 0, len(reply))
+        return dict(sorted(self.found.items()))
 
-    def term_suspects(self, turns: list) -> list[Finding | None]:
-        replies = {}  # conversation -> (words, lower-cased reply), built only around a question that asks a term
+    def _judge(self, upto: int) -> None:
+        """Judge the conversations before `upto`, then let go of those no later one will compare itself with."""
+        for c in range(self.judged, upto):
+            if self.turns[c] is not None:
+                self._suspect(c)
+        self.judged = max(self.judged, upto)
+        if not self.score_model:
+            for n in [n for n in self.turns if n < self.judged - self.neighbours]:
+                del self.turns[n]
+                self.replies.pop(n, None)
 
-        def has(n: int, term: str) -> bool:
-            if n not in replies:
-                lowered = turns[n][2].casefold() if turns[n] else ""
-                replies[n] = (set(_WORDS.findall(lowered)), lowered)
-            return mentions(*replies[n], term)
+    def _has(self, n: int, term: str) -> bool:
+        """mentions(), building the reply's word set only once one of the term's words is in it at all."""
+        if n not in self.replies:
+            self.replies[n] = [self.turns[n][2].casefold() if self.turns[n] else "", None]
+        reply = self.replies[n]
+        content = [w for w in _WORDS.findall(term) if w not in FUNCTION_WORDS]
+        if content and not any(w in reply[0] for w in content):
+            return False
+        if reply[1] is None:
+            reply[1] = set(_WORDS.findall(reply[0]))
+        return mentions(reply[1], reply[0], term)
 
-        findings = [None] * len(turns)
-        for c, turn in enumerate(turns):
-            if turn is None:
+    def _suspect(self, c: int) -> None:
+        turn = self.turns[c]
+        for term in asked_terms(turn[1], self.max_term_words):
+            if self._has(c, term):
                 continue
-            for term in asked_terms(turn[1], self.max_term_words):
-                if has(c, term):
-                    continue
-                near = [n for n in range(max(0, c - self.neighbours), min(len(turns), c + self.neighbours + 1))
-                        if n != c and has(n, term)]
-                if near:
-                    findings[c] = Finding(
-                        self.reason, f'asks about "{term}", which its reply never mentions but the reply of conversation '
-                        f'{near[0] + 1} does: "{" ".join(turn[2].split())[:80]}"', f"messages[{turn[0]}].content",
-                        turn[2], 0, len(turn[2]))
-                    break
-        return findings
+            near = [n for n in range(max(0, c - self.neighbours), min(self.seen, c + self.neighbours + 1))
+                    if n != c and self._has(n, term)]
+            if near:
+                self.found[c] = Finding(
+                    self.reason, f'asks about "{term}", which its reply never mentions but the reply of conversation '
+                    f'{near[0] + 1} does: "{" ".join(turn[2].split())[:80]}"', f"messages[{turn[0]}].content",
+                    turn[2], 0, len(turn[2]))
+                return
 
     def ifd(self, conversations: list[list[dict]], turns: list) -> list[float]:
         """IFD per conversation (nan where there is no prompt and reply), batched, longest first."""

@@ -19,9 +19,10 @@ benchmarks/bench_filters.py.
 """
 
 import bisect
+import itertools
 import re
 
-from .findings import Finding
+from .findings import Detector, Finding
 
 _SEP = "\x00"  # joins replies so each trigger word is found in one str.find pass
 _WINDOW = 300  # characters after a self-reference in which its limitation must appear
@@ -132,23 +133,23 @@ _LABELS = {"self": "AI disclaimer", "cutoff": "knowledge cut-off note", "refusal
 
 
 def candidates(replies: list[str]) -> dict[int, list[tuple[int, str, int, int]]]:
-    """Per reply holding a trigger word, the spans to search: (start, kind, start, end), merged per kind."""
-    lowered = [reply.lower() for reply in replies]
-    starts, position = [], 0
-    for text in lowered:
-        starts.append(position)
-        position += len(text) + 1
-    joined = {False: _SEP.join(lowered), True: _SEP.join(replies)}
+    """Per reply holding a trigger word, the spans to search: (start, kind, start, end), merged per kind. The words
+    are found in the UTF-8 bytes of the joined replies: one emoji makes a joined str four bytes a character, and
+    every one of the ~60 passes would read four times the bytes."""
     hits = {}
-    for kind, (words, cased, before, after) in _TRIGGERS.items():
-        for needle, as_written in [(w, False) for w in words] + [(w, True) for w in cased]:
-            haystack = joined[as_written]
-            at = haystack.find(needle)
-            while at >= 0:
-                index = bisect.bisect_right(starts, at) - 1
-                local = at - starts[index]
-                hits.setdefault(index, []).append((max(0, local - before), kind, local + after))
-                at = haystack.find(needle, at + 1)
+    for as_written, texts in ((False, [reply.lower() for reply in replies]), (True, replies)):
+        encoded = [text.encode() for text in texts]
+        starts = [0, *itertools.accumulate(len(e) + 1 for e in encoded)]
+        haystack = _SEP.encode().join(encoded)
+        for kind, (words, cased, before, after) in _TRIGGERS.items():
+            for needle in (cased if as_written else words):
+                needle = needle.encode()
+                at = haystack.find(needle)
+                while at >= 0:
+                    index = bisect.bisect_right(starts, at) - 1
+                    local = len(encoded[index][: at - starts[index]].decode())  # in characters
+                    hits.setdefault(index, []).append((max(0, local - before), kind, local + after))
+                    at = haystack.find(needle, at + 1)
     spans = {}
     for index, found in hits.items():
         merged = []
@@ -184,33 +185,43 @@ def quote(evidence: str) -> str:
     return line if len(line) <= _QUOTE_CHARS else line[: _QUOTE_CHARS - 3] + "..."
 
 
-class BoilerplateFilter:
-    """Flags the first assistant reply of a conversation that carries LLM boilerplate (see the module docstring)."""
+class BoilerplateFilter(Detector):
+    """Flags the first assistant reply of a conversation that carries LLM boilerplate (see the module docstring).
+    Each reply is judged on its own, so every chunk is judged as it comes."""
 
     reason = "boilerplate"
 
-    def find(self, conversations: list[list[dict]]) -> list[Finding | None]:
+    def __init__(self):
+        self.reset()
+
+    def reset(self) -> None:
+        self.seen, self.found = 0, {}
+
+    def observe(self, conversations: list[list[dict]]) -> None:
         owners, replies = [], []
         for c, messages in enumerate(conversations):
             for m, message in enumerate(messages):
                 if message.get("role") == "assistant" and isinstance(message.get("content"), str):
                     owners.append((c, m))
                     replies.append(message["content"].replace(_SEP, " "))
-        findings = [None] * len(conversations)
         for index, spans in sorted(candidates(replies).items()):
             conversation, message = owners[index]
+            if self.seen + conversation in self.found:
+                continue
             matches = ((kind, m) for _, kind, begin, end in spans for m in _PATTERNS[kind].finditer(replies[index], begin, end))
             for kind, match in matches:
-                if findings[conversation] is not None:
-                    break
                 found = self.evidence(replies[index], kind, match.start(), match.end())
                 if found:
                     begin, end = found
                     evidence = conversations[conversation][message]["content"][begin:end]
-                    findings[conversation] = Finding(
-                        self.reason, f'{_LABELS[kind]}: "{quote(evidence)}"',
-                        f"messages[{message}].content", evidence, begin, end)
-        return findings
+                    self.found[self.seen + conversation] = Finding(
+                        self.reason, f'{_LABELS[kind]}: "{quote(evidence)}"', f"messages[{message}].content", evidence,
+                        begin, end)
+                    break
+        self.seen += len(conversations)
+
+    def finish(self, read) -> dict:
+        return self.found
 
     @staticmethod
     def evidence(text: str, kind: str, start: int, end: int) -> tuple[int, int] | None:

@@ -1,87 +1,77 @@
 """Where data is cleaned: validate, decontaminate, drop exact and near duplicates, templated and defective
 conversations, audit the prompt side, report.
 
-Every input line ends in exactly one of `kept` or `rejected` (with a reason from reasons.py); `run()` checks
-that rule before it returns. Writing is outputs.py's job.
+Every input line ends in exactly one of `kept` or `rejected` (with a reason from reasons.py): a row holds its
+rejection or none, and `CleanResult.records()` checks that it gives one record per input row. The corpus is read once (corpus.py) and its text let go; each step reads again only
+the texts it must look at, and the records are read again when they are written (outputs.py).
 """
 
-import functools
-import hashlib
 from collections import Counter
 from dataclasses import asdict, dataclass
 
-from . import filters, metrics, prompts, report_examples, templates
-from .coverage import coverage
+import numpy as np
+
+from . import filters, metrics, report_examples, templates
 from .config import CleaningConfig
+from .corpus import ROLE_NAMES, Corpus, normalized_conversation
+from .coverage import coverage
 from .dedup import exact_duplicates, near_duplicates
 from .evidence import Reply
-from .formats import converted, record_name
-from .load import UnusableInput, read_rows, reject
-from .outputs import write_outputs, write_report
-from .probes import decontaminate, probe_questions
+from .formats import converted
+from .lazy import LazyTexts
+from .load import UnusableInput, open_source, reject
+from .probes import probe_questions
+from .prompts import user_side, warnings as prompt_warnings
 from .reasons import REASONS, VALIDATION
-from .text import normalized_turns
 
-GROUP_FIELDS = ("topic", "type", "category", "level")
 _UNREADABLE = {"unknown_format", "not_an_object", "invalid_json", "blank_line"}  # rows with no known format
+_MESSAGE_BITS = 16  # a reply's key is (row << 16) | message index: max_chars allows no more messages than that
+_CITED_AT_A_TIME = 16_384  # templated replies read again at a time to quote them
 
 
 @dataclass
 class CleanResult:
-    rows: list  # every input row, each with its rejection or None
-    kept: list  # records to train on, in the `messages` format
-    rejected: list  # original records (or verbatim lines) with their `rejection`
+    rows: list  # every input row (its text let go), each with its rejection or None
     report: dict
+    source: object  # where the records are read again: `records()`, `kept`, `rejected`
 
+    def records(self, first: int = 0, stop: int = None):
+        """(kept, record) for every input row from `first` to `stop` (the end), in order: a kept record as it is
+        trained on (`messages` format, its flags), a rejected one as it came (or its verbatim line) with its
+        `rejection`. Every row gives exactly one: a source that reads back other rows than it gave is an error."""
+        stop = len(self.rows) if stop is None else stop
+        position = first
+        for chunk in self.source.chunks(first=first, stop=stop):
+            for full in chunk:
+                row = self.rows[position] if position < stop else None
+                if row is None or row.line != full.line:
+                    raise AssertionError(f"conservation broken: the source read back line {full.line} where "
+                                         f"{len(self.rows)} rows were cleaned")
+                position += 1
+                if row.rejection is None:
+                    record = converted(full.record, full.fmt, row.messages or full.messages)
+                    yield True, {**record, "flags": row.flags} if row.flags else record
+                elif full.record is not None:
+                    yield False, {**full.record, "rejection": row.rejection}
+                else:
+                    yield False, {"raw": full.raw, "rejection": row.rejection}
+        if position != stop:
+            raise AssertionError(f"conservation broken: the source read back {position - first} of the "
+                                 f"{stop - first} rows cleaned")
 
-def conversation_text(messages: list) -> str:
-    """The text duplicates are judged on: every turn with its role."""
-    return "\n".join(f"{m['role']}: {m['content']}" for m in messages)
+    @property
+    def kept(self) -> list:
+        return [record for kept, record in self.records() if kept]
 
+    @property
+    def rejected(self) -> list:
+        return [record for kept, record in self.records() if not kept]
 
-def normalized_conversation(messages: list, turns: list[str]) -> str:
-    """normalize(conversation_text(messages)) from its normalised turns: "role: " normalises to "role ", and a turn
-    that normalises to nothing leaves no double space."""
-    return " ".join(part for m, turn in zip(messages, turns) for part in (m["role"], turn) if part)
-
-
-class ConversationTexts:
-    """The normalised conversation texts of some rows, each built from its normalised turns when read, so those of a
-    million conversations are never all held at once (next to the turns) as a list would."""
-
-    def __init__(self, rows: list, indices: list, turns: dict):
-        self.rows, self.indices, self.turns = rows, indices, turns
-
-    def __len__(self) -> int:
-        return len(self.indices)
-
-    def __getitem__(self, k):
-        if isinstance(k, slice):
-            return [self[j] for j in range(*k.indices(len(self)))]
-        i = self.indices[k]
-        return normalized_conversation(self.rows[i].messages, self.turns[i])
-
-    def __iter__(self):
-        return (normalized_conversation(self.rows[i].messages, self.turns[i]) for i in self.indices)
-
-
-def _digest(text: str) -> bytes:
-    """What exact duplicates are keyed on: 16 bytes instead of the whole text (a collision among 4 billion texts: under 2^-64)."""
-    return hashlib.blake2b(text.encode(), digest_size=16).digest()
-
-
-def _group_fields(records: list, asked) -> list:
-    if asked:
-        return list(asked)
-    return [f for f in GROUP_FIELDS if records and sum(f in r for r in records) >= len(records) / 2]
-
-
-def _lengths(rows: list, normalized: list, tokenizer) -> dict:
-    """Tokens per conversation with a tokenizer, else words of its normalised text."""
-    if tokenizer is not None and rows:  # (a tokenizer refuses an empty batch)
-        texts = [" ".join(m["content"] for m in r.messages) for r in rows]
-        return metrics.length_stats([len(ids) for ids in tokenizer(texts, add_special_tokens=False)["input_ids"]], "tokens")
-    return metrics.length_stats([t.count(" ") + 1 if t else 0 for t in normalized], "words")
+    def valid_records(self) -> list:
+        """Every valid conversation, as training without cleaning takes them (a stripped sentence stays stripped)."""
+        rows = iter(self.rows)
+        return [converted(full.record, full.fmt, row.messages or full.messages)
+                for chunk in self.source.chunks() for full, row in zip(chunk, rows) if full.rejection is None]
 
 
 def _require_known_format(source: str, rows: list) -> None:
@@ -95,14 +85,51 @@ def _require_known_format(source: str, rows: list) -> None:
                             f"instruction/output); first: {first.rejection['detail'].removeprefix(first.where + ': ')}")
 
 
-def _reject_probe_overlaps(rows: list, valid: list, questions: list) -> None:
-    for hit in decontaminate([rows[i].messages for i in valid], [q for _, q in questions]):
-        row = rows[valid[hit.conversation]]
-        probe_id, question = questions[hit.probe]
-        kind = "exact" if hit.exact else f"near ({hit.similarity:.0%} of its words)"
-        reject(row, "probe_overlap", f"{row.where}: user turn is an {kind} duplicate of probe {probe_id} "
-               f"\"{question[:120]}\"", f"messages[{hit.turn}].content", duplicate_of=probe_id,
-               evidence=row.messages[hit.turn]["content"])
+def _texts(corpus: Corpus):
+    """Fetchers for LazyTexts: normalised conversations by row, normalised and original replies by reply key."""
+    def conversations(positions):
+        return [normalized_conversation([ROLE_NAMES[r] for r in roles], turns)
+                for roles, turns in corpus.spill.entries(positions)]
+
+    def normalized_replies(keys):
+        keys = np.asarray(keys, np.int64)
+        return [turns[m] for (_, turns), m in zip(corpus.spill.entries(keys >> _MESSAGE_BITS),
+                                                  (keys & ((1 << _MESSAGE_BITS) - 1)).tolist())]
+
+    def replies(keys):
+        keys = np.asarray(keys, np.int64)
+        rows = np.unique(keys >> _MESSAGE_BITS)
+        messages = {int(p): row.messages for p, row in zip(rows, corpus.source.reread(rows))}
+        return [messages[int(k) >> _MESSAGE_BITS][int(k) & ((1 << _MESSAGE_BITS) - 1)]["content"] for k in keys]
+
+    return conversations, normalized_replies, replies
+
+
+def _reject_duplicates(corpus: Corpus, conversations) -> list:
+    """Exact, then near duplicates among the candidates; returns the distinct ones (row positions)."""
+    rows, names, candidates = corpus.rows, corpus.names, corpus.candidates.tolist()
+    for dup in exact_duplicates(corpus.digests):
+        row, twin = candidates[dup.index], candidates[dup.kept]
+        reject(rows[row], "exact_duplicate", f"{rows[row].where}: same conversation as {names[twin]} "
+               "after normalisation", duplicate_of=names[twin])
+    unique = [i for i in candidates if rows[i].rejection is None]
+    cfg = corpus.cfg
+    for dup in near_duplicates(LazyTexts(unique, conversations), cfg.near_dup_threshold, cfg.shingle_words,
+                               cfg.num_perm, sketches=corpus.sketches_of(unique)):
+        row, twin = unique[dup.index], unique[dup.kept]
+        reject(rows[row], "near_duplicate", f"{rows[row].where}: Jaccard {dup.similarity:.2f} with "
+               f"{names[twin]} (threshold {cfg.near_dup_threshold})", duplicate_of=names[twin])
+    distinct = [i for i in unique if rows[i].rejection is None]
+    if cfg.reject_duplicate_prompts:
+        first = {}
+        for index, side in enumerate(corpus.prompts.side_of(distinct).tolist()):
+            twin = distinct[first.setdefault(side, index)]
+            if twin != distinct[index]:
+                row = distinct[index]
+                reject(rows[row], "duplicate_prompt", f"{rows[row].where}: the same user side as {names[twin]}",
+                       duplicate_of=names[twin])
+        distinct = [i for i in distinct if rows[i].rejection is None]
+    return distinct
 
 
 def _cite(scan, hits: list, reply: str) -> tuple[int, str]:
@@ -116,89 +143,73 @@ def _cite(scan, hits: list, reply: str) -> tuple[int, str]:
     return best[2], best[3]
 
 
-def _reject_templates(rows: list, distinct: list, names: list, cfg, turns: dict) -> tuple:
-    """Scan the replies of the distinct conversations; reject those that use a template, quoting its words.
-    `turns` holds each row's normalised turns; `cited` maps each rejected row to the template its rejection quotes."""
-    owners, replies, normalized_replies, cited = [], [], [], {}
-    for i in distinct:
-        for m, message in enumerate(rows[i].messages):
-            if message["role"] == "assistant":
-                owners.append((i, m))
-                replies.append(message["content"])
-                normalized_replies.append(turns[i][m])
-    scan = templates.scan(replies, [names[i] for i, _ in owners], cfg, normalized_replies)
-    if cfg.template_filter:
-        for reply, ((owner, m), hits) in enumerate(zip(owners, scan.hits)):
-            if hits and rows[owner].rejection is None:
-                t, evidence = _cite(scan, hits, replies[reply])
-                more = f" and {len(hits) - 1} more" if len(hits) > 1 else ""
+def _reject_templates(corpus: Corpus, scan, replies) -> dict:
+    """Reject the conversations whose replies use a template, quoting its words; returns {row: template cited}."""
+    rows, cited = corpus.rows, {}
+    if not corpus.cfg.template_filter:
+        return cited
+    flagged = [k for k, hits in enumerate(scan.hits) if hits]
+    for first in range(0, len(flagged), _CITED_AT_A_TIME):
+        batch = flagged[first: first + _CITED_AT_A_TIME]
+        for k, text in zip(batch, replies.take(batch)):
+            owner, m = int(replies.keys[k]) >> _MESSAGE_BITS, int(replies.keys[k]) & ((1 << _MESSAGE_BITS) - 1)
+            if rows[owner].rejection is None:
+                t, evidence = _cite(scan, scan.hits[k], text)
+                more = f" and {len(scan.hits[k]) - 1} more" if len(scan.hits[k]) > 1 else ""
                 template = scan.templates[t]
                 reject(rows[owner], "template", f"{rows[owner].where}: assistant reply uses the {template.kind} "
-                       f"template \"{evidence[:200]}\" ({template.share:.0%} of replies){more}", f"messages[{m}].content",
-                       evidence=evidence)
+                       f"template \"{evidence[:200]}\" ({template.share:.0%} of replies){more}",
+                       f"messages[{m}].content", evidence=evidence)
                 cited[owner] = t
-    return owners, replies, normalized_replies, scan, cited
+    return cited
 
 
 def run(source: str, cfg: CleaningConfig = None, tokenizer=None, split: str = "train") -> CleanResult:
     """Audit and clean `source` (a .jsonl/.json file or a Hub dataset name). Writes nothing."""
     cfg = cfg or CleaningConfig()
     questions = probe_questions(cfg.decontaminate_probes) if cfg.decontaminate_probes else []  # a bad probes file fails before any work
-    rows = read_rows(source, cfg.max_chars, split)
-    _require_known_format(source, rows)
-    names = [record_name(r.record, r.line) for r in rows]
-    valid = [i for i, r in enumerate(rows) if r.rejection is None]
-    conversations = [rows[i].messages for i in valid]
-    turns = dict(zip(valid, normalized_turns(conversations)))
-    # the content filters and the prompt audit, on the other core while duplicates and templates are found
-    audit_prompts = functools.partial(prompts.audit, conversations, [turns[i] for i in valid])
-    finish_filters = filters.start(rows, valid, cfg, {"prompts": audit_prompts})
-    if questions:
-        _reject_probe_overlaps(rows, valid, questions)
-    candidates = [i for i in valid if rows[i].rejection is None]
-    lengths = _lengths([rows[i] for i in candidates], ConversationTexts(rows, candidates, turns), tokenizer)
-
-    for dup in exact_duplicates([_digest(text) for text in ConversationTexts(rows, candidates, turns)]):
-        row, twin = candidates[dup.index], candidates[dup.kept]
-        reject(rows[row], "exact_duplicate", f"{rows[row].where}: same conversation as {names[twin]} "
-               "after normalisation", duplicate_of=names[twin])
-    unique = [i for i in candidates if rows[i].rejection is None]
-    for dup in near_duplicates(ConversationTexts(rows, unique, turns), cfg.near_dup_threshold, cfg.shingle_words,
-                               cfg.num_perm):
-        row, twin = unique[dup.index], unique[dup.kept]
-        reject(rows[row], "near_duplicate", f"{rows[row].where}: Jaccard {dup.similarity:.2f} with "
-               f"{names[twin]} (threshold {cfg.near_dup_threshold})", duplicate_of=names[twin])
-    distinct = [i for i in unique if rows[i].rejection is None]
-    if cfg.reject_duplicate_prompts:
-        for index, earlier in prompts.duplicate_prompts([rows[i].messages for i in distinct]):
-            row, twin = distinct[index], distinct[earlier]
-            reject(rows[row], "duplicate_prompt", f"{rows[row].where}: the same user side as {names[twin]}",
-                   duplicate_of=names[twin])
-        distinct = [i for i in distinct if rows[i].rejection is None]
-
-    owners, replies, normalized_replies, scan, cited = _reject_templates(rows, distinct, names, cfg, turns)
-    del turns
-    filter_counts, side_results = finish_filters()
-
-    kept = [_kept_record(r) for r in rows if r.rejection is None]
-    rejected = [{**r.record, "rejection": r.rejection} if r.record is not None else {"raw": r.raw, "rejection": r.rejection}
-                for r in rows if r.rejection is not None]
-    if len(kept) + len(rejected) != len(rows):
-        raise AssertionError(f"conservation broken: {len(kept)} kept + {len(rejected)} rejected != {len(rows)} lines")
-    kept_replies = [k for k, (owner, _) in enumerate(owners) if rows[owner].rejection is None]
-    report = _report(source, cfg, rows, names, valid, lengths, scan, replies, normalized_replies, kept_replies)
-    report["filters"] = filter_counts
-    report["prompts"] = side_results["prompts"]
-    report["examples"] = report_examples.collect(rows, scan, cited)
+    data = open_source(source, cfg.max_chars, split)
+    filtering = filters.Filtering(data, cfg)  # the content filters, on the other core while duplicates are found
+    corpus = Corpus(data, cfg, tokenizer, questions, filtering.observe)
+    try:
+        corpus.read()
+        rows = corpus.rows
+        _require_known_format(source, rows)
+        conversations, normalized_replies, original_replies = _texts(corpus)
+        distinct = _reject_duplicates(corpus, conversations)
+        keys = np.array([(i << _MESSAGE_BITS) | m for i in distinct for m, role in enumerate(corpus.roles[i]) if role == "a"],
+                        dtype=np.int64)
+        owners = (keys >> _MESSAGE_BITS).tolist()
+        replies, normalized = LazyTexts(keys, original_replies), LazyTexts(keys, normalized_replies)
+        scan = templates.scan(replies, [corpus.names[i] for i in owners], cfg, normalized)
+        cited = _reject_templates(corpus, scan, replies)
+        filter_counts = filtering.finish(rows)
+        kept_replies = np.flatnonzero([rows[i].rejection is None for i in owners])
+        characters = (sum(corpus.assistant_characters[i] for i in distinct),
+                      sum(corpus.assistant_characters[i] for i in distinct if rows[i].rejection is None))
+        report = _report(source, cfg, corpus, scan, replies, normalized, kept_replies, characters)
+        report["filters"] = filter_counts
+        report["prompts"] = corpus.prompts.result(lambda positions: _first_user_turns(data, positions),
+                                                   lambda positions: _user_sides(corpus, positions))
+        report["examples"] = report_examples.collect(rows, scan, cited, data)
+    except BaseException:
+        filtering.stop()
+        raise
+    finally:
+        corpus.spill.close()
+    result = CleanResult(rows, report, data)
     if tokenizer is not None:  # what the tokenizer cannot carry of the messages that will be trained on
-        report["tokenizer_coverage"] = coverage(tokenizer, [m["content"] for r in kept for m in r["messages"]])
+        report["tokenizer_coverage"] = coverage(tokenizer, [m["content"] for r in result.kept for m in r["messages"]])
     report["warnings"] = _warnings(report)
-    return CleanResult(rows, kept, rejected, report)
+    return result
 
 
-def _kept_record(row) -> dict:
-    record = converted(row.record, row.fmt, row.messages)
-    return {**record, "flags": row.flags} if row.flags else record
+def _first_user_turns(data, positions) -> list[str]:
+    return [next(m["content"] for m in row.messages if m["role"] == "user") for row in data.reread(positions)]
+
+
+def _user_sides(corpus: Corpus, positions) -> list[str]:
+    return [user_side(turns, roles) for roles, turns in corpus.spill.entries(positions)]
 
 
 def _clusters(rows: list, names: list, reason: str, top: int = 20) -> dict:
@@ -211,31 +222,28 @@ def _clusters(rows: list, names: list, reason: str, top: int = 20) -> dict:
             "largest": [{"kept": kept, "size": len(dups) + 1, "duplicates": dups[:10]} for kept, dups in biggest]}
 
 
-def _report(source, cfg, rows, names, valid, lengths, scan, replies, normalized_replies, kept_replies) -> dict:
+def _report(source, cfg, corpus, scan, replies, normalized, kept_replies, characters) -> dict:
+    rows, names = corpus.rows, corpus.names
     reasons = [r.rejection["reason"] if r.rejection else None for r in rows]
-    records = [rows[i].record for i in valid]
-    groups = {f: metrics.group_breakdown([str(r.record.get(f)) if r.record else "(invalid)" for r in rows], reasons)
-              for f in _group_fields(records, cfg.group_by)}
     by_reason = Counter(r for r in reasons if r)
-    kept_normalized = [normalized_replies[k] for k in kept_replies]
     return {
         "source": source,
         "settings": asdict(cfg),
         "counts": {"input": len(rows), "kept": reasons.count(None), "rejected": len(rows) - reasons.count(None),
                    "by_reason": dict(by_reason.most_common()), "flagged": sum(bool(r.flags) for r in rows)},
         "reasons": {key: REASONS[key].meaning for key in by_reason},
-        "formats": dict(Counter(rows[i].fmt for i in valid)),
+        "formats": dict(corpus.formats),
         "exact_duplicates": _clusters(rows, names, "exact_duplicate"),
         "near_duplicates": _clusters(rows, names, "near_duplicate"),
         "templates": {"filtered": cfg.template_filter, "replies_scanned": len(replies),
                       "templated_replies": sum(scan.flagged), "template_rate": round(scan.rate, 4),
                       "found": [t.as_dict() for t in scan.templates[:50]]},
-        "diversity": {"deduplicated": metrics.diversity(replies, normalized_replies, cfg.template_edge_words),
-                      "kept": metrics.diversity([replies[k] for k in kept_replies], kept_normalized,
-                                                cfg.template_edge_words)},
-        "top_openings": metrics.top_openings(normalized_replies, cfg.template_edge_words),
-        "lengths": lengths,
-        "groups": groups,
+        "diversity": {"deduplicated": metrics.diversity(replies, normalized, cfg.template_edge_words, characters[0]),
+                      "kept": metrics.diversity(replies.subset(kept_replies), normalized.subset(kept_replies),
+                                                cfg.template_edge_words, characters[1])},
+        "top_openings": metrics.top_openings(normalized, cfg.template_edge_words),
+        "lengths": corpus.length_stats(),
+        "groups": corpus.groups.breakdown(cfg.group_by, reasons),
     }
 
 
@@ -249,7 +257,7 @@ def _warnings(report: dict) -> list[str]:
     for reason in ("exact_duplicate", "near_duplicate", "probe_overlap"):
         if counts["by_reason"].get(reason):
             found.append(f"{counts['by_reason'][reason]} {reason.replace('_', ' ')}s")
-    found.extend(prompts.warnings(report["prompts"]))
+    found.extend(prompt_warnings(report["prompts"]))
     for reason, tally in report["filters"].items():
         if tally["rejected"] + tally["stripped"] + tally["flagged"]:
             found.append(f"{reason}: {tally['rejected']} rejected, {tally['stripped']} stripped, "
@@ -267,6 +275,8 @@ def _warnings(report: dict) -> list[str]:
 
 
 def clean(source: str, out_dir: str, cfg: CleaningConfig = None, tokenizer=None, split: str = "train") -> CleanResult:
+    from .outputs import write_outputs
+
     result = run(source, cfg, tokenizer, split)
     write_outputs(result, out_dir)
     return result
@@ -274,6 +284,8 @@ def clean(source: str, out_dir: str, cfg: CleaningConfig = None, tokenizer=None,
 
 def audit(source: str, out_dir: str = None, cfg: CleaningConfig = None, tokenizer=None, split: str = "train") -> dict:
     """The report alone: what `clean` would do, with no data written."""
+    from .outputs import write_report
+
     report = run(source, cfg, tokenizer, split).report
     if out_dir:
         write_report(report, out_dir)

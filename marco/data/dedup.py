@@ -11,12 +11,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .lazy import take
 from .text import mix64, ngram_hashes, word_hashes
 
 _EMPTY = np.uint32(0xFFFFFFFF)
 _ROTATION_STEP = np.uint32(0x9E3779B1)  # the constant C of densification by rotation
 _CHUNK = 4096  # texts sketched at a time: bounds memory and stays in cache
-_PAIRS_PER_PASS = 50_000  # candidate pairs verified at a time
+_PAIRS_PER_PASS = 20_000  # candidate pairs verified at a time: bounds the shingles held (~100 per text)
 
 
 @dataclass(frozen=True)
@@ -121,25 +122,30 @@ def jaccard(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def verified_jaccard(normalized: list[str], pairs: np.ndarray, shingle_words: int) -> np.ndarray:
-    """Exact shingle Jaccard of every candidate pair, vectorised: each shingle becomes its rank in the sorted
-    vocabulary, text t's set the sorted keys t * V + rank, so "is a's shingle in b?" is one searchsorted."""
+    """Exact shingle Jaccard of every candidate pair, `_PAIRS_PER_PASS` pairs at a time (bounded memory: a pass
+    shingles only the texts its pairs involve)."""
+    return np.concatenate([_pass_jaccard(normalized, pairs[first: first + _PAIRS_PER_PASS], shingle_words)
+                           for first in range(0, len(pairs), _PAIRS_PER_PASS)]) if len(pairs) else np.zeros(0)
+
+
+def _pass_jaccard(normalized, pairs: np.ndarray, shingle_words: int) -> np.ndarray:
+    """Vectorised: each shingle becomes its rank in the sorted vocabulary, text t's set the sorted keys t * V + rank,
+    so "is a's shingle in b?" is one searchsorted."""
     involved, local = _ranks(pairs.ravel())
     local = local.reshape(pairs.shape)
-    shingles, offsets = shingle_sets([normalized[i] for i in involved], shingle_words)
+    shingles, offsets = shingle_sets(take(normalized, involved.tolist()), shingle_words)
     vocabulary, rank = _ranks(shingles)
     size = np.int64(vocabulary.size)
     keys = _sorted_unique(np.repeat(np.arange(involved.size, dtype=np.int64), np.diff(offsets)) * size + rank)
     starts = np.searchsorted(keys, np.arange(involved.size + 1, dtype=np.int64) * size)
     counts = np.diff(starts)
-    common = np.zeros(len(pairs), np.int64)
-    for first in range(0, len(pairs), _PAIRS_PER_PASS):  # bounded memory: a pass gathers ~100 keys per pair
-        a, b = local[first: first + _PAIRS_PER_PASS].T
-        owner = np.repeat(np.arange(a.size), counts[a])
-        position = np.arange(owner.size) - np.repeat(np.cumsum(counts[a]) - counts[a], counts[a]) + starts[a][owner]
-        wanted = keys[position] % size + b[owner] * size
-        found = keys[np.searchsorted(keys, wanted).clip(0, keys.size - 1)] == wanted
-        common[first: first + a.size] = np.bincount(owner[found], minlength=a.size)
-    union = counts[local[:, 0]] + counts[local[:, 1]] - common
+    a, b = local.T
+    owner = np.repeat(np.arange(a.size), counts[a])
+    position = np.arange(owner.size) - np.repeat(np.cumsum(counts[a]) - counts[a], counts[a]) + starts[a][owner]
+    wanted = keys[position] % size + b[owner] * size
+    found = keys[np.searchsorted(keys, wanted).clip(0, keys.size - 1)] == wanted
+    common = np.bincount(owner[found], minlength=a.size)
+    union = counts[a] + counts[b] - common
     return np.divide(common, union, out=np.zeros(len(pairs)), where=union > 0)
 
 
@@ -150,9 +156,8 @@ def _root(parent: dict, x: int) -> int:
     return x
 
 
-def near_duplicates(normalized: list[str], threshold: float = 0.8, shingle_words: int = 3,
-                    num_perm: int = 128) -> list[Duplicate]:
-    """Clusters of texts whose shingle Jaccard is >= threshold (verified), one kept per cluster (the first)."""
+def sketch(normalized: list[str], threshold: float = 0.8, shingle_words: int = 3, num_perm: int = 128):
+    """(band hashes, has shingles) of some texts: what near_duplicates() compares, computed a chunk at a time."""
     bands, rows = lsh_bands(threshold, num_perm)
     tables, nonempty = [], []
     for start in range(0, len(normalized), _CHUNK):
@@ -160,8 +165,19 @@ def near_duplicates(normalized: list[str], threshold: float = 0.8, shingle_words
         tables.append(band_hashes(signatures(shingles, offsets, num_perm), bands, rows))
         nonempty.append(np.diff(offsets) > 0)
     if not tables:
+        return np.zeros((0, bands), np.uint64), np.zeros(0, bool)
+    return np.concatenate(tables), np.concatenate(nonempty)
+
+
+def near_duplicates(normalized, threshold: float = 0.8, shingle_words: int = 3, num_perm: int = 128,
+                    sketches: tuple = None) -> list[Duplicate]:
+    """Clusters of texts whose shingle Jaccard is >= threshold (verified), one kept per cluster (the first).
+    `normalized`: a list, or a LazyTexts (only the candidates' texts are read); `sketches`: sketch() of the same
+    texts, when they were computed already."""
+    band_table, nonempty = sketches if sketches is not None else sketch(normalized, threshold, shingle_words, num_perm)
+    if band_table.shape[0] == 0:
         return []
-    pairs = candidate_pairs(np.concatenate(tables), np.concatenate(nonempty))
+    pairs = candidate_pairs(band_table, nonempty)
     if pairs.size == 0:
         return []
     similarities = verified_jaccard(normalized, pairs, shingle_words)

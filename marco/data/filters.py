@@ -1,26 +1,26 @@
 """The content filters (boilerplate, truncated, misaligned) run over the corpus, and what each finding does.
 
-Each filter module exposes one class with a `reason` and `find(conversations) -> list[Finding | None]`
-(marco/data/findings.py). The action per filter comes from CleaningConfig: `reject` the conversation, `strip`
-the sentence that matched (the rest is kept, the record's `flags` say what went), `flag` it (kept, noted), `off`.
+Each filter module exposes one `Detector` class with a `reason` (marco/data/findings.py). The action per filter
+comes from CleaningConfig: `reject` the conversation, `strip` the sentence that matched (the rest is kept, the
+record's `flags` say what went), `flag` it (kept, noted), `off`.
 """
 
 import dataclasses
 import functools
 import importlib
 import math
-import multiprocessing
 import re
+from array import array
 
 import numpy as np
 
 from .findings import Finding
+from .fork import Forked, can_fork
 from .load import reject
 
 FILTERS = {"boilerplate": "marco.data.boilerplate", "truncated": "marco.data.truncation",
            "misaligned": "marco.data.alignment"}  # CleaningConfig field (= reason) -> module
 _MESSAGE_INDEX = re.compile(r"messages\[(\d+)\]")
-_FORK_MIN = 2_000  # conversations from which a filter runs in a process of its own (a fork costs ~10 ms)
 _SENTENCE_BOUNDARY = re.compile(r"(?<=[.!?…])\s+|\n+")
 
 
@@ -69,81 +69,80 @@ def stripped(messages: list, finding: Finding):
     return [*messages[:index], {**messages[index], "content": rest}, *messages[index + 1:]]
 
 
-class _Forked:
-    """`fn()` computed in a forked process, so the filters use the second core while the parent deduplicates and
-    scans templates (the findings depend only on the conversations, not on what the other steps reject)."""
-
-    def __init__(self, fn):
-        context = multiprocessing.get_context("fork")
-        self.reader, writer = context.Pipe(duplex=False)
-        self.process = context.Process(target=_send, args=(fn, writer), daemon=True)
-        self.process.start()
-        writer.close()
-
-    def result(self):
-        try:
-            value = self.reader.recv()
-        finally:
-            self.process.join()
-        if isinstance(value, BaseException):
-            raise value
-        return value
+def _observe(detectors: dict, conversations: list) -> None:
+    for found_by in detectors.values():
+        found_by.observe(conversations)
 
 
-def _send(fn, writer) -> None:
-    try:
-        writer.send(fn())
-    except BaseException as error:  # the parent re-raises it
-        writer.send(error)
+def _finish(detectors: dict, positions, source) -> dict:
+    """{reason: ({row position: Finding}, scores)} once every conversation was observed; `positions[k]` is the row of
+    the k-th conversation observed."""
+    def read(indices):
+        return [row.messages for row in source.reread([positions[k] for k in indices])]
+
+    return {reason: ({positions[k]: finding for k, finding in found_by.finish(read).items()},
+                     getattr(found_by, "scores", None)) for reason, found_by in detectors.items()}
 
 
-def in_background(fn, size: int):
-    """A callable giving `fn()`: computed in a forked process from now on where the platform forks and `size` (items
-    of work) makes a fork pay, else computed when called."""
-    if "fork" in multiprocessing.get_all_start_methods() and size >= _FORK_MIN:
-        return _Forked(fn).result
-    return fn
+def _stream(source, detectors: dict) -> dict:
+    """The forked process's work: read the source itself, valid conversations through every detector."""
+    positions = array("q")
+    for chunk in source.chunks():
+        valid = [row for row in chunk if row.rejection is None]
+        positions.extend(row.line - 1 for row in valid)
+        _observe(detectors, [row.messages for row in valid])
+    return _finish(detectors, positions, source)
 
 
-def _findings(found_by, conversations: list):
-    return found_by.find(conversations), getattr(found_by, "scores", None)
+class Filtering:
+    """Every enabled filter over the valid conversations of a source, in input order (a filter may compare
+    neighbours). Those without a model run in a forked process that reads the source itself, where the platform
+    forks and the source is large enough to pay for it (the parent keeps the other core); the others observe the
+    chunks the caller reads (`observe`). `finish()` acts on the findings."""
 
+    def __init__(self, source, cfg):
+        detectors = {reason: detector(module, cfg) for reason, module in FILTERS.items() if getattr(cfg, reason) != "off"}
+        fork = can_fork(source.size_hint())
+        forked = {r: d for r, d in detectors.items() if fork and not getattr(d, "score_model", None)}
+        self.here = {r: d for r, d in detectors.items() if r not in forked}
+        self.cfg, self.source, self.positions = cfg, source, array("q")
+        self.background = Forked(functools.partial(_stream, source, forked)) if forked else None
 
-def _all(jobs: dict) -> dict:
-    return {name: job() for name, job in jobs.items()}
+    def observe(self, positions: list, conversations: list) -> None:
+        """A chunk's valid conversations (and their row positions), in input order."""
+        if self.here:
+            self.positions.extend(positions)
+            _observe(self.here, conversations)
 
+    def stop(self) -> None:
+        """Stop the forked process (when the clean fails before it finished)."""
+        if self.background is not None:
+            self.background.stop()
 
-def start(rows: list, candidates: list[int], cfg, side_jobs: dict = None):
-    """Start every enabled filter on the candidate rows, in input order (a filter may compare neighbours): those
-    without a model one after another in one forked process where the platform forks, so the parent keeps the other
-    core and the pages they touch are copied once. `side_jobs` ({name: fn}, other work that needs only the
-    conversations) run there too. Returns `finish()`, which waits for them, acts on the findings of rows not
-    rejected meanwhile and returns (per reason {"rejected", "stripped", "flagged", "already_rejected" (found in rows
-    that another step rejected)}, {name: side job result})."""
-    conversations = [rows[i].messages for i in candidates]
-    in_process, forked = {}, dict(side_jobs or {})
-    for reason, module_name in FILTERS.items():
-        if getattr(cfg, reason) != "off":
-            found_by = detector(module_name, cfg)
-            jobs = in_process if getattr(found_by, "score_model", None) else forked
-            jobs[reason] = functools.partial(_findings, found_by, conversations)
-    background = in_background(functools.partial(_all, forked), len(conversations))
-
-    def finish() -> tuple[dict, dict]:
-        found = {**background(), **_all(in_process)}
+    def finish(self, rows: list) -> dict:
+        """Act on the findings of rows not rejected meanwhile (reading again those whose sentence is stripped).
+        Returns, per reason, {"rejected", "stripped", "flagged", "already_rejected" (found in rows that another step
+        rejected)} and the scores of a filter that scores."""
+        found = {**(self.background.result() if self.background else {}), **_finish(self.here, self.positions, self.source)}
+        to_strip = sorted({p for reason, (findings, _) in found.items() if getattr(self.cfg, reason) == "strip"
+                           for p in findings if rows[p].rejection is None})
+        for position, full in zip(to_strip, self.source.reread(to_strip)):
+            rows[position].messages = full.messages
         tally = {}
         for reason in FILTERS:
             if reason not in found:
                 continue
-            findings, scores = found.pop(reason)
+            findings, scores = found[reason]
             counts = tally[reason] = {"rejected": 0, "stripped": 0, "flagged": 0, "already_rejected": 0}
-            for i, finding in zip(candidates, findings):
-                if finding is not None:
-                    counts["already_rejected" if rows[i].rejection else _act(rows[i], finding, getattr(cfg, reason))] += 1
+            for position in sorted(findings):
+                row = rows[position]
+                counts["already_rejected" if row.rejection else _act(row, findings[position], getattr(self.cfg, reason))] += 1
             if scores is not None:
                 counts["scores"] = score_summary(scores)
-        return tally, found
-    return finish
+        for position in to_strip:  # only a stripped conversation keeps its (new) messages
+            if not any(flag.get("action") == "stripped" for flag in rows[position].flags or []):
+                rows[position].messages = None
+        return tally
 
 
 def _act(row, finding: Finding, action: str) -> str:

@@ -1,14 +1,19 @@
-"""Read a dataset (local .jsonl/.json file or a Hub dataset name) into rows, one per input line or record.
+"""Read a dataset (local .jsonl/.json file or a Hub dataset name) as rows, one per input line or record.
 
 Nothing is dropped here: a line that is not JSON, not an object, or not a valid conversation becomes a row
 with a `rejection`, and keeps its verbatim text when it could not be parsed.
+
+A source is read in chunks and read again where a step needs a row's text (`chunks()`, `reread(positions)`), so
+that cleaning a million conversations never holds them all: JSON Lines are read again by byte offset.
 """
 
 import json
 import os
+from array import array
 from dataclasses import dataclass
 from typing import Optional
 
+import numpy as np
 import orjson
 
 from .formats import Invalid, conversation
@@ -27,13 +32,22 @@ class UnusableInput(Exception):
 @dataclass(slots=True)
 class Row:
     line: int  # 1-based line in a .jsonl file, element in a .json array, or row of a Hub dataset
-    record: Optional[dict]  # the parsed record, None when the line is not a JSON object
+    record: Optional[dict]  # the parsed record, None when the line is not a JSON object (or once its text is let go)
     raw: Optional[str] = None  # the verbatim line, kept only when it could not be parsed
     fmt: Optional[str] = None
     messages: Optional[list] = None  # validated conversation, None when rejected during validation
     rejection: Optional[dict] = None
-    where: str = ""  # how messages name it: "data.jsonl:3", "data.json: element 3"
+    prefix: str = ""  # `where` without the line number, one string shared by every row of a source
     flags: Optional[list] = None  # findings reported but not rejected: [{"reason", "detail"}]
+
+    @property
+    def where(self) -> str:
+        """How messages name the row: "data.jsonl:3", "data.json: element 3", "user/name: row 3"."""
+        return f"{self.prefix}{self.line}"
+
+    def let_go(self) -> None:
+        """Drop the row's text once its conversation has been measured: it is read again where a step needs it."""
+        self.record = self.raw = self.messages = None
 
 
 def reject(row: Row, reason: str, detail: str, field: str = "", duplicate_of=None, evidence: str = None) -> None:
@@ -61,22 +75,22 @@ def to_json(value, indent: bool = False) -> bytes:
         return json.dumps(value, ensure_ascii=False, indent=2 if indent else None).encode("utf-8")
 
 
-def _too_deep(line: int, raw: str, where: str) -> Row:
-    row = Row(line, None, raw=raw, where=where)
-    reject(row, "invalid_json", f"{where}: nested deeper than {MAX_DEPTH} levels")
+def _too_deep(line: int, raw: str, prefix: str) -> Row:
+    row = Row(line, None, raw=raw, prefix=prefix)
+    reject(row, "invalid_json", f"{row.where}: nested deeper than {MAX_DEPTH} levels")
     return row
 
 
-def _row_from_value(line: int, value, max_chars: int, where: str) -> Row:
+def _row_from_value(line: int, value, max_chars: int, prefix: str) -> Row:
     if not isinstance(value, dict):
-        row = Row(line, None, raw=to_json(value).decode()[:10_000], where=where)
-        reject(row, "not_an_object", f"{where}: expected a JSON object, got {type(value).__name__}")
+        row = Row(line, None, raw=to_json(value).decode()[:10_000], prefix=prefix)
+        reject(row, "not_an_object", f"{row.where}: expected a JSON object, got {type(value).__name__}")
         return row
-    row = Row(line, value, where=where)
+    row = Row(line, value, prefix=prefix)
     try:
         row.fmt, row.messages = conversation(value, max_chars)
     except Invalid as bad:
-        reject(row, bad.reason, f"{where}: {bad.detail}", bad.field)
+        reject(row, bad.reason, f"{row.where}: {bad.detail}", bad.field)
     return row
 
 
@@ -85,20 +99,23 @@ def _parse(raw: bytes):
     return json.loads(raw) if _LONG_DIGIT_RUN in raw.translate(_DIGITS_ONLY) else orjson.loads(raw)
 
 
-def _row_from_line(line: int, data: bytes, raw: str, max_chars: int, where: str) -> Row:
+def _row_from_line(line: int, data: bytes, max_chars: int, prefix: str, path: str) -> Row:
+    """The row of one line of a .jsonl file (its bytes, end of line included)."""
+    raw = _decode(data, path, line).removesuffix("\n").removesuffix("\r")
+    data = raw.encode() if line == 1 else data  # without a BOM
     if not raw.strip():
-        row = Row(line, None, raw=raw, where=where)
-        reject(row, "blank_line", f"{where}: blank line")
+        row = Row(line, None, raw=raw, prefix=prefix)
+        reject(row, "blank_line", f"{row.where}: blank line")
         return row
     try:
         value = _parse(data)
     except (ValueError, RecursionError) as error:  # orjson.JSONDecodeError and json's are ValueErrors
-        row = Row(line, None, raw=raw, where=where)
-        reject(row, "invalid_json", f"{where}: invalid JSON ({str(error)[:200]})")
+        row = Row(line, None, raw=raw, prefix=prefix)
+        reject(row, "invalid_json", f"{row.where}: invalid JSON ({str(error)[:200]})")
         return row
     if (data.count(b"{") + data.count(b"[") > MAX_DEPTH) and depth(value) > MAX_DEPTH:
-        return _too_deep(line, raw, where)
-    row = _row_from_value(line, value, max_chars, where)
+        return _too_deep(line, raw, prefix)
+    row = _row_from_value(line, value, max_chars, prefix)
     if row.record is None:
         row.raw = raw
     return row
@@ -112,15 +129,99 @@ def _decode(data: bytes, path: str, line: int) -> str:
         raise UnusableInput(f"{path}:{line}: not valid UTF-8 (byte {data[error.start]:#04x}); re-save the file as UTF-8")
 
 
-def _rows_from_jsonl(path: str, max_chars: int) -> list[Row]:
-    """Line by line, so the file's text is never held whole next to its parsed records."""
-    rows = []
-    with open(path, "rb") as handle:
-        for line, data in enumerate(handle, 1):
-            raw = _decode(data, path, line).removesuffix("\n").removesuffix("\r")
-            data = raw.encode() if line == 1 else data  # without a BOM
-            rows.append(_row_from_line(line, data, raw, max_chars, f"{path}:{line}"))
-    return rows
+class JsonlSource:
+    """A .jsonl file. The first pass records where each line starts; a row is read again with one pread, so the
+    file's text is never held whole next to its parsed records. A file changed in between is refused."""
+
+    def __init__(self, path: str, max_chars: int):
+        self.path, self.prefix, self.max_chars = path, f"{path}:", max_chars
+        self.stamp = self._stamp()
+        self.starts = None  # byte offset of every line, and the file's length last: known after the first pass
+
+    def _stamp(self) -> tuple:
+        status = os.stat(self.path)
+        return status.st_size, status.st_mtime_ns
+
+    def _unchanged(self) -> None:
+        if self._stamp() != self.stamp:
+            raise UnusableInput(f"{self.path}: the file changed while it was being cleaned; run again")
+
+    def __len__(self) -> int:
+        return len(self.starts) - 1
+
+    def size_hint(self) -> int:
+        """Conversations, roughly, before the file is read (a kilobyte each)."""
+        return self.stamp[0] // 1000
+
+    def chunks(self, size: int = 4096, first: int = 0, stop: int = None):
+        """The rows from position `first` to `stop` (the end), `size` at a time. The first whole pass records where
+        each line starts; a part can only be read after it."""
+        self._unchanged()
+        whole, rows = first == 0 and stop is None, []
+        starts, position = array("q"), int(self.starts[first]) if first else 0
+        with open(self.path, "rb") as handle:
+            handle.seek(position)
+            for line, data in enumerate(handle, first + 1):
+                if stop is not None and line > stop:
+                    break
+                starts.append(position)
+                position += len(data)
+                rows.append(_row_from_line(line, data, self.max_chars, self.prefix, self.path))
+                if len(rows) == size:
+                    yield rows
+                    rows = []
+        if rows:
+            yield rows
+        if whole:
+            starts.append(position)
+            self.starts = np.frombuffer(starts, dtype=np.int64)
+
+    def reread(self, positions) -> list[Row]:
+        """The rows at `positions` (any order), each runs of neighbouring lines read with one pread."""
+        self._unchanged()
+        positions = np.asarray(positions, dtype=np.int64)
+        order = np.argsort(positions, kind="stable")
+        rows = [None] * positions.size
+        with open(self.path, "rb") as handle:
+            descriptor, k = handle.fileno(), 0
+            while k < order.size:
+                first = end = k
+                while end + 1 < order.size and positions[order[end + 1]] - positions[order[end]] <= 1:
+                    end += 1
+                begin, stop = self.starts[positions[order[first]]], self.starts[positions[order[end]] + 1]
+                block = os.pread(descriptor, int(stop - begin), int(begin))
+                for j in range(first, end + 1):
+                    at = positions[order[j]]
+                    data = block[self.starts[at] - begin: self.starts[at + 1] - begin]
+                    rows[order[j]] = _row_from_line(int(at) + 1, data, self.max_chars, self.prefix, self.path)
+                k = end + 1
+        return rows
+
+
+class RecordsSource:
+    """Records already in memory (a .json array) or in Arrow files (a Hub dataset: `datasets` reads them lazily)."""
+
+    def __init__(self, records, prefix: str, max_chars: int, deep: set = frozenset()):
+        self.records, self.prefix, self.max_chars, self.deep = records, prefix, max_chars, deep
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def size_hint(self) -> int:
+        return len(self.records)
+
+    def _row(self, position: int, record) -> Row:
+        line = position + 1
+        return _too_deep(line, "", self.prefix) if line in self.deep else \
+            _row_from_value(line, record, self.max_chars, self.prefix)
+
+    def chunks(self, size: int = 4096, first: int = 0, stop: int = None):
+        stop = len(self.records) if stop is None else stop
+        for begin in range(first, stop, size):
+            yield [self._row(p, self.records[p]) for p in range(begin, min(begin + size, stop))]
+
+    def reread(self, positions) -> list[Row]:
+        return [self._row(int(p), self.records[int(p)]) for p in positions]
 
 
 def _first_line_is_object(text: str) -> bool:
@@ -130,8 +231,9 @@ def _first_line_is_object(text: str) -> bool:
         return False
 
 
-def _rows_from_json(path: str, max_chars: int) -> Optional[list[Row]]:
-    """A .json file holding one array (or one object); None when it is JSON Lines under a .json name."""
+def _json_array(path: str, max_chars: int) -> Optional[RecordsSource]:
+    """A .json file holding one array (or one object); None when it is JSON Lines under a .json name. The array is
+    parsed whole (it is one JSON value); use JSON Lines for corpora that do not fit in memory."""
     with open(path, "rb") as handle:
         text = _decode(handle.read(), path, 1)
     try:
@@ -148,26 +250,25 @@ def _rows_from_json(path: str, max_chars: int) -> Optional[list[Row]]:
         deep = set()
     except TypeError:
         deep = {i for i, item in enumerate(items, 1) if depth(item) > MAX_DEPTH}
-    return [_too_deep(i, "", f"{path}: element {i}") if i in deep else
-            _row_from_value(i, item, max_chars, f"{path}: element {i}") for i, item in enumerate(items, 1)]
+    return RecordsSource(items, f"{path}: element ", max_chars, deep)
 
 
-def read_rows(source: str, max_chars: int, split: str = "train") -> list[Row]:
-    """Rows of a local .jsonl/.json file, or of a Hub dataset when `source` is not a local path."""
+def open_source(source: str, max_chars: int, split: str = "train"):
+    """The rows of a local .jsonl/.json file, or of a Hub dataset when `source` is not a local path."""
     if os.path.isfile(source):
-        rows = _rows_from_json(source, max_chars) if source.endswith(".json") else None
-        return _rows_from_jsonl(source, max_chars) if rows is None else rows
+        found = _json_array(source, max_chars) if source.endswith(".json") else None
+        return JsonlSource(source, max_chars) if found is None else found
     if os.path.isdir(source):
         raise UnusableInput(f"{source}: a folder, not a data file (give a .jsonl/.json file or a Hub dataset name like user/name)")
     if os.path.exists(source) or source.endswith((".json", ".jsonl")) or source.count("/") != 1:
         raise UnusableInput(f"{source}: no such file (give a .jsonl/.json file or a Hub dataset name like user/name)")
-    return [_row_from_value(i, item, max_chars, f"{source}: row {i}") for i, item in enumerate(_hub_records(source, split), 1)]
+    return RecordsSource(_hub_dataset(source, split), f"{source}: row ", max_chars)
 
 
-def _hub_records(name: str, split: str) -> list[dict]:
+def _hub_dataset(name: str, split: str):
     import datasets  # heavy: only for Hub names
 
     try:
-        return list(datasets.load_dataset(name, split=split))
+        return datasets.load_dataset(name, split=split)
     except Exception as error:  # datasets raises many types; the user needs the message, not the type
         raise UnusableInput(f"{name}: cannot load Hub dataset split {split!r}: {str(error).splitlines()[0]}") from None

@@ -27,9 +27,10 @@ def distinct(normalized: list[str], ns: tuple) -> dict:
     return found
 
 
-def compression_ratio(texts: list[str]) -> float:
-    """Raw size over zlib size of the joined texts (Shaib et al., 2024): higher = more repetitive."""
-    step = max(1, sum(map(len, texts)) // _COMPRESSION_SAMPLE)
+def compression_ratio(texts: list[str], characters: int = None) -> float:
+    """Raw size over zlib size of the joined texts (Shaib et al., 2024): higher = more repetitive. `characters`: their
+    total length, where the caller knows it (so that a LazyTexts is not read whole to count it)."""
+    step = max(1, (sum(map(len, texts)) if characters is None else characters) // _COMPRESSION_SAMPLE)
     data = "\n".join(texts[::step]).encode("utf-8")
     return round(len(data) / len(zlib.compress(data, 6)), 3) if data else 0.0
 
@@ -41,8 +42,8 @@ def top_openings(normalized: list[str], words: int = 4, top: int = 10) -> list[t
             Counter(" ".join(t.split(" ", words)[:words]) for t in sample if t).most_common(top)]
 
 
-def diversity(replies: list[str], normalized: list[str], opening_words: int = 4) -> dict:
-    """Figures that fall when a model or a dataset collapses into templates."""
+def diversity(replies: list[str], normalized: list[str], opening_words: int = 4, characters: int = None) -> dict:
+    """Figures that fall when a model or a dataset collapses into templates (`characters`: see compression_ratio)."""
     openings = top_openings(normalized, opening_words, top=1)
     distinct_1_2 = distinct(normalized, (1, 2))
     return {
@@ -51,7 +52,7 @@ def diversity(replies: list[str], normalized: list[str], opening_words: int = 4)
         "distinct_2": round(distinct_1_2[2], 4),
         "top_opening": openings[0][0] if openings else "",
         "top_opening_share": round(openings[0][1] / len(normalized), 4) if openings else 0.0,
-        "compression_ratio": compression_ratio(replies),
+        "compression_ratio": compression_ratio(replies, characters),
     }
 
 

@@ -4,18 +4,17 @@ The set is written into a temporary folder beside the target and renamed into pl
 or a full disk leaves either the old complete set or none; leftovers of a killed run are removed next time.
 """
 
+import functools
 import os
 import shutil
 import tempfile
 
+from .fork import Forked, can_fork
 from .load import UnusableInput, to_json
 
 OUTPUTS = ("kept.jsonl", "rejected.jsonl", "report.json", "report.html")
 _TMP = ".marco-tmp-"  # prefix of the temporary folders and files beside the target
-
-
-def jsonl_lines(records: list):
-    return (to_json(r) + b"\n" for r in records)
+_LINES_AT_A_TIME = 4096
 
 
 def _report_files(report: dict, folder: str) -> None:
@@ -57,12 +56,39 @@ def _replace_set(folder: str, write) -> None:
     shutil.rmtree(previous, ignore_errors=True)
 
 
+def _write_records(result, first: int, stop: int, kept_path: str, rejected_path: str) -> None:
+    """Rows `first` to `stop` of a cleaning result into two JSON Lines files, a few thousand lines per write."""
+    with open(kept_path, "wb") as kept, open(rejected_path, "wb") as rejected:
+        files, lines = {True: kept, False: rejected}, {True: [], False: []}
+        for is_kept, record in result.records(first, stop):
+            lines[is_kept].append(to_json(record) + b"\n")
+            if len(lines[is_kept]) == _LINES_AT_A_TIME:
+                files[is_kept].write(b"".join(lines[is_kept]))
+                lines[is_kept] = []
+        for is_kept, waiting in lines.items():
+            files[is_kept].write(b"".join(waiting))
+
+
 def write_outputs(result, out_dir: str) -> None:
-    """kept.jsonl, rejected.jsonl, report.json and report.html in `out_dir`, as one set."""
+    """kept.jsonl, rejected.jsonl, report.json and report.html in `out_dir`, as one set. The records are read again
+    from the source as they are written; a large set is written by two processes, one half each, joined after."""
     def write(folder):
-        for name, records in (("kept.jsonl", result.kept), ("rejected.jsonl", result.rejected)):
-            with open(os.path.join(folder, name), "wb") as handle:
-                handle.writelines(jsonl_lines(records))
+        kept, rejected = os.path.join(folder, "kept.jsonl"), os.path.join(folder, "rejected.jsonl")
+        half = len(result.rows) // 2 if can_fork(len(result.rows)) else len(result.rows)
+        second = Forked(functools.partial(_write_records, result, half, len(result.rows), f"{kept}.part",
+                                          f"{rejected}.part")) if half < len(result.rows) else None
+        try:
+            _write_records(result, 0, half, kept, rejected)
+        except BaseException:
+            if second:
+                second.stop()
+            raise
+        if second:
+            second.result()
+            for path in (kept, rejected):
+                with open(path, "ab") as whole, open(f"{path}.part", "rb") as part:
+                    shutil.copyfileobj(part, whole, 1 << 22)
+                os.remove(f"{path}.part")
         _report_files(result.report, folder)
     _replace_set(out_dir, write)
 

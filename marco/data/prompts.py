@@ -3,54 +3,102 @@
 A corpus where one user turn opens a fifth of the conversations teaches the model one question; a prompt with
 many different replies teaches it nothing consistent. Both are reported (and quoted); whole-user-side duplicates
 can be rejected (`reject_duplicate_prompts`).
+
+The audit keeps a few hashes per conversation, not its text, so it runs alongside a streaming clean; the handful
+of texts the report quotes are read again at the end.
 """
 
-from collections import Counter, defaultdict
+from array import array
 
-from .text import normalize_many, normalized_turns
+import numpy as np
 
 DOMINANT_SHARE = 0.2  # a first user turn opening this share of the conversations is warned about
 MANY_REPLIES = 5  # a prompt with this many different replies is warned about
 _PREFIX_WORDS = 8  # words of a user turn that make its prefix
 
 
-def user_side(messages: list) -> str:
-    return "\n".join(m["content"] for m in messages if m["role"] == "user")
+def user_side(turns: list[str], roles: str) -> str:
+    """The user turns of a conversation (normalised), as one text: what a duplicate prompt is judged on."""
+    return " ".join(t for role, t in zip(roles, turns) if role == "u" and t)
 
 
-def audit(conversations: list[list[dict]], normalized: list[list[str]] = None, top: int = 10) -> dict:
-    """Most common first user turns and prefixes with their shares, and prompts with many different replies.
-    `normalized`: each conversation's turns, normalised (by the cleaner, which has them); else normalised here."""
-    total = len(conversations)
-    if normalized is None:
-        normalized = normalized_turns(conversations)
-    first_users = [next(j for j, m in enumerate(c) if m["role"] == "user") for c in conversations]
-    firsts = [c[j]["content"] for c, j in zip(conversations, first_users)]
-    normalized_firsts = [turns[j] for turns, j in zip(normalized, first_users)]
-    original = {}
-    for text, norm in zip(firsts, normalized_firsts):
-        original.setdefault(norm, text)
-    prefixes, prefix_text = Counter(), {}
-    for text, norm in zip(firsts, normalized_firsts):
-        if norm.count(" ") >= _PREFIX_WORDS:
-            prefix = " ".join(norm.split(" ", _PREFIX_WORDS)[:_PREFIX_WORDS])
-            prefixes[prefix] += 1
-            prefix_text.setdefault(prefix, " ".join(text.split()[:_PREFIX_WORDS]))
-    replies_of = defaultdict(set)
-    sides = [" ".join(t for m, t in zip(c, turns) if m["role"] == "user" and t) for c, turns in zip(conversations, normalized)]
-    for side, messages, first in zip(sides, conversations, firsts):
-        replies_of[side].add(next(m["content"] for m in messages if m["role"] == "assistant"))
-    side_text = dict(zip(sides, firsts))
-    many = sorted(((len(r), s) for s, r in replies_of.items() if len(r) >= MANY_REPLIES), reverse=True)[:top]
-    share = (lambda n: round(n / total, 4)) if total else (lambda n: 0.0)
-    return {
-        "conversations": total,
-        "distinct_first_turns": len(original),
-        "top_first_turns": [{"text": original[n], "count": c, "share": share(c)}
-                            for n, c in Counter(normalized_firsts).most_common(top)],
-        "top_prefixes": [{"text": prefix_text[p], "count": c, "share": share(c)} for p, c in prefixes.most_common(3)],
-        "many_replies": [{"prompt": side_text[s], "replies": n} for n, s in many],
-    }
+class PromptAudit:
+    """Conversations added chunk after chunk (`add`), figures at the end (`result`). Hashes are Python's: they only
+    need to agree within one process."""
+
+    def __init__(self):
+        self.positions = array("q")  # whose hashes these are (row positions, ascending)
+        self.first_turn = array("q")  # first user turn, normalised
+        self.prefix = array("q")  # its first _PREFIX_WORDS words (0: shorter)
+        self.side = array("q")  # the whole user side, normalised
+        self.side_reply = array("q")  # the user side with the first reply, as written
+
+    def add(self, positions: list, conversations: list[list[dict]], normalized: list[list[str]]) -> None:
+        for position, messages, turns in zip(positions, conversations, normalized):
+            first = next(j for j, m in enumerate(messages) if m["role"] == "user")
+            side = user_side(turns, [m["role"][0] for m in messages])
+            reply = next(m["content"] for m in messages if m["role"] == "assistant")
+            self.positions.append(position)
+            self.first_turn.append(hash(turns[first]))
+            words = turns[first].split(" ", _PREFIX_WORDS)
+            self.prefix.append(hash(" ".join(words[:_PREFIX_WORDS])) if len(words) > _PREFIX_WORDS else 0)
+            self.side.append(hash(side))
+            self.side_reply.append(hash((side, reply)))
+
+    def side_of(self, positions) -> np.ndarray:
+        """The user-side hash of each of these (added) row positions."""
+        known = np.frombuffer(self.positions, np.int64)
+        return np.frombuffer(self.side, np.int64)[np.searchsorted(known, np.asarray(positions, np.int64))]
+
+    def result(self, first_turns, sides, top: int = 10) -> dict:
+        """Most common first user turns and prefixes with their shares, and prompts with many different replies.
+        `first_turns(positions)` gives those rows' first user turns as written, `sides(positions)` their normalised
+        user sides: the quoted texts are read again."""
+        total = len(self.positions)
+        positions = np.frombuffer(self.positions, np.int64)
+        share = (lambda n: round(n / total, 4)) if total else (lambda n: 0.0)
+        top_turns = _most_common(np.frombuffer(self.first_turn, np.int64), top)
+        prefix = np.frombuffer(self.prefix, np.int64)
+        long_enough = np.flatnonzero(prefix != 0)
+        top_prefixes = [(long_enough[i], n) for i, n in _most_common(prefix[long_enough], 3)]
+        shown = positions[[i for i, _ in top_turns + top_prefixes]].tolist()
+        texts = dict(zip(shown, first_turns(shown)))
+        return {
+            "conversations": total,
+            "distinct_first_turns": int(np.unique(np.frombuffer(self.first_turn, np.int64)).size),
+            "top_first_turns": [{"text": texts[positions[i]], "count": n, "share": share(n)} for i, n in top_turns],
+            "top_prefixes": [{"text": " ".join(texts[positions[i]].split()[:_PREFIX_WORDS]), "count": n, "share": share(n)}
+                             for i, n in top_prefixes],
+            "many_replies": self._many_replies(positions, first_turns, sides, top),
+        }
+
+    def _many_replies(self, positions: np.ndarray, first_turns, sides, top: int) -> list[dict]:
+        """User sides with MANY_REPLIES or more different first replies, most first (ties: the side's text, as
+        sorted strings break them), each quoted by the first user turn of its last conversation."""
+        side, pair = np.frombuffer(self.side, np.int64), np.frombuffer(self.side_reply, np.int64)
+        distinct_pairs = np.unique(np.stack([side, pair], axis=1), axis=0) if side.size else np.zeros((0, 2), np.int64)
+        values, replies = np.unique(distinct_pairs[:, 0], return_counts=True)
+        many = values[replies >= MANY_REPLIES]
+        if not many.size:
+            return []
+        wanted = set(many.tolist())
+        last = {value: k for k, value in enumerate(side.tolist()) if value in wanted}
+        chosen = [positions[last[value]] for value in many.tolist()]
+        texts = dict(zip(many.tolist(), sides(chosen)))
+        counts = dict(zip(values.tolist(), replies.tolist()))
+        ranked = sorted(((counts[v], texts[v], v) for v in many.tolist()), reverse=True)[:top]
+        quoted = dict(zip(chosen, first_turns(chosen)))
+        return [{"prompt": quoted[positions[last[v]]], "replies": n} for n, _, v in ranked]
+
+
+def _most_common(hashes: np.ndarray, top: int) -> list[tuple[int, int]]:
+    """(index of the first occurrence, count) of the `top` most common values, ties in order of first occurrence
+    (as collections.Counter.most_common orders them)."""
+    if not hashes.size:
+        return []
+    _, first, counts = np.unique(hashes, return_index=True, return_counts=True)
+    order = np.lexsort((first, -counts))[:top]
+    return [(int(first[k]), int(counts[k])) for k in order]
 
 
 def warnings(audit_: dict) -> list[str]:
@@ -66,14 +114,4 @@ def warnings(audit_: dict) -> list[str]:
                          f"\"{prefix['text']} ...\"")
     for item in audit_["many_replies"][:3]:
         found.append(f"one prompt has {item['replies']} different replies: \"{item['prompt'][:200]}\"")
-    return found
-
-
-def duplicate_prompts(conversations: list[list[dict]]) -> list[tuple[int, int]]:
-    """(index, index of the earlier conversation) for each conversation whose whole user side repeats an earlier one."""
-    first, found = {}, []
-    for index, side in enumerate(normalize_many([user_side(c) for c in conversations])):
-        kept = first.setdefault(side, index)
-        if kept != index:
-            found.append((index, kept))
     return found

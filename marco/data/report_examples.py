@@ -32,31 +32,49 @@ def _example(row, finding: dict, label: str = "") -> dict:
             "text": _text(row, finding.get("field"))[:_TEXT_CHARS], "evidence": finding.get("evidence") or ""}
 
 
+def _as_read(row, full):
+    """The row with its text read again: the record as it came, the messages as cleaned (a stripped sentence gone)."""
+    full.messages = row.messages if row.messages is not None else full.messages
+    full.rejection, full.flags = row.rejection, row.flags
+    return full
+
+
 def _label(rejection: dict) -> str:
     if rejection["reason"] in ("exact_duplicate", "near_duplicate"):
         return f"{rejection['reason'].split('_')[0]} duplicate of {rejection['duplicate_of']}"
     return ""
 
 
-def collect(rows: list, scan, cited: dict) -> dict:
-    """{"rejected": {reason: [example]}, "templates": [group], "flagged": {reason: [example]}}."""
+def collect(rows: list, scan, cited: dict, source) -> dict:
+    """{"rejected": {reason: [example]}, "templates": [group], "flagged": {reason: [example]}}; the rows shown are
+    read again from `source`."""
     rejected, flagged = {}, {}
-    for row in rows:
+    for position, row in enumerate(rows):
         if row.rejection and row.rejection["reason"] != "template":
             shown = rejected.setdefault(row.rejection["reason"], [])
             if len(shown) < PER_REASON:
-                shown.append(_example(row, row.rejection, _label(row.rejection)))
+                shown.append((position, row.rejection, _label(row.rejection)))
         for flag in row.flags or []:
             shown = flagged.setdefault(flag["reason"], [])
             if len(shown) < PER_REASON:
-                shown.append(_example(row, flag, flag.get("action", "flagged")))
+                shown.append((position, flag, flag.get("action", "flagged")))
     groups = _template_groups(rows, scan, cited)
-    return {"rejected": rejected, "templates": groups, "flagged": flagged}
+    positions = sorted({p for picked in (*rejected.values(), *flagged.values()) for p, _, _ in picked}
+                       | {group["example"] for group in groups})
+    read = {p: _as_read(rows[p], full) for p, full in zip(positions, source.reread(positions))}
+
+    def examples(picked: dict) -> dict:
+        return {reason: [_example(read[p], finding, label) for p, finding, label in shown] for reason, shown in picked.items()}
+
+    for group in groups:
+        group["example"] = _example(read[group["example"]], rows[group["example"]].rejection)
+    return {"rejected": examples(rejected), "templates": groups, "flagged": examples(flagged)}
 
 
 def _template_groups(rows: list, scan, cited: dict) -> list[dict]:
     """Template rejections grouped by the masked frame of their evidence: one entry per template, however many
-    variants ('"tree" is "l'albero"', '"blue" is "blu"') it has, with its count and a few variants."""
+    variants ('"tree" is "l'albero"', '"blue" is "blu"') it has, with its count and a few variants (the example is
+    the position of the first, until collect() reads it)."""
     order = sorted(cited)
     frames = normalize_many([mask_slots(rows[i].rejection["evidence"]) for i in order])
     members = {}
@@ -65,4 +83,4 @@ def _template_groups(rows: list, scan, cited: dict) -> list[dict]:
     biggest = sorted(members.values(), key=lambda m: (-len(m), m[0]))[:TEMPLATE_GROUPS]
     return [{"kind": scan.templates[cited[m[0]]].kind, "pattern": scan.templates[cited[m[0]]].text, "count": len(m),
              "variants": list(dict.fromkeys(rows[i].rejection["evidence"][:200] for i in m))[:5],
-             "example": _example(rows[m[0]], rows[m[0]].rejection)} for m in biggest]
+             "example": m[0]} for m in biggest]

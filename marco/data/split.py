@@ -2,7 +2,7 @@
 
 import hashlib
 
-from .clean import conversation_text
+from .corpus import conversation_text
 from .dedup import near_duplicates
 from .text import normalize_many
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .config import CleaningConfig
+from .lazy import take
 from .text import mix64, ngram_hashes, normalize_many, word_hashes
 
 STOCK_PHRASES = [  # never misread elsewhere ("this translates to 3x = 45" is maths; AI disclaimers: boilerplate.py)
@@ -29,10 +30,12 @@ STOCK_PHRASES = [  # never misread elsewhere ("this translates to 3x = 45" is ma
     "ottima domanda", "bella domanda", "buona domanda", "spero che ti sia utile", "spero di esserti stato utile",
     "spero che questo ti aiuti", "continua così", "continua a praticare", "buono studio", "non esitare a chiedere",
 ]
-_QUOTED = re.compile(r"(?<!\w)'(?:[^'\n]|'(?=\w)){1,80}?'(?!\w)|\"[^\"\n]{1,80}\"|«[^»\n]{1,80}»|“[^”\n]{1,80}”"
+# Each pattern opens on a literal or a character class, its lookbehind after it: the regex engine then scans for that
+# opening at C speed instead of trying the lookbehind at every position (2-3x faster, the same matches).
+_QUOTED = re.compile(r"'(?<=(?<!\w)')(?:[^'\n]|'(?=\w)){1,80}?'(?!\w)|\"[^\"\n]{1,80}\"|«[^»\n]{1,80}»|“[^”\n]{1,80}”"
                      r"|‘[^’\n]{1,80}’|\*[^*\n]{1,80}\*")  # an apostrophe inside a word (l'acqua, I'm) is no quote
 _NUMBER = re.compile(r"\d+(?:[.,:]\d+)*")
-_NAME = re.compile(r"(?<=[a-zàèéìòù,;] )[A-ZÀÈÉÌÒÙ][\w'-]*")  # capitalised word inside a sentence
+_NAME = re.compile(r"[A-ZÀÈÉÌÒÙ](?<=[a-zàèéìòù,;] [A-ZÀÈÉÌÒÙ])[\w'-]*")  # capitalised word inside a sentence
 _SENTENCE_END = re.compile(r"(?<=[.!?…])\s+|\n+")
 _SLOT_WORDS = {"slotq", "slotn", "slotx"}
 _LEARN_SAMPLE = 5_000  # phrases and frames are learned on at most this many replies, spread evenly; flags apply to all
@@ -107,7 +110,7 @@ class _Scanner:
         # in the learning sample, a pattern must reach the same share (and the count scaled down)
         self.min_in_sample = max(2.0, cfg.template_min_share * len(self.sample),
                                  cfg.template_min_count * len(self.sample) / max(1, self.total))
-        self.templates, self.hits = [], [[] for _ in replies]
+        self.templates, self.hits = [], [[] for _ in range(self.total)]
 
     def add(self, kind: str, text: str, reply_indices) -> None:
         reply_indices = sorted(set(reply_indices))
@@ -162,7 +165,7 @@ class _Scanner:
     def frequent_phrase_grams(self) -> np.ndarray:
         """Sorted hashes of the word n-grams that enough replies of the learning sample share."""
         n = self.cfg.template_phrase_words
-        grams, offsets = ngram_hashes(*word_hashes([self.normalized[i] for i in self.sample]), n, short_texts=False)
+        grams, offsets = ngram_hashes(*word_hashes(take(self.normalized, self.sample)), n, short_texts=False)
         owner = np.repeat(np.arange(offsets.size - 1, dtype=np.uint64), np.diff(offsets))
         per_reply = np.unique(mix64(grams ^ mix64(owner)), return_index=True)[1]
         values, counts = np.unique(grams[per_reply], return_counts=True)
@@ -191,17 +194,28 @@ class _Scanner:
             self.add("phrase", " ".join(words[start: end + n]), set().union(*(replies_of[m] for m in members)))
 
     def frames(self) -> None:
-        """Frames learned on the sample, then looked for in every reply that holds the frame's literal anchor."""
-        counts = Counter(f for frames in frames_of([self.replies[i] for i in self.sample]) for f in frames)
-        for frame, count in sorted(counts.items()):
-            if count < self.min_in_sample:
-                continue
-            anchor = f" {_anchor(frame)} "
-            candidates = [i for i, text in enumerate(self.normalized) if anchor in f" {text} "]
-            members = [i for i, frames in zip(candidates, frames_of([self.replies[i] for i in candidates]))
-                       if frame in frames]
-            if len(members) >= self.min_needed:
-                self.add("frame", frame, members)
+        """Frames learned on the sample, then looked for, in one pass, in every reply that holds a frame's literal
+        anchor."""
+        counts = Counter(f for frames in frames_of(take(self.replies, self.sample)) for f in frames)
+        frequent = [frame for frame, count in sorted(counts.items()) if count >= self.min_in_sample]
+        if not frequent:
+            return
+        anchors = [f" {_anchor(frame)} " for frame in frequent]
+        members = [[] for _ in frequent]
+        for first in range(0, self.total, _PASS):
+            holding = {}  # reply -> the frames whose anchor it holds
+            for i, text in enumerate(self.normalized[first: first + _PASS], first):
+                padded = f" {text} "
+                found = [k for k, anchor in enumerate(anchors) if anchor in padded]
+                if found:
+                    holding[i] = found
+            for (i, found), frames in zip(holding.items(), frames_of(take(self.replies, list(holding)))):
+                for k in found:
+                    if frequent[k] in frames:
+                        members[k].append(i)
+        for frame, replies in zip(frequent, members):
+            if len(replies) >= self.min_needed:
+                self.add("frame", frame, replies)
 
 
 @functools.cache

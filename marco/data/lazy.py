@@ -1,0 +1,87 @@
+"""Texts read when a step needs them instead of held: what lets `clean` work on a million conversations in bounded
+memory.
+
+`Spill` keeps each valid conversation's normalised turns in an unlinked temporary file (they cost a third of a
+clean to compute, so they are computed once, not read again from the source). `LazyTexts` is a read-only list of
+texts fetched in batches from wherever they live (the spill, or the source for the original text), so the template
+scan, the duplicate check and the diversity figures take it where they took a list.
+"""
+
+import os
+import tempfile
+from array import array
+from collections.abc import Sequence
+
+import numpy as np
+
+_TURN = "\x1f"  # between the turns of one conversation, "\n" after it: normalised text has no control characters
+_BATCH = 16_384  # texts fetched at a time when iterating
+
+
+class Spill:
+    """Append-only store of each row's roles ("uaua") and normalised turns, by row position (empty for a row that is
+    not a valid conversation)."""
+
+    def __init__(self):
+        self.file = tempfile.TemporaryFile()  # unlinked: nothing is left behind, even after a kill
+        self.starts = array("q", [0])
+
+    def add(self, entries: list) -> None:
+        """One chunk of rows, in order: (roles, normalised turns) for each, None for a row that is not valid."""
+        data = [(_TURN.join([entry[0], *entry[1]]) + "\n" if entry is not None else "\n").encode() for entry in entries]
+        for item in data:
+            self.starts.append(self.starts[-1] + len(item))
+        self.file.write(b"".join(data))
+
+    def entries(self, positions) -> list[tuple[str, list[str]]]:
+        """(roles, normalised turns) of each row position; each run of neighbouring rows read with one read, each
+        row split once however often it is asked for."""
+        self.file.flush()
+        wanted = np.unique(np.asarray(positions, dtype=np.int64))
+        runs = np.split(wanted, np.flatnonzero(np.diff(wanted) > 1) + 1) if wanted.size else []
+        entry, descriptor = {}, self.file.fileno()
+        for run in runs:
+            first, last = int(run[0]), int(run[-1])
+            lines = os.pread(descriptor, self.starts[last + 1] - self.starts[first], self.starts[first]).decode().split("\n")
+            for position, line in zip(range(first, last + 1), lines):
+                role, *normalized = line.split(_TURN)
+                entry[position] = role, normalized
+        return [entry[p] for p in np.asarray(positions, dtype=np.int64).tolist()]
+
+    def close(self) -> None:
+        self.file.close()
+
+
+class LazyTexts(Sequence):
+    """A read-only list of `len(keys)` texts; `fetch(keys) -> texts` gets a batch of them when they are read."""
+
+    def __init__(self, keys, fetch):
+        self.keys, self.fetch = keys, fetch
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return self.fetch(self.keys[index]) if len(self.keys[index]) else []
+        return self.fetch(self.keys[index: index + 1] if index >= 0 else [self.keys[index]])[0]
+
+    def __iter__(self):
+        for first in range(0, len(self.keys), _BATCH):
+            yield from self.fetch(self.keys[first: first + _BATCH])
+
+    def _keys_at(self, indices):
+        if isinstance(self.keys, np.ndarray):
+            return self.keys[np.asarray(indices, dtype=np.int64)]
+        return [self.keys[i] for i in indices]
+
+    def take(self, indices) -> list[str]:
+        return self.fetch(self._keys_at(indices)) if len(indices) else []
+
+    def subset(self, indices) -> "LazyTexts":
+        return LazyTexts(self._keys_at(indices), self.fetch)
+
+
+def take(texts, indices: list) -> list[str]:
+    """texts[i] for each i: one batched read for a LazyTexts, plain indexing for a list."""
+    return texts.take(indices) if isinstance(texts, LazyTexts) else [texts[i] for i in indices]
