@@ -51,13 +51,13 @@ class _Groups:
         self.codes = {f: array("i") for f in fields}
         self.present, self.valid = Counter(), 0
 
-    def add(self, row) -> None:
+    def add(self, rows: list) -> None:
+        records = [row.record for row in rows]
         for field, values in self.values.items():
-            value = str(row.record.get(field)) if row.record else "(invalid)"
-            self.codes[field].append(values.setdefault(value, len(values)))
-        if row.rejection is None:
-            self.valid += 1
-            self.present.update(f for f in self.values if f in row.record)
+            codes = [str(record.get(field)) if record else "(invalid)" for record in records]
+            self.codes[field].extend([values.setdefault(value, len(values)) for value in codes])
+            self.present[field] += sum(field in row.record for row in rows if row.rejection is None)
+        self.valid += sum(row.rejection is None for row in rows)
 
     def breakdown(self, asked, reasons: list) -> dict:
         """metrics.group_breakdown per field: the fields asked for, else those present in half the valid records."""
@@ -98,9 +98,8 @@ class Corpus:
         conversations = [chunk[k].messages for k in valid]
         turns = normalized_turns(conversations)
         roles = [sys.intern("".join(m["role"][0] for m in messages)) for messages in conversations]
-        for row in chunk:
-            self.names.append(record_name(row.record, row.line))
-            self.groups.add(row)
+        self.names.extend(record_name(row.record, row.line) for row in chunk)
+        self.groups.add(chunk)
         self.roles.extend([""] * len(chunk))
         self.assistant_characters.extend([0] * len(chunk))
         for k, role, messages in zip(valid, roles, conversations):

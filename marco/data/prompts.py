@@ -34,16 +34,16 @@ class PromptAudit:
         self.side_reply = array("q")  # the user side with the first reply, as written
 
     def add(self, positions: list, conversations: list[list[dict]], normalized: list[list[str]]) -> None:
-        for position, messages, turns in zip(positions, conversations, normalized):
-            first = next(j for j, m in enumerate(messages) if m["role"] == "user")
-            side = user_side(turns, [m["role"][0] for m in messages])
-            reply = next(m["content"] for m in messages if m["role"] == "assistant")
-            self.positions.append(position)
-            self.first_turn.append(hash(turns[first]))
+        """Valid conversations (formats.validate: an optional system turn, then user and assistant alternate)."""
+        self.positions.extend(positions)
+        for messages, turns in zip(conversations, normalized):
+            first = 1 if messages[0]["role"] == "system" else 0  # the first user turn; the first reply follows it
+            side = " ".join([t for t in turns[first::2] if t])
             words = turns[first].split(" ", _PREFIX_WORDS)
+            self.first_turn.append(hash(turns[first]))
             self.prefix.append(hash(" ".join(words[:_PREFIX_WORDS])) if len(words) > _PREFIX_WORDS else 0)
             self.side.append(hash(side))
-            self.side_reply.append(hash((side, reply)))
+            self.side_reply.append(hash((side, messages[first + 1]["content"])))
 
     def side_of(self, positions) -> np.ndarray:
         """The user-side hash of each of these (added) row positions."""
