@@ -2,8 +2,9 @@
 conversations, audit the prompt side, report.
 
 Every input line ends in exactly one of `kept` or `rejected` (with a reason from reasons.py): a row holds its
-rejection or none, and `CleanResult.records()` checks that it gives one record per input row. The corpus is read once (corpus.py) and its text let go; each step reads again only
-the texts it must look at, and the records are read again when they are written (outputs.py).
+rejection or none, and `CleanResult.records()` checks that it gives one record per input row. The corpus is read
+once (corpus.py) and its text let go; each step reads again only the texts it must look at, and the records are
+read again when they are written (outputs.py).
 """
 
 from collections import Counter
@@ -25,7 +26,7 @@ from .prompts import user_side, warnings as prompt_warnings
 from .reasons import REASONS, VALIDATION
 
 _UNREADABLE = {"unknown_format", "not_an_object", "invalid_json", "blank_line"}  # rows with no known format
-_MESSAGE_BITS = 16  # a reply's key is (row << 16) | message index: max_chars allows no more messages than that
+_MESSAGE_BITS = 24  # a reply's key is (row << 24) | message index (no conversation has 16M turns)
 _CITED_AT_A_TIME = 16_384  # templated replies read again at a time to quote them
 
 
@@ -85,6 +86,12 @@ def _require_known_format(source: str, rows: list) -> None:
                             f"instruction/output); first: {first.rejection['detail'].removeprefix(first.where + ': ')}")
 
 
+def _split(keys) -> tuple[list, list]:
+    """(rows, message indices) of reply keys."""
+    keys = np.asarray(keys, np.int64)
+    return (keys >> _MESSAGE_BITS).tolist(), (keys & ((1 << _MESSAGE_BITS) - 1)).tolist()
+
+
 def _texts(corpus: Corpus):
     """Fetchers for LazyTexts: normalised conversations by row, normalised and original replies by reply key."""
     def conversations(positions):
@@ -92,15 +99,14 @@ def _texts(corpus: Corpus):
                 for roles, turns in corpus.spill.entries(positions)]
 
     def normalized_replies(keys):
-        keys = np.asarray(keys, np.int64)
-        return [turns[m] for (_, turns), m in zip(corpus.spill.entries(keys >> _MESSAGE_BITS),
-                                                  (keys & ((1 << _MESSAGE_BITS) - 1)).tolist())]
+        rows, messages = _split(keys)
+        return [turns[m] for (_, turns), m in zip(corpus.spill.entries(rows), messages)]
 
     def replies(keys):
-        keys = np.asarray(keys, np.int64)
-        rows = np.unique(keys >> _MESSAGE_BITS)
-        messages = {int(p): row.messages for p, row in zip(rows, corpus.source.reread(rows))}
-        return [messages[int(k) >> _MESSAGE_BITS][int(k) & ((1 << _MESSAGE_BITS) - 1)]["content"] for k in keys]
+        rows, messages = _split(keys)
+        distinct = sorted(set(rows))
+        read = dict(zip(distinct, corpus.source.reread(distinct)))
+        return [read[row].messages[m]["content"] for row, m in zip(rows, messages)]
 
     return conversations, normalized_replies, replies
 
@@ -151,8 +157,7 @@ def _reject_templates(corpus: Corpus, scan, replies) -> dict:
     flagged = [k for k, hits in enumerate(scan.hits) if hits]
     for first in range(0, len(flagged), _CITED_AT_A_TIME):
         batch = flagged[first: first + _CITED_AT_A_TIME]
-        for k, text in zip(batch, replies.take(batch)):
-            owner, m = int(replies.keys[k]) >> _MESSAGE_BITS, int(replies.keys[k]) & ((1 << _MESSAGE_BITS) - 1)
+        for k, text, owner, m in zip(batch, replies.take(batch), *_split(replies.keys[batch])):
             if rows[owner].rejection is None:
                 t, evidence = _cite(scan, scan.hits[k], text)
                 more = f" and {len(scan.hits[k]) - 1} more" if len(scan.hits[k]) > 1 else ""
@@ -179,7 +184,7 @@ def run(source: str, cfg: CleaningConfig = None, tokenizer=None, split: str = "t
         distinct = _reject_duplicates(corpus, conversations)
         keys = np.array([(i << _MESSAGE_BITS) | m for i in distinct for m, role in enumerate(corpus.roles[i]) if role == "a"],
                         dtype=np.int64)
-        owners = (keys >> _MESSAGE_BITS).tolist()
+        owners = _split(keys)[0]
         replies, normalized = LazyTexts(keys, original_replies), LazyTexts(keys, normalized_replies)
         scan = templates.scan(replies, [corpus.names[i] for i in owners], cfg, normalized)
         cited = _reject_templates(corpus, scan, replies)

@@ -77,7 +77,7 @@ class Corpus:
         self.source, self.cfg, self.tokenizer, self.questions, self.observe = source, cfg, tokenizer, questions, observe
         self.rows, self.names, self.roles = [], [], []  # per row; roles "" for a row that is not valid
         self.assistant_characters = array("q")  # per row: the length of its replies, together
-        self.valid, self.candidates = array("q"), array("q")  # row positions
+        self.candidates = array("q")  # row positions of the valid conversations that ask no probe's question
         self.digests, self.lengths = [], []  # per candidate
         self.sketches = []  # per chunk of candidates while reading, then (band hashes, has shingles) of them all
         self.formats = Counter()
@@ -105,7 +105,6 @@ class Corpus:
         for k, role, messages in zip(valid, roles, conversations):
             self.roles[first + k] = role
             self.assistant_characters[first + k] = sum(len(m["content"]) for m in messages if m["role"] == "assistant")
-        self.valid.extend(positions)
         self.formats.update(chunk[k].fmt for k in valid)
         if self.observe:
             self.observe(positions, conversations)

@@ -1,10 +1,10 @@
 """Texts read when a step needs them instead of held: what lets `clean` work on a million conversations in bounded
 memory.
 
-`Spill` keeps each valid conversation's normalised turns in an unlinked temporary file (they cost a third of a
-clean to compute, so they are computed once, not read again from the source). `LazyTexts` is a read-only list of
-texts fetched in batches from wherever they live (the spill, or the source for the original text), so the template
-scan, the duplicate check and the diversity figures take it where they took a list.
+`Spill` keeps each valid conversation's normalised turns in an unlinked temporary file (in TMPDIR): normalising is
+the costliest part of reading, so it is done once. `LazyTexts` is a read-only list of texts fetched in batches from
+wherever they live (the spill, or the source for the original text), so the template scan, the duplicate check and
+the diversity figures take it where they took a list.
 """
 
 import os
@@ -34,22 +34,28 @@ class Spill:
         self.file.write(b"".join(data))
 
     def entries(self, positions) -> list[tuple[str, list[str]]]:
-        """(roles, normalised turns) of each row position; each run of neighbouring rows read with one read, each
-        row split once however often it is asked for."""
+        """(roles, normalised turns) of each row position."""
         self.file.flush()
-        wanted = np.unique(np.asarray(positions, dtype=np.int64))
-        runs = np.split(wanted, np.flatnonzero(np.diff(wanted) > 1) + 1) if wanted.size else []
-        entry, descriptor = {}, self.file.fileno()
-        for run in runs:
-            first, last = int(run[0]), int(run[-1])
-            lines = os.pread(descriptor, self.starts[last + 1] - self.starts[first], self.starts[first]).decode().split("\n")
-            for position, line in zip(range(first, last + 1), lines):
-                role, *normalized = line.split(_TURN)
-                entry[position] = role, normalized
-        return [entry[p] for p in np.asarray(positions, dtype=np.int64).tolist()]
+        read = read_runs(self.file.fileno(), self.starts, positions)
+        found = {p: data.decode().rstrip("\n").split(_TURN) for p, data in read.items()}
+        return [(found[p][0], found[p][1:]) for p in np.asarray(positions, dtype=np.int64).tolist()]
 
     def close(self) -> None:
         self.file.close()
+
+
+def read_runs(descriptor: int, starts, positions) -> dict:
+    """{position: its bytes} for each distinct position of a file of entries (entry p from starts[p] to
+    starts[p + 1]), each run of neighbouring entries read with one pread."""
+    wanted = np.unique(np.asarray(positions, dtype=np.int64))
+    found = {}
+    for run in np.split(wanted, np.flatnonzero(np.diff(wanted) > 1) + 1) if wanted.size else []:
+        first, last = int(run[0]), int(run[-1])
+        begin = int(starts[first])
+        block = os.pread(descriptor, int(starts[last + 1]) - begin, begin)
+        for position in range(first, last + 1):
+            found[position] = block[int(starts[position]) - begin: int(starts[position + 1]) - begin]
+    return found
 
 
 class LazyTexts(Sequence):

@@ -17,6 +17,7 @@ import numpy as np
 import orjson
 
 from .formats import Invalid, conversation
+from .lazy import read_runs
 
 MAX_DEPTH = 128  # nesting levels a record may have: orjson writes at most 254, and no conversation needs 128
 # orjson turns integers beyond 64 bits into floats, the stdlib keeps them: lines with a run of 19 digits go to the
@@ -177,25 +178,12 @@ class JsonlSource:
             self.starts = np.frombuffer(starts, dtype=np.int64)
 
     def reread(self, positions) -> list[Row]:
-        """The rows at `positions` (any order), each runs of neighbouring lines read with one pread."""
+        """The rows at `positions` (any order, repeats allowed), neighbouring lines read with one pread."""
         self._unchanged()
-        positions = np.asarray(positions, dtype=np.int64)
-        order = np.argsort(positions, kind="stable")
-        rows = [None] * positions.size
         with open(self.path, "rb") as handle:
-            descriptor, k = handle.fileno(), 0
-            while k < order.size:
-                first = end = k
-                while end + 1 < order.size and positions[order[end + 1]] - positions[order[end]] <= 1:
-                    end += 1
-                begin, stop = self.starts[positions[order[first]]], self.starts[positions[order[end]] + 1]
-                block = os.pread(descriptor, int(stop - begin), int(begin))
-                for j in range(first, end + 1):
-                    at = positions[order[j]]
-                    data = block[self.starts[at] - begin: self.starts[at + 1] - begin]
-                    rows[order[j]] = _row_from_line(int(at) + 1, data, self.max_chars, self.prefix, self.path)
-                k = end + 1
-        return rows
+            lines = read_runs(handle.fileno(), self.starts, positions)
+        rows = {p: _row_from_line(p + 1, data, self.max_chars, self.prefix, self.path) for p, data in lines.items()}
+        return [rows[p] for p in np.asarray(positions, dtype=np.int64).tolist()]
 
 
 class RecordsSource:

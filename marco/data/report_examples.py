@@ -33,9 +33,9 @@ def _example(row, finding: dict, label: str = "") -> dict:
 
 
 def _as_read(row, full):
-    """The row with its text read again: the record as it came, the messages as cleaned (a stripped sentence gone)."""
-    full.messages = row.messages if row.messages is not None else full.messages
-    full.rejection, full.flags = row.rejection, row.flags
+    """The row read again: the record as it came, the messages as cleaned (a stripped sentence gone)."""
+    if row.messages is not None:
+        full.messages = row.messages
     return full
 
 
@@ -64,7 +64,8 @@ def collect(rows: list, scan, cited: dict, source) -> dict:
     read = {p: _as_read(rows[p], full) for p, full in zip(positions, source.reread(positions))}
 
     def examples(picked: dict) -> dict:
-        return {reason: [_example(read[p], finding, label) for p, finding, label in shown] for reason, shown in picked.items()}
+        return {reason: [_example(read[p], finding, label) for p, finding, label in shown]
+                for reason, shown in picked.items()}
 
     for group in groups:
         group["example"] = _example(read[group["example"]], rows[group["example"]].rejection)

@@ -17,7 +17,8 @@ _ASCII_WHITESPACE_TO_SPACE = bytes(0x20 if c < 128 and chr(c).isspace() and c !=
 _ASCII_PUNCTUATION = bytes(c for c in range(128) if not chr(c).isalnum() and not chr(c).isspace())
 _UNICODE_SPACING_MARKS = "–—―…•·"  # usually stand between words: become spaces
 _UNICODE_MARKS = "«»“”‘’„‚‹›‐‑¿¡′″§¶°"  # cling to a word: deleted
-_MARK_REPLACEMENTS = {mark.encode(): b" " if mark in _UNICODE_SPACING_MARKS else b"" for mark in _UNICODE_SPACING_MARKS + _UNICODE_MARKS}
+_MARK_REPLACEMENTS = {mark.encode(): b" " if mark in _UNICODE_SPACING_MARKS else b""
+                      for mark in _UNICODE_SPACING_MARKS + _UNICODE_MARKS}
 _MARKS = re.compile(b"|".join(map(re.escape, _MARK_REPLACEMENTS)))
 _SPACES = re.compile(b"  +")
 _BYTE_POWERS = np.array([pow(1099511628211, i, 1 << 64) for i in range(64)], dtype=np.uint64)  # FNV prime powers
