@@ -106,11 +106,10 @@ def test_two_processes_write_the_same_files_as_one(write_jsonl, tmp_path, monkey
 
 def test_the_spill_reads_back_each_row_as_written():
     spill = Spill()
-    spill.add([("ua", ["ciao", "ciao come stai"]), None, ("sua", ["", "x y", "z"])])
-    spill.add([("ua", ["a", "b"])])
-    assert spill.entries([2, 0, 2, 3]) == [("sua", ["", "x y", "z"]), ("ua", ["ciao", "ciao come stai"]),
-                                           ("sua", ["", "x y", "z"]), ("ua", ["a", "b"])]
-    assert spill.entries([1]) == [("", [])]  # a row that was no conversation
+    spill.add([["ciao", "ciao come stai"], None, ["", "x y", "z"]])
+    spill.add([["a", "b"]])
+    assert spill.turns([2, 0, 2, 3]) == [["", "x y", "z"], ["ciao", "ciao come stai"], ["", "x y", "z"], ["a", "b"]]
+    assert spill.turns([1]) == [[]]  # a row that was no conversation
     spill.close()
 
 

@@ -95,12 +95,12 @@ def _split(keys) -> tuple[list, list]:
 def _texts(corpus: Corpus):
     """Fetchers for LazyTexts: normalised conversations by row, normalised and original replies by reply key."""
     def conversations(positions):
-        return [normalized_conversation([ROLE_NAMES[r] for r in roles], turns)
-                for roles, turns in corpus.spill.entries(positions)]
+        return [normalized_conversation([ROLE_NAMES[r] for r in corpus.roles[p]], turns)
+                for p, turns in zip(positions, corpus.spill.turns(positions))]
 
     def normalized_replies(keys):
         rows, messages = _split(keys)
-        return [turns[m] for (_, turns), m in zip(corpus.spill.entries(rows), messages)]
+        return [turns[m] for turns, m in zip(corpus.spill.turns(rows), messages)]
 
     def replies(keys):
         rows, messages = _split(keys)
@@ -214,7 +214,7 @@ def _first_user_turns(data, positions) -> list[str]:
 
 
 def _user_sides(corpus: Corpus, positions) -> list[str]:
-    return [user_side(turns, roles) for roles, turns in corpus.spill.entries(positions)]
+    return [user_side(turns, corpus.roles[p]) for p, turns in zip(positions, corpus.spill.turns(positions))]
 
 
 def _clusters(rows: list, names: list, reason: str, top: int = 20) -> dict:

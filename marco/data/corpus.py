@@ -1,7 +1,7 @@
 """One pass over a dataset, keeping what the rest of a clean needs instead of the text.
 
-Per row: its validation and name (and, for a breakdown, its group fields). Per valid conversation: its roles and
-normalised turns, spilled to disk (lazy.Spill); a prompt-side summary (prompts.PromptAudit); whether it asks a probe's
+Per row: its validation and name (and, for a breakdown, its group fields). Per valid conversation: its roles ("uaua"),
+its normalised turns, spilled to disk (lazy.Spill); a prompt-side summary (prompts.PromptAudit); whether it asks a probe's
 question. Per candidate (a valid conversation that is no probe): a 16-byte digest (exact duplicates), a MinHash
 sketch (near duplicates) and a length. Each chunk's text is let go before the next is read, which is what keeps a
 million conversations under 2 GiB.
@@ -111,10 +111,10 @@ class Corpus:
         self.prompts.add(positions, conversations, turns)
         if self.questions:
             self._reject_probe_overlaps(chunk, valid, conversations)
-        entries = [None] * len(chunk)
-        for k, role, normalized in zip(valid, roles, turns):
-            entries[k] = role, normalized
-        self.spill.add(entries)
+        spilled = [None] * len(chunk)
+        for k, normalized in zip(valid, turns):
+            spilled[k] = normalized
+        self.spill.add(spilled)
         self._measure(chunk, first, [(k, role, normalized) for k, role, normalized in zip(valid, roles, turns)
                                      if chunk[k].rejection is None])
         for row in chunk:

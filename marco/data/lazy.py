@@ -19,26 +19,26 @@ _BATCH = 16_384  # texts fetched at a time when iterating
 
 
 class Spill:
-    """Append-only store of each row's roles ("uaua") and normalised turns, by row position (empty for a row that is
-    not a valid conversation)."""
+    """Append-only store of each row's normalised turns, by row position (none for a row that is not a valid
+    conversation)."""
 
     def __init__(self):
         self.file = tempfile.TemporaryFile()  # unlinked: nothing is left behind, even after a kill
         self.starts = array("q", [0])
 
-    def add(self, entries: list) -> None:
-        """One chunk of rows, in order: (roles, normalised turns) for each, None for a row that is not valid."""
-        data = [(_TURN.join([entry[0], *entry[1]]) + "\n" if entry is not None else "\n").encode() for entry in entries]
+    def add(self, rows: list) -> None:
+        """One chunk of rows, in order: the normalised turns of each, None for a row that is not valid."""
+        data = [(_TURN.join(turns) + "\n" if turns is not None else "\n").encode() for turns in rows]
         for item in data:
             self.starts.append(self.starts[-1] + len(item))
         self.file.write(b"".join(data))
 
-    def entries(self, positions) -> list[tuple[str, list[str]]]:
-        """(roles, normalised turns) of each row position."""
+    def turns(self, positions) -> list[list[str]]:
+        """The normalised turns of each row position (a valid conversation has two or more, so never "")."""
         self.file.flush()
         read = read_runs(self.file.fileno(), self.starts, positions)
-        found = {p: data.decode().rstrip("\n").split(_TURN) for p, data in read.items()}
-        return [(found[p][0], found[p][1:]) for p in np.asarray(positions, dtype=np.int64).tolist()]
+        found = {p: data.decode().rstrip("\n") for p, data in read.items()}
+        return [found[p].split(_TURN) if found[p] else [] for p in np.asarray(positions, dtype=np.int64).tolist()]
 
     def close(self) -> None:
         self.file.close()

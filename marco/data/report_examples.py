@@ -60,28 +60,27 @@ def collect(rows: list, scan, cited: dict, source) -> dict:
                 shown.append((position, flag, flag.get("action", "flagged")))
     groups = _template_groups(rows, scan, cited)
     positions = sorted({p for picked in (*rejected.values(), *flagged.values()) for p, _, _ in picked}
-                       | {group["example"] for group in groups})
+                       | {first for _, first in groups})
     read = {p: _as_read(rows[p], full) for p, full in zip(positions, source.reread(positions))}
 
     def examples(picked: dict) -> dict:
         return {reason: [_example(read[p], finding, label) for p, finding, label in shown]
                 for reason, shown in picked.items()}
 
-    for group in groups:
-        group["example"] = _example(read[group["example"]], rows[group["example"]].rejection)
-    return {"rejected": examples(rejected), "templates": groups, "flagged": examples(flagged)}
+    templates = [{**group, "example": _example(read[first], rows[first].rejection)} for group, first in groups]
+    return {"rejected": examples(rejected), "templates": templates, "flagged": examples(flagged)}
 
 
-def _template_groups(rows: list, scan, cited: dict) -> list[dict]:
+def _template_groups(rows: list, scan, cited: dict) -> list[tuple[dict, int]]:
     """Template rejections grouped by the masked frame of their evidence: one entry per template, however many
-    variants ('"tree" is "l'albero"', '"blue" is "blu"') it has, with its count and a few variants (the example is
-    the position of the first, until collect() reads it)."""
+    variants ('"tree" is "l'albero"', '"blue" is "blu"') it has, with its count and a few variants; and the row
+    position of its first, the example."""
     order = sorted(cited)
     frames = normalize_many([mask_slots(rows[i].rejection["evidence"]) for i in order])
     members = {}
     for i, frame in zip(order, frames):
         members.setdefault(frame, []).append(i)
     biggest = sorted(members.values(), key=lambda m: (-len(m), m[0]))[:TEMPLATE_GROUPS]
-    return [{"kind": scan.templates[cited[m[0]]].kind, "pattern": scan.templates[cited[m[0]]].text, "count": len(m),
-             "variants": list(dict.fromkeys(rows[i].rejection["evidence"][:200] for i in m))[:5],
-             "example": m[0]} for m in biggest]
+    return [({"kind": scan.templates[cited[m[0]]].kind, "pattern": scan.templates[cited[m[0]]].text, "count": len(m),
+              "variants": list(dict.fromkeys(rows[i].rejection["evidence"][:200] for i in m))[:5]}, m[0])
+            for m in biggest]
