@@ -161,7 +161,7 @@ def test_the_hashed_prompt_audit_equals_counting_the_texts():
         conversations.append(messages)
     normalized = normalized_turns(conversations)
     audit = PromptAudit()
-    audit.add(range(len(conversations)), conversations, normalized)
+    audit.add(range(len(conversations)), conversations, normalized, ["".join(m["role"][0] for m in c) for c in conversations])
     found = audit.result(lambda ps: [next(m["content"] for m in conversations[p] if m["role"] == "user") for p in ps],
                          lambda ps: [user_side(normalized[p], [m["role"][0] for m in conversations[p]]) for p in ps])
     assert found == _plain_audit(conversations, normalized)

@@ -108,7 +108,7 @@ class Corpus:
         self.formats.update(chunk[k].fmt for k in valid)
         if self.observe:
             self.observe(positions, conversations)
-        self.prompts.add(positions, conversations, turns)
+        self.prompts.add(positions, conversations, turns, roles)
         if self.questions:
             self._reject_probe_overlaps(chunk, valid, conversations)
         spilled = [None] * len(chunk)

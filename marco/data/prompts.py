@@ -33,17 +33,17 @@ class PromptAudit:
         self.side = array("q")  # the whole user side, normalised
         self.side_reply = array("q")  # the user side with the first reply, as written
 
-    def add(self, positions: list, conversations: list[list[dict]], normalized: list[list[str]]) -> None:
-        """Valid conversations (formats.validate: an optional system turn, then user and assistant alternate)."""
+    def add(self, positions: list, conversations: list[list[dict]], normalized: list[list[str]], roles: list[str]) -> None:
+        """Valid conversations, with their normalised turns and their roles as initials ("sua...")."""
         self.positions.extend(positions)
-        for messages, turns in zip(conversations, normalized):
-            first = 1 if messages[0]["role"] == "system" else 0  # the first user turn; the first reply follows it
-            side = " ".join([t for t in turns[first::2] if t])
+        for messages, turns, initials in zip(conversations, normalized, roles):
+            first = initials.index("u")
+            side = user_side(turns, initials)
             words = turns[first].split(" ", _PREFIX_WORDS)
             self.first_turn.append(hash(turns[first]))
             self.prefix.append(hash(" ".join(words[:_PREFIX_WORDS])) if len(words) > _PREFIX_WORDS else 0)
             self.side.append(hash(side))
-            self.side_reply.append(hash((side, messages[first + 1]["content"])))
+            self.side_reply.append(hash((side, messages[initials.index("a")]["content"])))
 
     def side_of(self, positions) -> np.ndarray:
         """The user-side hash of each of these (added) row positions."""

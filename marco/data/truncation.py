@@ -60,7 +60,6 @@ _WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?")
 _CLOSERS_NOT_ENDINGS = set("([{<:;,-–—/\\")  # a reply ending here is never "normally" ended
 _DANGLING_LAST = set("[({:-*•+#")  # what a reply with dangling markup can end on (besides "1." and "2)")
 _TAIL_CHARS = 60
-_ELLIPSIS_IN, _ON_FUNCTION_WORD = 1, 2  # what a reply left for the corpus-wide rules has
 _VOCABULARY_SAMPLE = 5_000  # replies whose words decide what is a word (as the template scan learns on 5k)
 
 
@@ -153,9 +152,9 @@ class TruncationFilter(Detector):
         self.endings, self.unpunctuated, self.ellipsis_endings = Counter(), 0, 0
         self.longest = {}  # unit -> (length, replies of that length, hashes of their texts)
         self.found = {}  # reply -> Finding: open markup and dangling tails, as each chunk comes
-        self.later = array("q")  # replies the corpus-wide rules may flag: with a "..." or ending on a letter or digit
-        self.later_end, self.later_kind = [], bytearray()  # their last character; _ELLIPSIS_IN | _ON_FUNCTION_WORD
-        self.with_ellipsis = {}  # reply -> its text, for those of them with a "..."
+        self.with_ellipsis = {}  # reply -> its text: judged at the end against the corpus's habits (kept, not read again)
+        self.unpunctuated_at = array("q")  # replies ending on a letter or digit: read again if the corpus makes that a cut
+        self.on_function_word = bytearray()  # ... and whether that last word is a function word
         self._tokenizer = self._vocabulary = self._replies = None
 
     def observe(self, conversations: list[list[dict]]) -> None:
@@ -177,13 +176,11 @@ class TruncationFilter(Detector):
             problem = self.markup_problem(text)
             if problem:
                 self.found[i] = self._finding(i, replies[i - first][2], *problem)
-            elif text[-1].isalnum() or "..." in text or "…" in text:
-                self.later.append(i)
-                self.later_end.append(text[-1])
-                self.later_kind.append(("..." in text or "…" in text) * _ELLIPSIS_IN
-                                       | (final_word(text) in FUNCTION_WORDS) * _ON_FUNCTION_WORD)
-                if "..." in text or "…" in text:  # judged at the end, often: kept rather than read again
-                    self.with_ellipsis[i] = replies[i - first][2]
+            elif "..." in text or "…" in text:
+                self.with_ellipsis[i] = replies[i - first][2]
+            elif text[-1].isalnum():
+                self.unpunctuated_at.append(i)
+                self.on_function_word.append(final_word(text) in FUNCTION_WORDS)
 
     def _measure(self, first: int, texts: list[str]) -> None:
         """Keep, per unit, the longest length seen and the replies of that length."""
@@ -214,11 +211,10 @@ class TruncationFilter(Detector):
         self.unpunctuated_share = self.unpunctuated / total
         self.ellipsis_share = self.ellipsis_endings / total
         self._replies = texts = _Replies(self, read)
-        later = [i for i, end, kind in zip(self.later, self.later_end, self.later_kind) if self._may_end_badly(end, kind)]
-        unread = [i for i in later if i not in self.with_ellipsis]
+        unread = [i for i, function_word in zip(self.unpunctuated_at, self.on_function_word) if self._may_be_cut(function_word)]
         known = {**self.with_ellipsis, **dict(zip(unread, texts.get(unread)))}
         found = dict(self.found)
-        for i in later:
+        for i in known:
             problem = self.ending_problem(known[i].rstrip())
             if problem:
                 found[i] = self._finding(i, known[i], *problem)
@@ -228,13 +224,11 @@ class TruncationFilter(Detector):
             findings.setdefault(self.owner[i], found[i])
         return findings
 
-    def _may_end_badly(self, end: str, kind: int) -> bool:
-        """Whether ending_problem() can flag a reply, from its last character and kind and the corpus figures."""
-        if kind & _ELLIPSIS_IN:
-            return True
-        return end.isalnum() and end not in self.final_chars and (
-            self.unpunctuated_share <= self.unpunctuated_max_share
-            or (self.unpunctuated_share <= self.function_word_max_share and bool(kind & _ON_FUNCTION_WORD)))
+    def _may_be_cut(self, on_function_word: bool) -> bool:
+        """Whether ending_problem() can flag a reply without "..." ending on a letter or digit (no final character
+        the corpus learns is one), from the corpus's figures alone."""
+        return self.unpunctuated_share <= self.unpunctuated_max_share or (
+            self.unpunctuated_share <= self.function_word_max_share and on_function_word)
 
     def _finding(self, i: int, text: str, detail: str, evidence: str) -> Finding:
         start = text.rfind(evidence)
