@@ -4,7 +4,7 @@ Serves the built-in model with the adapter the README's main job writes (outputs
 `--adapter` takes another run's folder or a Hub id, `--model` another base; on a Space, MARCO_ADAPTER and MARCO_MODEL.
 """
 
-from marco.demo import main
+from marco.serve.demo import main
 
 if __name__ == "__main__":
     raise SystemExit(main())

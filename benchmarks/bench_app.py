@@ -18,11 +18,12 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 import torch  # noqa: E402
-
 from bench_compare import adapter_model, best_of  # noqa: E402
 
-from marco import compare, demo, tiny  # noqa: E402
+from marco import tiny  # noqa: E402
+from marco.evaluate import compare  # noqa: E402
 from marco.models import base_model_of  # noqa: E402
+from marco.serve import demo  # noqa: E402
 
 
 def random_adapter(folder: str) -> str:

@@ -228,7 +228,7 @@ def vs_parse(n: int, dataset: str = "synthetic") -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "data.jsonl")
         # made by another process: a process forked from this one would start with the data set's pages counted in
-        # its peak memory (a million records here: 4.6 GiB, which the old figures mistook for the parse's own)
+        # its peak memory (a million records here: 4.6 GiB that are not the measured process's own)
         subprocess.run([sys.executable, __file__, "--make", str(n), path, "--dataset", dataset], check=True)
         commands = {"orjson_parse": [sys.executable, "-c", "import orjson,sys\n"
                                      "[orjson.loads(line) for line in open(sys.argv[1], 'rb')]", path],

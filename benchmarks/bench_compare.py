@@ -16,7 +16,8 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from marco import compare, tiny  # noqa: E402
+from marco import tiny  # noqa: E402
+from marco.evaluate import compare  # noqa: E402
 
 
 def adapter_model():

@@ -61,7 +61,7 @@ DISCLAIMERS = [  # written for this benchmark; none is a sentence the detector l
     "As a text-based assistant, I am unable to see the image you attached.",
     "Being just a bot, I lack the ability to call your school for you.",
 ]
-HELD_OUT = [  # held out until the 2026-12-03 08:05 version (8 of 10 found); its two misses were fixed then
+HELD_OUT = [  # measured untuned once (8 of 10 found), then its two misses were tuned on: no longer held out
     "Keep in mind I'm a virtual assistant, so I can't tell whether your Roman accent sounds natural.",
     "Since I am an AI system, I have no personal memories of Florence to share with you.",
     "Purtroppo, essendo un'intelligenza artificiale, non posso sapere quale libro usa la tua classe.",
@@ -73,7 +73,7 @@ HELD_OUT = [  # held out until the 2026-12-03 08:05 version (8 of 10 found); its
     "My training only goes up to 2023, so the newest slang may be missing.",
     "As an artificial intelligence, I'm not capable of feeling nervous before an exam, but many learners do.",
 ]
-HELD_OUT_2 = [  # written after that fix and never used to tune the detector
+HELD_OUT_2 = [  # never used to tune the detector
     "Honestly, as a machine learning model I'm unable to judge how your handwriting looks.",
     "I'm a conversational AI, which means I can't take part in your speaking exam.",
     "Non essendo una persona ma un modello di intelligenza artificiale, non ho ricordi d'infanzia.",

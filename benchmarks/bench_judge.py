@@ -23,7 +23,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 from conftest import free_port  # noqa: E402
 from judge_server import JudgeServer  # noqa: E402
 
-from marco import judge, review, tiny  # noqa: E402
+from marco import tiny  # noqa: E402
+from marco.evaluate import judge, review  # noqa: E402
 
 
 def samples(n: int) -> list:

@@ -20,7 +20,8 @@ RECIPE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))
 
 
 def tokens_per_second(extra: list, steps: int) -> dict:
-    from marco import models, training
+    from marco import models
+    from marco.train import training
 
     with tempfile.TemporaryDirectory() as out:
         marco_args, cleaning, *_, training_args, model_args = train.make_parser().parse_args_and_config(

@@ -17,7 +17,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 COMMANDS = {
     "python -c pass (interpreter start)": [sys.executable, "-c", "pass"],
     "python train.py --help": [sys.executable, "train.py", "--help"],
-    "the same help from the real parser": [sys.executable, "-c", "from marco.config import make_parser\n"
+    "the same help from the real parser": [sys.executable, "-c", "from marco.train.config import make_parser\n"
                                            "parser = make_parser(); parser.prog = 'train.py'; parser.print_help()"],
     "python -m marco --help": [sys.executable, "-m", "marco", "--help"],
 }

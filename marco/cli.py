@@ -90,20 +90,20 @@ def default_eval_out(adapter: str) -> str:
 
 def eval_command(argv: list) -> int:
     """Base against fine-tuned on the probes, from one model in memory (on the GPU if there is one): a table, and JSON."""
-    if "--answers" in argv:  # answers made elsewhere: marco/answers.py
-        from marco import answers
+    if "--answers" in argv:  # answers made elsewhere: marco/evaluate/answers.py
+        from marco.evaluate import answers
 
         return answers.command(argv)
     import json
 
     from transformers import HfArgumentParser
 
-    from marco import compare, gate, judge, models
-    from marco.compare import CompareConfig
+    from marco import models
     from marco.errors import MarcoError
-    from marco.gate import GateConfig
+    from marco.evaluate import compare, gate, judge
+    from marco.train.config import CompareConfig, GateConfig, JudgeConfig
 
-    parser = HfArgumentParser((CompareConfig, GateConfig, judge.JudgeConfig), prog="python -m marco eval",
+    parser = HfArgumentParser((CompareConfig, GateConfig, JudgeConfig), prog="python -m marco eval",
                               description=eval_command.__doc__)
     parser.add_argument("--adapter", required=True, help="folder (or Hub id) of the LoRA adapter")
     parser.add_argument("--model", help="base model: Hub id, local folder, marco-tiny or marco-tiny-t5 (default: the "
@@ -140,9 +140,9 @@ def push_command(argv: list) -> int:
     """Publish a finished run: refused if its gate failed (unless --force, which the card states)."""
     import argparse
 
-    from marco import hub
     from marco.errors import MarcoError
-    from marco.gguf_file import OUTTYPES
+    from marco.publish import hub
+    from marco.publish.gguf_file import OUTTYPES
 
     parser = argparse.ArgumentParser(prog="python -m marco push", description=push_command.__doc__)
     parser.add_argument("output_dir", help="a finished train.py run (holds marco_report.json)")
@@ -171,8 +171,8 @@ def space_command(argv: list) -> int:
     """Prepare a Gradio Space that serves app.py against the pushed adapter (default folder: OUTPUT_DIR/hub/space)."""
     import argparse
 
-    from marco.space import prepare_space
     from marco.errors import MarcoError
+    from marco.publish.space import prepare_space
 
     parser = argparse.ArgumentParser(prog="python -m marco space", description=space_command.__doc__)
     parser.add_argument("output_dir", help="a finished train.py run (holds marco_report.json)")
@@ -184,7 +184,7 @@ def space_command(argv: list) -> int:
     parser.add_argument("--private", action="store_true", help="create the Space private")
     args = parser.parse_args(argv)
     try:
-        from marco import hub
+        from marco.publish import hub
 
         hub.checked_repo_id(args.repo_id)
         if args.push:
@@ -201,7 +201,7 @@ def space_command(argv: list) -> int:
 
 
 # commands whose code lives in a module of its own, as MODULE.command(argv)
-MODULE_COMMANDS = {"export": "marco.export", "dpo": "marco.dpo", "review": "marco.review", "preview": "marco.preview"}
+MODULE_COMMANDS = {"export": "marco.publish.export", "dpo": "marco.train.dpo", "review": "marco.evaluate.review", "preview": "marco.train.preview"}
 
 
 def main(argv: list = None) -> int:

@@ -12,7 +12,7 @@ import shutil
 from marco.errors import MarcoError
 
 RECIPE = "marco_config.yaml"  # written first: this folder is a marco run
-REPORT = "marco_report.json"  # written last: the run is complete (marco.report.FILE)
+REPORT = "marco_report.json"  # written last: the run is complete (marco.publish.report.FILE)
 
 
 def is_run(folder: str) -> bool:

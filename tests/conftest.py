@@ -87,14 +87,15 @@ def trained_tiny_run(tmp_path_factory, small_data):
     import sys
 
     sys.path.insert(0, REPO)
-    import train
+    from marco import pipeline
+    from marco.train.config import make_parser
 
     def build(out):
         args = ["--config", os.path.join(REPO, "configs", "marco_tiny.yaml"), "--dataset", small_data, "--output_dir", out,
                 *FAST, "--compare_during_training", "true", "--compare_probes", "4", "--max_steps", "12",
                 "--learning_rate", "1e-3", "--eval_strategy", "steps", "--eval_steps", "6", "--save_strategy", "steps",
                 "--save_steps", "12"]
-        train.main(*train.make_parser().parse_args_and_config(args))
+        pipeline.main(*make_parser().parse_args_and_config(args))
 
     return pathlib.Path(built_once(tmp_path_factory, "trained_tiny_run", build))
 

@@ -1,4 +1,4 @@
-"""app.py and marco.demo on a real server: gradio_client for the API, load and failures, headless Chromium for the
+"""app.py and marco.serve.demo on a real server: gradio_client for the API, load and failures, headless Chromium for the
 page; then the Space folder. One server per module, serving marco-tiny with a random (non-zero) LoRA adapter."""
 
 import contextlib
@@ -12,7 +12,10 @@ import pytest
 import torch
 from conftest import REPO, free_port
 
-from marco import compare, demo, tiny
+from marco import tiny
+from marco.evaluate import compare
+from marco.errors import MarcoError
+from marco.serve import columns, demo, local, remote
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 QUESTION = "Explain the grammar in 'Sono andato al mare'"
@@ -106,10 +109,10 @@ def test_greedy_replies_equal_separate_base_and_adapter_generations(server):
     assert (base, tuned) == separately(chat, [user(QUESTION)], [user(QUESTION)])
 
 
-def test_the_readme_snippet_gets_both_replies(server):
+def test_the_docs_snippet_gets_both_replies(server):
     _, url, _ = server
-    readme = open(os.path.join(REPO, "README.md"), encoding="utf-8").read().split("## Try it in a browser")[1]
-    snippet = readme.split("```python")[1].split("```")[0].replace("http://127.0.0.1:7860/", url)
+    page = open(os.path.join(REPO, "docs", "serving.md"), encoding="utf-8").read()
+    snippet = page.split("```python")[1].split("```")[0].replace("http://127.0.0.1:7860/", url)
     scope = {}
     exec(snippet, scope)
     assert scope["base"] and scope["tuned"] and scope["base"] != scope["tuned"]
@@ -167,7 +170,7 @@ def test_learners_who_ask_meanwhile_are_answered_in_one_batch(server, monkeypatc
 @pytest.mark.parametrize("message, says", [
     ("", "Type a message first."),
     ("   \n", "Type a message first."),
-    ("x" * 2001, f"Message too long: 2,001 characters, the limit is {demo.MAX_MESSAGE_CHARS:,}."),
+    ("x" * 2001, f"Message too long: 2,001 characters, the limit is {columns.MAX_MESSAGE_CHARS:,}."),
 ], ids=["empty", "blank", "too-long"])
 def test_empty_and_over_long_messages_get_a_clear_message(server, message, says):
     from gradio_client.exceptions import AppError
@@ -187,14 +190,12 @@ def test_a_ten_thousand_message_history_costs_a_few_renders_and_keeps_the_latest
     monkeypatch.setattr(chat.fit_tokenizer, "apply_chat_template", lambda *a, **k: renders.append(1) or render(*a, **k))
     long = ask(client, QUESTION, history, history)
     assert len(renders) <= 2 * 8  # two columns, a binary search over at most 32 exchanges: not one render per exchange
-    latest = history[-demo.MAX_HISTORY_MESSAGES:]
+    latest = history[-columns.MAX_HISTORY_MESSAGES:]
     assert long == ask(client, QUESTION, latest, latest) == separately(chat, latest + [user(QUESTION)],
                                                                         latest + [user(QUESTION)])
 
 
 def test_a_history_beyond_the_context_loses_the_fewest_oldest_exchanges(server):
-    from marco.errors import MarcoError
-
     chat = server[0]
     system = {"role": "system", "content": "Rispondi in breve."}
     history = [{"role": ("user", "assistant")[i % 2], "content": f"frase numero {i} " * 12} for i in range(40)]
@@ -233,9 +234,9 @@ def test_the_next_prompt_is_fitted_while_the_model_is_busy(server):
 
 
 @pytest.mark.parametrize("history, says", [
-    ([{"role": "user", "content": "x" * (demo.MAX_HISTORY_MESSAGE_CHARS + 1)}],
-     f"History message 1 too long: {demo.MAX_HISTORY_MESSAGE_CHARS + 1:,} characters, the limit is "
-     f"{demo.MAX_HISTORY_MESSAGE_CHARS:,}."),
+    ([{"role": "user", "content": "x" * (columns.MAX_HISTORY_MESSAGE_CHARS + 1)}],
+     f"History message 1 too long: {columns.MAX_HISTORY_MESSAGE_CHARS + 1:,} characters, the limit is "
+     f"{columns.MAX_HISTORY_MESSAGE_CHARS:,}."),
     ([{"role": "user", "content": "ciao"}, {"content": "no role"}],
      'History message 2: expected {"role": "user" or "assistant", "content": text}.'),
     ([{"role": "system", "content": "a system turn inside a history"}],
@@ -257,7 +258,7 @@ def test_the_api_caps_max_new_tokens(server, monkeypatch):
     ask(client, "Ciao!", tokens=4)
     monkeypatch.setattr(chat, "_stream", lambda conversations, settings: asked.append(settings) or iter([("", "")]))
     ask(client, "Ciao!", tokens=10**9)
-    assert [settings["max_new_tokens"] for settings in asked] == [4, demo.MAX_NEW_TOKENS]
+    assert [settings["max_new_tokens"] for settings in asked] == [4, columns.MAX_NEW_TOKENS]
 
 
 def test_a_failed_generation_leaves_no_adapter_hooks_and_the_next_answer_is_right(server, monkeypatch):
@@ -282,9 +283,9 @@ def test_a_failed_generation_leaves_no_adapter_hooks_and_the_next_answer_is_righ
 def test_a_stream_whose_reader_leaves_stops_and_frees_the_model(server, monkeypatch):
     chat, _, _ = server
     steps = []
-    put = demo.RowStreamer.put
-    monkeypatch.setattr(demo.RowStreamer, "put", lambda self, value: steps.append(1) or put(self, value))
-    replies = chat.stream(QUESTION, ([], []), max_new_tokens=demo.MAX_NEW_TOKENS)
+    put = local.RowStreamer.put
+    monkeypatch.setattr(local.RowStreamer, "put", lambda self, value: steps.append(1) or put(self, value))
+    replies = chat.stream(QUESTION, ([], []), max_new_tokens=columns.MAX_NEW_TOKENS)
     assert len(next(replies)) == 2
     replies.close()  # what Gradio does when the tab closes or the event is cancelled
     assert len(steps) < 5  # generate stopped at its next token, not after 512
@@ -329,17 +330,17 @@ def test_the_app_answers_through_an_openai_compatible_server(server, run_dir, tr
     a base and its LoRA: the app's columns stream from it, both at once, and say what the in-process app says."""
     from gradio_client import Client
 
-    from marco.export import export_merged
+    from marco.publish.export import export_merged
 
     merged = export_merged(str(run_dir), str(tmp_path / "merged"))
-    chat = demo.RemoteChat(transformers_serve, tiny.PATH, merged).check()
+    chat = remote.RemoteChat(transformers_serve, tiny.PATH, merged).check()
     assert chat.concurrency > 1  # requests go to the engine together; it batches them
     ui = demo.build(chat)
     _, url, _ = ui.launch(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True)
     try:
         served, local = ask(Client(url, verbose=False), QUESTION), ask(server[2], QUESTION)
         assert served == local and served[0] != served[1]
-        with pytest.raises(demo.MarcoError, match="Type a message first"):  # checked here, not sent
+        with pytest.raises(MarcoError, match="Type a message first"):  # checked here, not sent
             chat.stream(" ", ([], []))
     finally:
         ui.close()
@@ -357,8 +358,7 @@ def test_space_folder_serves_the_pushed_adapter(run_dir, tmp_path):
     import gradio
     from huggingface_hub import SpaceCard
 
-    from marco.space import prepare_space
-    from marco.errors import MarcoError
+    from marco.publish.space import prepare_space
 
     proc = subprocess.run([sys.executable, "-m", "marco", "space", str(run_dir), "--repo-id", "someone/marco-tiny-it",
                            "--out", str(tmp_path / "space")], cwd=REPO, capture_output=True, text=True)
@@ -368,12 +368,12 @@ def test_space_folder_serves_the_pushed_adapter(run_dir, tmp_path):
     assert (data.sdk, data.app_file, data.sdk_version) == ("gradio", "app.py", gradio.__version__)
     assert data.models == ["someone/marco-tiny-it"]
     files = {str(p.relative_to(space)) for p in space.rglob("*") if p.is_file()}
-    assert {"README.md", "app.py", "requirements.txt", "data/probes.jsonl", "marco/demo.py", "marco/compare.py",
+    assert {"README.md", "app.py", "requirements.txt", "data/probes.jsonl", "marco/serve/demo.py", "marco/evaluate/compare.py",
             "marco/tiny/model.safetensors"} <= files and not any("__pycache__" in f for f in files)
     pins = (space / "requirements.txt").read_text().split()
     assert {"torch==2.13.0", "peft==0.21.2"} <= set(pins) and not any(p.startswith(("gradio", "pytest")) for p in pins)
     app = (space / "app.py").read_text()
-    assert len(app.splitlines()) == 4 and "from marco.demo import main" in app  # marco's app, not a copy of it
+    assert len(app.splitlines()) == 4 and "from marco.serve.demo import main" in app  # marco's app, not a copy of it
     # the Space's app.py defaults to the pushed adapter: offline, that is a clear error naming it
     run = subprocess.run([sys.executable, "app.py"], cwd=space, capture_output=True, text=True,
                          env={**os.environ, "HF_HUB_OFFLINE": "1"})
@@ -389,7 +389,7 @@ def test_a_base_above_1b_gets_a_zerogpu_space(run_dir, tmp_path):
 
     from huggingface_hub import SpaceCard
 
-    from marco.space import prepare_space
+    from marco.publish.space import prepare_space
 
     big, small = tmp_path / "run-7b", tmp_path / "run-tiny"
     shutil.copytree(run_dir, big)
@@ -402,7 +402,7 @@ def test_a_base_above_1b_gets_a_zerogpu_space(run_dir, tmp_path):
     assert data.preload_from_hub == data.models == ["someone/tutor-7b", "Qwen/Qwen2.5-7B-Instruct"]
     assert "spaces==0.51.3" in open(os.path.join(space, "requirements.txt")).read().split()
     app = open(os.path.join(space, "app.py")).read()
-    assert app.index("import spaces") < app.index("from marco.demo import main")
+    assert app.index("import spaces") < app.index("from marco.serve.demo import main")
     assert "main(adapter='someone/tutor-7b', model='Qwen/Qwen2.5-7B-Instruct', gpu=spaces.GPU(duration=120))" in app
     assert not os.path.exists(os.path.join(space, "marco", "tiny", "model.safetensors"))  # the base comes from the Hub
     shutil.copytree(run_dir, small)  # the built-in 4M-parameter base: a CPU Space, no `spaces`

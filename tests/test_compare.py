@@ -9,8 +9,9 @@ import pytest
 import torch
 from conftest import REPO
 
-from marco import compare, gate, tiny
-from marco.gate import GateConfig
+from marco import tiny
+from marco.evaluate import compare, gate
+from marco.evaluate.gate import GateConfig
 
 PROBES = [
     {"id": "p1", "messages": [{"role": "user", "content": "Explain 'Sono andato al mare'"}],

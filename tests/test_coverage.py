@@ -88,9 +88,10 @@ def test_data_audit_with_a_byte_level_tokenizer_raises_no_alarm(tmp_path, small_
 def test_the_model_card_carries_the_tokenizer_warning(tmp_path, small_data, trained_tiny_run):
     from dataclasses import replace
 
-    from marco import card, hub, training
+    from marco import pipeline
+    from marco.publish import card, hub
 
-    summary = training.data_summary(audit(tmp_path, small_data, shared_tokenizer(T5_TOKENIZER)))
+    summary = pipeline.data_summary(audit(tmp_path, small_data, shared_tokenizer(T5_TOKENIZER)))
     report, config = hub.load_run(str(trained_tiny_run))
     assert "Tokenizer coverage" not in str(card.model_card(report, config, "user/tutor", "apache-2.0"))
     text = str(card.model_card(replace(report, data=summary), config, "user/tutor", "apache-2.0"))

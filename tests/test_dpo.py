@@ -8,8 +8,10 @@ import torch
 from conftest import REPO
 from safetensors.torch import load_file
 
-from marco import dpo, review, tiny
+from marco import tiny
 from marco.cli import main
+from marco.evaluate import review
+from marco.train import dpo
 
 RECIPE = os.path.join(REPO, "configs", "marco_tiny_dpo.yaml")
 

@@ -1,6 +1,6 @@
 """gate.verdict: human before judge before probes; no vacuous pass when no probe is passed; judge reasons name it."""
 
-from marco.gate import INCONCLUSIVE, GateConfig, verdict
+from marco.evaluate.gate import INCONCLUSIVE, GateConfig, verdict
 from marco.stats import wilson
 
 

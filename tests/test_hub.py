@@ -12,11 +12,15 @@ from conftest import REPO
 from fake_hub import FakeHub
 
 sys.path.insert(0, REPO)
-import train  # noqa: E402
-
-from marco import card, compare, hub, tiny  # noqa: E402
+from marco import (
+    pipeline,  # noqa: E402
+    tiny,  # noqa: E402
+)
 from marco.cli import main as cli  # noqa: E402
 from marco.errors import MarcoError  # noqa: E402
+from marco.evaluate import compare
+from marco.publish import card, hub
+from marco.train.config import make_parser  # noqa: E402
 
 SECRET = "hf_" + secrets.token_hex(17)  # token-shaped, made up per run: no real token, and none in the source
 REPO_ID = "marco-test/tutor-tiny"
@@ -213,12 +217,12 @@ def test_offline_and_missing_token_are_refused_before_any_upload(pushed_free_run
 
 
 def test_train_refuses_a_token_in_the_recipe_and_push_without_repo_id():
-    parser = train.make_parser()
+    parser = make_parser()
     recipe = os.path.join(REPO, "configs", "marco_tiny.yaml")
     with pytest.raises(MarcoError, match="hub_token: marco reads the token only from HF_TOKEN"):
-        train.main(*parser.parse_args_and_config(["--config", recipe, "--hub_token", SECRET]))
+        pipeline.main(*parser.parse_args_and_config(["--config", recipe, "--hub_token", SECRET]))
     with pytest.raises(MarcoError, match="push_to_hub: true needs hub_model_id"):
-        train.main(*parser.parse_args_and_config(["--config", recipe, "--push_to_hub"]))
+        pipeline.main(*parser.parse_args_and_config(["--config", recipe, "--push_to_hub"]))
 
 
 @pytest.mark.parametrize("method, loader", [("lora", "AutoPeftModelForCausalLM"), ("full", "AutoModelForCausalLM")])

@@ -1,11 +1,12 @@
-"""marco.judge: verdict parsing, both orders per pair, position bias as a tie, unparseable counted; against a fixed
+"""marco.evaluate.judge: verdict parsing, both orders per pair, position bias as a tie, unparseable counted; against a fixed
 judge with known verdicts (exact counts), a real `transformers serve` and a local transformers judge (plumbing)."""
 
 import json
 
 import pytest
 
-from marco import judge, tiny
+from marco import tiny
+from marco.evaluate import judge
 from marco.stats import wilson, win_rate
 
 SAMPLES = [  # (id, question, base, fine_tuned) -> what the fixed judge must make of it
@@ -47,7 +48,7 @@ def test_config_refuses_an_endpoint_without_a_model():
 
 
 def test_fixed_judge_gives_known_counts_with_both_orders(fixed_judge, monkeypatch):
-    monkeypatch.setenv(judge.API_KEY_ENV, "sk-test-secret-123")
+    monkeypatch.setenv(judge.JUDGE_API_KEY_ENV, "sk-test-secret-123")
     fixed_judge.requests.clear()
     config = judge.JudgeConfig(judge_model="fixed", judge_base_url=fixed_judge.url, judge_batch_size=4)
     result = judge.judge_samples(config, SAMPLES)

@@ -12,9 +12,9 @@ from conftest import FAST, REPO
 from judge_server import JudgeServer
 
 sys.path.insert(0, REPO)
-import train  # noqa: E402
-
+from marco import pipeline  # noqa: E402
 from marco.stats import wilson  # noqa: E402
+from marco.train.config import make_parser  # noqa: E402
 
 PROBES = 4
 
@@ -35,7 +35,7 @@ def test_the_judge_watches_training_and_stops_a_run_it_finds_worse(trained_tiny_
                 "--output_dir", str(out), *FAST, "--compare_during_training", "true", "--probes", str(probes),
                 "--max_steps", "18", "--learning_rate", "1e-3", "--eval_strategy", "steps", "--eval_steps", "6",
                 "--judge_base_url", server.url, "--judge_model", "fixed-judge"]
-        report = train.main(*train.make_parser().parse_args_and_config(args))
+        report = pipeline.main(*make_parser().parse_args_and_config(args))
     history = report.during_training
     assert [h["step"] for h in history][0] == 0 and all("judge" in h for h in history)
     for entry in history:  # the judge's rule: base text present -> base wins in both orders, else a position-bias tie

@@ -10,7 +10,8 @@ from conftest import FAST, REPO
 from real_models import qwen_dir  # noqa: F401  (fixture)
 
 sys.path.insert(0, REPO)
-import train  # noqa: E402
+from marco import pipeline  # noqa: E402
+from marco.train.config import make_parser  # noqa: E402
 
 # what a CPU run must change: fp32 instead of bf16, 2 steps of 2 short conversations (each step computes 151,665
 # logits per token), no tensorboard
@@ -21,7 +22,7 @@ CPU = ["--bf16", "false", "--dtype", "float32", "--max_steps", "2", "--gradient_
 def run_recipe(recipe, model_dir, data, probes, out):
     args = ["--config", os.path.join(REPO, "configs", recipe), "--model_name_or_path", model_dir, "--dataset", data,
             "--probes", probes, "--output_dir", str(out), *FAST, *CPU]
-    train.main(*train.make_parser().parse_args_and_config(args))
+    pipeline.main(*make_parser().parse_args_and_config(args))
     with open(os.path.join(out, "marco_report.json"), encoding="utf-8") as handle:
         return json.load(handle)
 

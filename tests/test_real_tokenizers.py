@@ -11,9 +11,10 @@ from conftest import REPO
 from real_models import QWEN_SYSTEM, qwen_dir, t5_dir  # noqa: F401  (fixtures)
 
 sys.path.insert(0, REPO)
-import train  # noqa: E402
-
-from marco import compare, models, seq2seq, training  # noqa: E402
+from marco import models  # noqa: E402
+from marco.evaluate import compare
+from marco.train import seq2seq, training
+from marco.train.config import make_parser  # noqa: E402
 
 QWEN_RECIPES = ["marco_qwen2.5-7b_lora.yaml", "marco_qwen2.5-7b_qlora.yaml"]
 T5_RECIPES = ["finance_flan-t5-base_lora.yaml", "finance_flan-t5-small_full.yaml"]
@@ -23,7 +24,7 @@ WITH_SYSTEM = [{"role": "system", "content": "Learner: A2."}, *TWO_TURNS[:2]]
 
 
 def recipe_args(recipe: str, model_dir: str, tmp_path, *extra):
-    marco_args, *_, training_args, model_args = train.make_parser().parse_args_and_config(
+    marco_args, *_, training_args, model_args = make_parser().parse_args_and_config(
         ["--config", os.path.join(REPO, "configs", recipe), "--model_name_or_path", model_dir, "--bf16", "false",
          "--dtype", "float32", "--output_dir", str(tmp_path), "--report_to", "none", "--eval_strategy", "no", *extra])
     model_args = training.method_model_args(marco_args.method, model_args)
@@ -147,7 +148,7 @@ def test_training_probes_eval_and_app_share_qwens_default_system_block(qwen_dir,
     Qwen's own default system prompt, so the model is asked at inference exactly as it was trained."""
     from peft import LoraConfig, get_peft_model
 
-    from marco.demo import Chat
+    from marco.serve.local import Chat
 
     block = f"<|im_start|>system\n{QWEN_SYSTEM}<|im_end|>\n<|im_start|>user\n{TWO_TURNS[0]['content']}<|im_end|>\n"
     trainer = qwen_trainer(qwen_dir, tmp_path, [TWO_TURNS[:2]])

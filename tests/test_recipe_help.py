@@ -6,8 +6,8 @@ import sys
 
 from conftest import REPO
 
-from marco import recipe_help
-from marco.config import make_parser
+from marco.train import recipe_help
+from marco.train.config import make_parser
 
 HEAVY = {"torch", "transformers", "peft", "bitsandbytes", "accelerate"}
 
@@ -16,7 +16,7 @@ def test_the_stored_arguments_are_those_of_the_installed_trl(monkeypatch):
     monkeypatch.setenv("COLUMNS", "100")
     with open(recipe_help.SNAPSHOT, encoding="utf-8") as handle:
         stored = json.load(handle)
-    assert stored["versions"] == recipe_help.versions(), "run `python -m marco.recipe_help` after changing the pins"
+    assert stored["versions"] == recipe_help.versions(), "run `python -m marco.train.recipe_help` after changing the pins"
     real = make_parser()
     assert stored["arguments"] == recipe_help.trl_arguments(real)
     fast = recipe_help.help_parser()

@@ -43,18 +43,18 @@ def last_line(output: str) -> str:
     ({"seed": "[1"}, "not valid YAML"),
 ])
 def test_a_bad_recipe_is_one_line_naming_the_file_line_and_key(tmp_path, changes, expected):
-    import train
-    from marco.config_file import parse
     from marco.errors import MarcoError
+    from marco.train.config import make_parser
+    from marco.train.config_file import parse
 
     recipe = recipe_with(tmp_path, **changes)
     with pytest.raises(MarcoError) as error:
-        parse(train.make_parser(), ["--config", recipe, "--output_dir", str(tmp_path / "out")])
+        parse(make_parser(), ["--config", recipe, "--output_dir", str(tmp_path / "out")])
     assert str(error.value).startswith(f"{recipe}:") and expected in str(error.value) and "\n" not in str(error.value)
 
 
 def test_the_key_line_is_the_line_in_the_file(tmp_path):
-    from marco import config_file
+    from marco.train import config_file
 
     path = tmp_path / "r.yaml"
     path.write_text("# comment\nseed: 1\n\nlearning_rate: [1, 2]\n")
@@ -66,20 +66,20 @@ def test_the_key_line_is_the_line_in_the_file(tmp_path):
     (["--config"], "--config needs a file"),
 ])
 def test_a_missing_recipe_is_one_line(args, expected):
-    import train
-    from marco.config_file import parse
     from marco.errors import MarcoError
+    from marco.train.config import make_parser
+    from marco.train.config_file import parse
 
     with pytest.raises(MarcoError, match=expected):
-        parse(train.make_parser(), args)
+        parse(make_parser(), args)
 
 
 def test_a_bad_command_line_value_is_one_line_without_the_usage(capsys):
-    import train
-    from marco.config_file import parse
+    from marco.train.config import make_parser
+    from marco.train.config_file import parse
 
     with pytest.raises(SystemExit) as exit_code:
-        parse(train.make_parser(), ["--config", TINY_RECIPE, "--learning_rate", "fast"])
+        parse(make_parser(), ["--config", TINY_RECIPE, "--learning_rate", "fast"])
     err = capsys.readouterr().err
     assert exit_code.value.code == 2 and "usage:" not in err and "invalid float value: 'fast'" in last_line(err)
 
@@ -88,12 +88,12 @@ def test_a_valid_recipe_passes_the_check():
     """The look-alike negative: every shipped recipe, `eval_strategy: no` (YAML's false) included, is accepted."""
     import glob
 
-    import train
-    from marco import config_file
+    from marco.train import config_file
+    from marco.train.config import make_parser
 
     for recipe in glob.glob(os.path.join(REPO, "configs", "*.yaml")):
         if not recipe.endswith("_dpo.yaml"):
-            config_file.check(train.make_parser(), recipe)
+            config_file.check(make_parser(), recipe)
 
 
 @pytest.mark.parametrize("lines, expected", [
@@ -102,8 +102,8 @@ def test_a_valid_recipe_passes_the_check():
     (['{"id": "p", "messages": [{"role": "assistant", "content": "x"}], "reference": "r"}'], ":1: messages: the last"),
 ])
 def test_a_bad_probe_is_file_line_and_field(tmp_path, lines, expected):
-    from marco import compare
     from marco.errors import MarcoError
+    from marco.evaluate import compare
 
     path = tmp_path / "probes.jsonl"
     path.write_text("".join(line + "\n" for line in lines))

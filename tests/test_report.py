@@ -6,7 +6,7 @@ import json
 import pytest
 
 from marco.errors import MarcoError
-from marco.report import SCHEMA_VERSION, RunReport
+from marco.publish.report import SCHEMA_VERSION, RunReport
 
 
 def test_a_trained_run_report_loads_with_every_field(trained_tiny_run):

@@ -1,4 +1,4 @@
-"""marco.review: signed pair ids, hidden sides, locked votes, per-step Wilson statistics, DPO export; a real Gradio
+"""marco.evaluate.review: signed pair ids, hidden sides, locked votes, per-step Wilson statistics, DPO export; a real Gradio
 server driven by gradio_client (concurrent voters, a restart) and by headless Chromium."""
 
 import json
@@ -6,10 +6,10 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from conftest import free_port
+from conftest import REPO, free_port
 
-from marco import review
 from marco.cli import main
+from marco.evaluate import review
 from marco.stats import wilson
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
@@ -182,6 +182,16 @@ def test_api_pair_and_vote_through_gradio_client(server, run):
     assert review.summary(run)[0]["fine_tuned_wins"] == 1
 
 
+def test_the_docs_snippet_shows_a_pair_and_records_a_vote(server, run):
+    url, _ = server
+    page = open(os.path.join(REPO, "docs", "review.md"), encoding="utf-8").read()
+    snippet = page.split("```python")[1].split("```")[0].replace("http://127.0.0.1:7860/", url)
+    scope = {}
+    exec(snippet, scope)
+    assert set(scope["shown"]) == {"pair_id", "step", "question", "a", "b"}
+    assert sum(row["n"] for row in review.summary(run)) == 1
+
+
 def test_api_errors_are_clear(server):
     from gradio_client.exceptions import AppError
 
@@ -281,7 +291,8 @@ def answers_at(run: str, step: int) -> dict:
 def test_votes_in_the_app_reach_review_dpo_export_and_the_staged_card(trained_tiny_run, tmp_path, capsys):
     from gradio_client import Client
 
-    from marco import demo, hub
+    from marco.publish import hub
+    from marco.serve import demo
 
     run = copied_run(trained_tiny_run, tmp_path)
     latest = max(review.steps(run))
@@ -343,7 +354,8 @@ def test_reviewers_who_prefer_the_base_stop_the_push(trained_tiny_run, tmp_path,
 
 @pytest.mark.slow
 def test_the_tiny_run_passes_only_as_an_allowed_inconclusive_and_its_card_says_why(trained_tiny_run, tmp_path):
-    from marco import gate, hub
+    from marco.evaluate import gate
+    from marco.publish import hub
 
     run = copied_run(trained_tiny_run, tmp_path)
     report, recipe = hub.load_run(run)

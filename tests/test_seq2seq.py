@@ -12,14 +12,20 @@ from conftest import REPO
 from safetensors.torch import load_file
 
 sys.path.insert(0, REPO)
-import train  # noqa: E402
-
-from marco import compare, models, seq2seq, tiny, tiny_t5  # noqa: E402
-from marco.errors import MarcoError  # noqa: E402
+from marco import (  # noqa: E402
+    models,
+    pipeline,  # noqa: E402
+    tiny,
+    tiny_t5,
+)
 from marco.data import run  # noqa: E402
 from marco.data.corpus import conversation_text  # noqa: E402
 from marco.data.dedup import near_duplicates  # noqa: E402
 from marco.data.text import normalize, normalize_many  # noqa: E402
+from marco.errors import MarcoError  # noqa: E402
+from marco.evaluate import compare
+from marco.train import seq2seq
+from marco.train.config import make_parser  # noqa: E402
 
 EXAMPLES = os.path.join(REPO, "data", "examples")
 FINANCE, PROBES = os.path.join(EXAMPLES, "finance_qa.jsonl"), os.path.join(EXAMPLES, "finance_probes.jsonl")
@@ -36,11 +42,11 @@ def load(path):
 
 
 def parse(*extra):
-    return train.make_parser().parse_args_and_config(["--config", RECIPE, *extra])
+    return make_parser().parse_args_and_config(["--config", RECIPE, *extra])
 
 
 def run_train(out, small, *extra):
-    train.main(*parse("--dataset", small["data"], "--probes", small["probes"], "--output_dir", str(out), *FAST, *extra))
+    pipeline.main(*parse("--dataset", small["data"], "--probes", small["probes"], "--output_dir", str(out), *FAST, *extra))
     return json.load(open(os.path.join(out, "marco_report.json")))
 
 
@@ -118,7 +124,7 @@ def test_the_recipe_maps_onto_seq2seq_training_arguments(tmp_path):
 def test_causal_only_settings_are_refused(extra, message):
     from trl import get_quantization_config
 
-    from marco import training
+    from marco.train import training
 
     marco_args, *_, training_args, model_args = parse(*extra)
     quantization = get_quantization_config(training.method_model_args(marco_args.method, model_args))

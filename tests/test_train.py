@@ -13,10 +13,15 @@ from conftest import FAST, REPO
 from safetensors.torch import load_file
 
 sys.path.insert(0, REPO)
-import train  # noqa: E402
-
-from marco import run_dir, tiny  # noqa: E402
-from marco.config import MarcoArguments  # noqa: E402
+from marco import (  # noqa: E402
+    pipeline,  # noqa: E402
+    run_dir,
+    tiny,
+)
+from marco.train.config import (
+    MarcoArguments,  # noqa: E402
+    make_parser,  # noqa: E402
+)
 
 # train.py's recipes; the DPO recipe has its own parser (python -m marco dpo) and is tested in test_dpo.py
 SFT_RECIPES = sorted(set(glob.glob(os.path.join(REPO, "configs", "*.yaml"))) - set(glob.glob(os.path.join(REPO, "configs", "*_dpo.yaml"))))
@@ -25,8 +30,8 @@ TINY_RECIPE = os.path.join(REPO, "configs", "marco_tiny.yaml")
 
 def run_train(out, data, *extra):
     args = ["--config", TINY_RECIPE, "--dataset", data, "--output_dir", str(out), *FAST, *extra]
-    parsed = train.make_parser().parse_args_and_config(args)
-    train.main(*parsed)
+    parsed = make_parser().parse_args_and_config(args)
+    pipeline.main(*parsed)
     return parsed
 
 
@@ -42,7 +47,7 @@ def test_every_recipe_parses_with_the_real_parser():
     assert {os.path.basename(r) for r in recipes} >= {"marco_tiny.yaml", "marco_qwen2.5-7b_qlora.yaml",
                                                        "marco_qwen2.5-7b_lora.yaml", "marco_qwen2.5-0.5b_full.yaml"}
     for recipe in recipes:  # bf16 is switched off only because this machine has no GPU to validate it against
-        marco_args, cleaning, *_, training_args, model_args = train.make_parser().parse_args_and_config(
+        marco_args, cleaning, *_, training_args, model_args = make_parser().parse_args_and_config(
             ["--config", recipe, "--bf16", "false"])
         assert marco_args.method in ("lora", "qlora", "full") and training_args.output_dir.startswith("outputs/")
 
@@ -56,7 +61,7 @@ def test_accelerate_configs_load():
 
 
 def test_cli_overrides_yaml_and_help_documents_every_marco_field():
-    marco_args, *_, training_args, _ = train.make_parser().parse_args_and_config(
+    marco_args, *_, training_args, _ = make_parser().parse_args_and_config(
         ["--config", TINY_RECIPE, "--learning_rate", "1e-4", "--method", "full"])
     assert training_args.learning_rate == 1e-4 and marco_args.method == "full"
     out = subprocess.run([sys.executable, "train.py", "--help"], cwd=REPO, capture_output=True, text=True).stdout
@@ -84,9 +89,10 @@ def test_unknown_yaml_key_fails(tmp_path):
 
 
 def test_assistant_only_loss_labels_only_the_tutor_replies(small_data, tmp_path):
-    from marco import models, training
+    from marco import models
+    from marco.train import training
 
-    marco_args, cleaning, *_, training_args, model_args = train.make_parser().parse_args_and_config(
+    marco_args, cleaning, *_, training_args, model_args = make_parser().parse_args_and_config(
         ["--config", TINY_RECIPE, "--dataset", small_data, "--output_dir", str(tmp_path), *FAST])
     lora_args = training.method_model_args(marco_args.method, model_args)
     records, _, _ = training.prepare_data(marco_args, cleaning, str(tmp_path), 42, True)
@@ -227,9 +233,9 @@ def parsed_as_dicts(parsed) -> list:
 
 @pytest.mark.parametrize("recipe", SFT_RECIPES, ids=os.path.basename)
 def test_every_recipe_round_trips_through_its_saved_marco_config(recipe, tmp_path):
-    from marco import training
+    from marco.train import training
 
-    parser = train.make_parser()
+    parser = make_parser()
     parsed = parser.parse_args_and_config(["--config", recipe, "--bf16", "false"])
     saved = tmp_path / "marco_config.yaml"
     saved.write_text(yaml.safe_dump(training.recipe(*parsed), sort_keys=False))
@@ -239,9 +245,9 @@ def test_every_recipe_round_trips_through_its_saved_marco_config(recipe, tmp_pat
 
 
 def test_the_saved_recipe_keeps_every_field_but_the_token_and_says_push_to_hub(tmp_path):
-    from marco import training
+    from marco.train import training
 
-    parsed = train.make_parser().parse_args_and_config(
+    parsed = make_parser().parse_args_and_config(
         ["--config", TINY_RECIPE, "--push_to_hub", "--hub_model_id", "a/b", "--pad_token", "<|endoftext|>",
          "--hub_token", "not-a-real-token"])
     saved = training.recipe(*parsed)

@@ -53,8 +53,8 @@ def read(path: str, question_field: str, base_field: str, tuned_field: str) -> l
 
 
 def figures(answers: list, rows: list) -> dict:
-    """marco.compare.score's figures; pass rate over the rows with probe fields only, chrF only with references."""
-    from marco.compare import passes, score
+    """marco.evaluate.compare.score's figures; pass rate over the rows with probe fields only, chrF only with references."""
+    from marco.evaluate.compare import passes, score
 
     result = score(answers, [{"reference": "", **r} for r in rows])
     probed = [(a, r) for a, r in zip(answers, rows) if any(k in r for k in PROBE_FIELDS)]
@@ -72,8 +72,8 @@ def comparison(rows: list) -> dict:
 
 
 def print_report(result: dict) -> None:
-    from marco import judge
-    from marco.compare import table
+    from marco.evaluate import judge
+    from marco.evaluate.compare import table
 
     shown = {side: {k: "-" if v is None else v for k, v in result[side].items()} for side in ("base", "fine_tuned")}
     print(f"{result['rows']} answers, {result['paired']} with a base answer")
@@ -87,7 +87,7 @@ def print_report(result: dict) -> None:
 def command(argv: list) -> int:
     from transformers import HfArgumentParser
 
-    from marco import gate, judge
+    from marco.evaluate import gate, judge
 
     parser = HfArgumentParser((gate.GateConfig, judge.JudgeConfig), prog="python -m marco eval --answers",
                               description=__doc__.split("\n\n")[0])

@@ -4,30 +4,15 @@ way probes are answered: by the training callback, the final comparison, `marco 
 
 import json
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 
 from marco.data import metrics, templates
 from marco.data.text import normalize_many
 from marco.errors import MarcoError
 from marco.models import is_adapter_model, is_encoder_decoder
-from marco.seq2seq import source_text
+from marco.train.config import CompareConfig
+from marco.train.seq2seq import source_text
 
 BASE = "__base__"  # peft's name for "no adapter" in a mixed batch
-
-
-@dataclass
-class CompareConfig:
-    """How the fine-tuned model is compared with its base: which probes, how many during training, how fast."""
-
-    probes: str = field(
-        default="data/probes.jsonl", metadata={"help": "Probe questions for comparing the fine-tuned model with its base."}
-    )
-    compare_during_training: bool = field(
-        default=True, metadata={"help": "Compare with the base at step 0 and at every evaluation (--no_compare_during_training: off)."})
-    compare_probes: int = field(
-        default=32, metadata={"help": "Probes answered at each comparison during training (all of them at the end)."})
-    compare_max_new_tokens: int = field(default=64, metadata={"help": "Tokens generated per answer when comparing."})
-    compare_batch_size: int = field(default=16, metadata={"help": "Probes per generate call (doubled in mixed batches)."})
 
 
 def probe_problem(probe) -> str:

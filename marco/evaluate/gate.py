@@ -1,35 +1,9 @@
 """The gate: did the fine-tuned model stay at least as good as its base? Decided from the probe comparison,
 recorded in marco_report.json, and checked by every later stage (Hub push) unless forced."""
 
-from dataclasses import dataclass, field, fields
+from dataclasses import fields
 
-
-@dataclass
-class GateConfig:
-    """The policy an adapter must pass, and the regression that stops a run (how the comparison runs is
-    marco.compare.CompareConfig)."""
-
-    gate_min_pass_rate_gain: float = field(
-        default=0.0, metadata={"help": "Fine-tuned probe pass rate must be >= base pass rate + this."})
-    gate_max_template_rate: float = field(
-        default=0.10, metadata={"help": "Fine-tuned answers flagged as templated must be at most this share."})
-    gate_max_template_rise: float = field(
-        default=0.05, metadata={"help": "... and at most this much above the base model's template rate."})
-    gate_min_distinct2_ratio: float = field(
-        default=0.8, metadata={"help": "Fine-tuned distinct-2 must be at least this fraction of the base's."})
-    stop_on_regression: bool = field(
-        default=True, metadata={"help": "Stop training when a comparison fails the gate's template checks, the pass "
-                                        "rate falls below the base by more than `regression_margin`, or the judge "
-                                        "finds the fine-tuned model significantly worse (gate_min_judge_win_rate)."})
-    regression_margin: float = field(
-        default=0.10, metadata={"help": "Pass-rate drop below the base (absolute) that stops training."})
-    # judge and human verdicts (marco.judge, marco.review): see verdict() below
-    gate_min_judge_win_rate: float = field(
-        default=0.5, metadata={"help": "Fails when the upper bound of the 95 percent interval of the fine-tuned model's judge "
-                                       "(or blind human review) win rate is below this: significantly worse than its base."})
-    gate_allow_inconclusive: bool = field(
-        default=False, metadata={"help": "Pass even when neither model passes any probe and no judge or human verdict "
-                                         "exists (the model card then says so)."})
+from marco.train.config import GateConfig
 
 
 def policy_of(recipe: dict) -> GateConfig:

@@ -13,8 +13,8 @@ import re
 from dataclasses import asdict, dataclass, field
 
 from marco.stats import wilson, win_rate
+from marco.train.config import JUDGE_API_KEY_ENV, JudgeConfig
 
-API_KEY_ENV = "MARCO_JUDGE_API_KEY"
 SYSTEM_PROMPT = (  # MT-Bench `pair-v2`, verbatim
     "Please act as an impartial judge and evaluate the quality of the responses provided by two AI assistants to the "
     "user question displayed below. You should choose the assistant that follows the user's instructions and answers "
@@ -28,38 +28,6 @@ SYSTEM_PROMPT = (  # MT-Bench `pair-v2`, verbatim
 USER_PROMPT = ("[User Question]\n{question}\n\n[The Start of Assistant A's Answer]\n{a}\n[The End of Assistant A's "
                "Answer]\n\n[The Start of Assistant B's Answer]\n{b}\n[The End of Assistant B's Answer]")
 _VERDICT = re.compile(r"\[\[([ABC])\]\]")
-
-
-@dataclass
-class JudgeConfig:
-    """Which model judges base against fine-tuned answers, and how it is asked."""
-
-    judge_model: str = field(
-        default=None, metadata={"help": "Judge model: a local folder or Hub id (loaded here with transformers), or the "
-                                        "model name the endpoint serves when judge_base_url is set. Unset: no judge."})
-    judge_base_url: str = field(
-        default=None, metadata={"help": "OpenAI-compatible endpoint, e.g. http://127.0.0.1:8000/v1 (vLLM, TGI, "
-                                        f"`transformers serve`). The API key comes from ${API_KEY_ENV} only."})
-    judge_max_new_tokens: int = field(
-        default=512, metadata={"help": "Tokens the judge may write per verdict (its explanation comes first)."})
-    judge_batch_size: int = field(
-        default=8, metadata={"help": "Prompts per generate call (local judge) or requests in flight (endpoint)."})
-    judge_timeout: float = field(default=120.0, metadata={"help": "Seconds to wait for one endpoint reply."})
-
-    def __post_init__(self):
-        if self.judge_base_url and not self.judge_model:
-            raise ValueError("judge_base_url is set but judge_model is not: name the model the endpoint serves")
-        if self.judge_max_new_tokens < 1 or self.judge_batch_size < 1:
-            raise ValueError("judge_max_new_tokens and judge_batch_size must be at least 1")
-
-    @property
-    def enabled(self) -> bool:
-        return bool(self.judge_model)
-
-    @property
-    def name(self) -> str:
-        """How reasons and reports name the judge: the model, and where it runs (never the key)."""
-        return f"{self.judge_model} at {self.judge_base_url}" if self.judge_base_url else self.judge_model
 
 
 @dataclass
@@ -121,7 +89,7 @@ class EndpointJudge:
         from openai import OpenAI
 
         self.config = config
-        self.client = OpenAI(base_url=config.judge_base_url, api_key=os.environ.get(API_KEY_ENV) or "none",
+        self.client = OpenAI(base_url=config.judge_base_url, api_key=os.environ.get(JUDGE_API_KEY_ENV) or "none",
                              timeout=config.judge_timeout, max_retries=1)
 
     def _one(self, conversation: list) -> str:
@@ -137,7 +105,7 @@ class EndpointJudge:
 
 
 class LocalJudge:
-    """A transformers causal LM in this process: loaded once, greedy, batched (marco.compare.generate)."""
+    """A transformers causal LM in this process: loaded once, greedy, batched (marco.evaluate.compare.generate)."""
 
     def __init__(self, config: JudgeConfig):
         from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -152,7 +120,7 @@ class LocalJudge:
         self.model = AutoModelForCausalLM.from_pretrained(path)
 
     def replies(self, conversations: list) -> list:
-        from marco.compare import generate, prompts
+        from marco.evaluate.compare import generate, prompts
 
         texts = prompts(self.tokenizer, [{"messages": c} for c in conversations])
         return generate(self.model, self.tokenizer, texts, self.config.judge_max_new_tokens, self.config.judge_batch_size)

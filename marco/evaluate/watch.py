@@ -9,7 +9,7 @@ import time
 
 from transformers import TrainerCallback
 
-from marco import compare, gate, judge
+from marco.evaluate import compare, gate, judge
 from marco.models import is_adapter_model
 
 

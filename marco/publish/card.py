@@ -185,10 +185,10 @@ def _gate_text(gate: dict, forced: bool, base_model: str) -> tuple[str, str]:
 def model_card(report, config: dict, repo_id: str, license: str, forced: bool = False, dataset_repo: str = None,
                human: dict = None):
     """The ModelCard of a run (its RunReport and recipe) as it will be on the Hub under `repo_id`; `human`: the
-    blind review summary of the latest reviewed step (marco.review.latest), when there are votes."""
+    blind review summary of the latest reviewed step (marco.evaluate.review.latest), when there are votes."""
     from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
-    from marco import judge, review
+    from marco.evaluate import judge, review
 
     evaluation, gate, data = report.evaluation, report.gate, report.data
     adapter, seq2seq, base_model = report.method != "full", report.encoder_decoder, report.base_model

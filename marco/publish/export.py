@@ -5,7 +5,7 @@ load adapters (vLLM without LoRA, llama.cpp, Ollama).
     python -m marco export outputs/marco-tiny --format gguf --outtype q8_0 --out outputs/marco-tiny.gguf
 
 merged: the adapter merged into the base (peft's merge_and_unload), saved in the base's own dtype with its tokenizer,
-chat template, generation config and a card. gguf: the same merged weights in one GGUF file (marco.gguf_file), and an
+chat template, generation config and a card. gguf: the same merged weights in one GGUF file (marco.publish.gguf_file), and an
 Ollama Modelfile beside it. A QLoRA run merges into the base's unquantised weights, as peft recommends."""
 
 import argparse
@@ -135,7 +135,7 @@ def check_gguf(run_dir: str, out: str) -> None:
     architecture (Qwen2 and Llama only)."""
     from transformers import AutoConfig
 
-    from marco.gguf_file import arch_of
+    from marco.publish.gguf_file import arch_of
 
     checked_run(run_dir)
     if not out.endswith(".gguf"):
@@ -149,7 +149,7 @@ def check_gguf(run_dir: str, out: str) -> None:
 def export_gguf(run_dir: str, out: str, outtype: str, merged: tuple = None) -> str:
     """The base's name; `merged` as in export_merged (the weights are turned to float32 in place: save any other
     export of the same merged model first)."""
-    from marco.gguf_file import write_gguf
+    from marco.publish.gguf_file import write_gguf
 
     check_gguf(run_dir, out)
     model, tokenizer, base = merged or merged_model(run_dir)
@@ -161,7 +161,7 @@ def export_gguf(run_dir: str, out: str, outtype: str, merged: tuple = None) -> s
 
 def command(argv: list) -> int:
     """`python -m marco export`: exit 0 with the path written, or 2 with one line saying what to fix."""
-    from marco.gguf_file import OUTTYPES
+    from marco.publish.gguf_file import OUTTYPES
 
     parser = argparse.ArgumentParser(prog="python -m marco export", description=__doc__.split("\n\n")[0])
     parser.add_argument("run", help="a finished train.py run (output_dir)")

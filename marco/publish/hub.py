@@ -10,9 +10,10 @@ import os
 import shutil
 from dataclasses import replace
 
-from marco import card, gate, review
 from marco.errors import MarcoError
-from marco.report import RunReport
+from marco.evaluate import gate, review
+from marco.publish import card
+from marco.publish.report import RunReport
 
 # What a model repo gets from OUTPUT_DIR: weights, configs, tokenizer, marco's report. Not checkpoints, the training
 # data (that is the dataset push), tensorboard runs or pickles (training_args.bin).
@@ -120,7 +121,7 @@ def stage_dataset(output_dir: str, repo_id: str, model_repo: str, license: str) 
 def stage_exports(output_dir: str, repo_id: str, merged: bool, gguf: str) -> list:
     """[(folder, repo id)] for the merged model (REPO_ID-merged) and the GGUF (REPO_ID-GGUF, with its Modelfile),
     exported from the run into OUTPUT_DIR/hub/ from one merge; called after the gate allowed the adapter."""
-    from marco import export
+    from marco.publish import export
 
     if not (merged or gguf):
         return []

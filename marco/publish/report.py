@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field, fields
 
 from marco.errors import MarcoError
 
-FILE = "marco_report.json"  # written last: a folder holding it is a complete run (see training.train)
+FILE = "marco_report.json"  # written last: a folder holding it is a complete run (see marco.pipeline)
 TMP = ".tmp"  # FILE + TMP while it is written; a killed write leaves it, and the next run into the folder removes it
 SCHEMA_VERSION = 1  # reports written before the schema (no schema_version) read as version 0: same fields
 

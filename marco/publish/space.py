@@ -9,9 +9,9 @@ import sys
 
 from marco import tiny
 from marco.errors import MarcoError
-from marco.report import RunReport
+from marco.publish.report import RunReport
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 MARKER = "Written by `python -m marco space`"
 NOT_IN_SPACE = {"gradio", "gradio_client", "playwright", "pytest", "pytest-xdist", "tensorboard", "datasketch", "rensa"}  # sdk or dev only
 CPU, ZERO_GPU = "cpu-basic", "zero-a10g"  # Spaces' hardware names
@@ -41,8 +41,8 @@ def app_source(repo_id: str, base: str, zero_gpu: bool) -> str:
     generated under `@spaces.GPU` (which does nothing off ZeroGPU, so the folder also runs on a laptop)."""
     head = f"# {MARKER}: marco's app with the pushed adapter and its base (Space variables MARCO_ADAPTER, MARCO_MODEL win).\n"
     if not zero_gpu:
-        return head + f"from marco.demo import main\n\nraise SystemExit(main(adapter={repo_id!r}, model={base!r}))\n"
-    return (head + "import spaces  # first: ZeroGPU patches torch before marco imports it\n\nfrom marco.demo import main\n\n"
+        return head + f"from marco.serve.demo import main\n\nraise SystemExit(main(adapter={repo_id!r}, model={base!r}))\n"
+    return (head + "import spaces  # first: ZeroGPU patches torch before marco imports it\n\nfrom marco.serve.demo import main\n\n"
             f"raise SystemExit(main(adapter={repo_id!r}, model={base!r}, gpu=spaces.GPU(duration={GPU_SECONDS})))\n")
 
 

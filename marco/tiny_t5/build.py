@@ -3,7 +3,7 @@
 A Unigram tokenizer (4,096 pieces, T5's special tokens: <pad> 0 is also the decoder start, </s> 1 ends every
 sequence) and a 3+3-layer T5 v1.1 (gated GELU, so its layers have Flan-T5's names: q k v o wi_0 wi_1 wo), trained on
 data/marco_it.jsonl: question -> reply pairs (every tutor reply a target, the conversation before it the source,
-rendered by marco.seq2seq like any training run) mixed with reply denoising. It learns the replies' openings nearly
+rendered by marco.train.seq2seq like any training run) mixed with reply denoising. It learns the replies' openings nearly
 by heart (final loss ~0.07), so the base answers with fluent but unrelated tutoring text and knows no finance:
 fine-tuning on data/examples/finance_qa.jsonl has facts to teach. Seeded, but not bit for bit: the Unigram trainer's
 parallel sums vary in the last digits. About 6 minutes on 2 CPU cores.
@@ -62,7 +62,7 @@ def pair_batches(tokenizer, pairs: list, batch: int, source_len: int, target_len
     import torch
     from transformers import DataCollatorForSeq2Seq
 
-    from marco import seq2seq
+    from marco.train import seq2seq
 
     features = seq2seq.features(tokenizer, pairs, source_len, target_len)
     collate = DataCollatorForSeq2Seq(tokenizer, return_tensors="pt")
@@ -79,7 +79,7 @@ def main():
 
     from transformers import GenerationConfig, T5ForConditionalGeneration
 
-    from marco.seq2seq import examples
+    from marco.train.seq2seq import examples
 
     with open(args.data, encoding="utf-8") as handle:
         records = [json.loads(line) for line in handle]

@@ -1,8 +1,12 @@
-"""marco's own settings for train.py. TRL's SFTConfig and ModelConfig and marco's CleaningConfig are parsed
-beside it by `trl.TrlParser`, so every SFTConfig option stays available (`python train.py --help`)."""
+"""The recipe: marco's own fields for train.py, one dataclass per concern (what to train on, how the model is compared
+with its base, the gate, the judge), parsed with TRL's SFTConfig and ModelConfig and marco.data's CleaningConfig by
+`trl.TrlParser`, so every SFTConfig option stays available (`python train.py --help`). The evaluation stage's fields
+live here because the recipe that sets them is read before training starts; marco.evaluate reads them."""
 
 from dataclasses import dataclass, field
 from typing import Literal
+
+JUDGE_API_KEY_ENV = "MARCO_JUDGE_API_KEY"  # the judge endpoint's key: read from the environment only, never saved
 
 
 @dataclass
@@ -65,12 +69,84 @@ class MarcoArguments:
             raise ValueError(f"split_similarity must be in (0, 1], got {self.split_similarity}")
 
 
+@dataclass
+class CompareConfig:
+    """How the fine-tuned model is compared with its base: which probes, how many during training, how fast."""
+
+    probes: str = field(
+        default="data/probes.jsonl", metadata={"help": "Probe questions for comparing the fine-tuned model with its base."}
+    )
+    compare_during_training: bool = field(
+        default=True, metadata={"help": "Compare with the base at step 0 and at every evaluation (--no_compare_during_training: off)."})
+    compare_probes: int = field(
+        default=32, metadata={"help": "Probes answered at each comparison during training (all of them at the end)."})
+    compare_max_new_tokens: int = field(default=64, metadata={"help": "Tokens generated per answer when comparing."})
+    compare_batch_size: int = field(default=16, metadata={"help": "Probes per generate call (doubled in mixed batches)."})
+
+
+@dataclass
+class GateConfig:
+    """The policy an adapter must pass, and the regression that stops a run (how the comparison runs is
+    CompareConfig)."""
+
+    gate_min_pass_rate_gain: float = field(
+        default=0.0, metadata={"help": "Fine-tuned probe pass rate must be >= base pass rate + this."})
+    gate_max_template_rate: float = field(
+        default=0.10, metadata={"help": "Fine-tuned answers flagged as templated must be at most this share."})
+    gate_max_template_rise: float = field(
+        default=0.05, metadata={"help": "... and at most this much above the base model's template rate."})
+    gate_min_distinct2_ratio: float = field(
+        default=0.8, metadata={"help": "Fine-tuned distinct-2 must be at least this fraction of the base's."})
+    stop_on_regression: bool = field(
+        default=True, metadata={"help": "Stop training when a comparison fails the gate's template checks, the pass "
+                                        "rate falls below the base by more than `regression_margin`, or the judge "
+                                        "finds the fine-tuned model significantly worse (gate_min_judge_win_rate)."})
+    regression_margin: float = field(
+        default=0.10, metadata={"help": "Pass-rate drop below the base (absolute) that stops training."})
+    # judge and human verdicts (marco.evaluate.judge, marco.evaluate.review): see marco.evaluate.gate.verdict
+    gate_min_judge_win_rate: float = field(
+        default=0.5, metadata={"help": "Fails when the upper bound of the 95 percent interval of the fine-tuned model's judge "
+                                       "(or blind human review) win rate is below this: significantly worse than its base."})
+    gate_allow_inconclusive: bool = field(
+        default=False, metadata={"help": "Pass even when neither model passes any probe and no judge or human verdict "
+                                         "exists (the model card then says so)."})
+
+
+@dataclass
+class JudgeConfig:
+    """Which model judges base against fine-tuned answers, and how it is asked."""
+
+    judge_model: str = field(
+        default=None, metadata={"help": "Judge model: a local folder or Hub id (loaded here with transformers), or the "
+                                        "model name the endpoint serves when judge_base_url is set. Unset: no judge."})
+    judge_base_url: str = field(
+        default=None, metadata={"help": "OpenAI-compatible endpoint, e.g. http://127.0.0.1:8000/v1 (vLLM, TGI, "
+                                        f"`transformers serve`). The API key comes from ${JUDGE_API_KEY_ENV} only."})
+    judge_max_new_tokens: int = field(
+        default=512, metadata={"help": "Tokens the judge may write per verdict (its explanation comes first)."})
+    judge_batch_size: int = field(
+        default=8, metadata={"help": "Prompts per generate call (local judge) or requests in flight (endpoint)."})
+    judge_timeout: float = field(default=120.0, metadata={"help": "Seconds to wait for one endpoint reply."})
+
+    def __post_init__(self):
+        if self.judge_base_url and not self.judge_model:
+            raise ValueError("judge_base_url is set but judge_model is not: name the model the endpoint serves")
+        if self.judge_max_new_tokens < 1 or self.judge_batch_size < 1:
+            raise ValueError("judge_max_new_tokens and judge_batch_size must be at least 1")
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.judge_model)
+
+    @property
+    def name(self) -> str:
+        """How reasons and reports name the judge: the model, and where it runs (never the key)."""
+        return f"{self.judge_model} at {self.judge_base_url}" if self.judge_base_url else self.judge_model
+
+
 def marco_dataclasses() -> tuple:
     """marco's own recipe dataclasses, in the order train.py's parser lists them (light: no torch, no TRL configs)."""
-    from marco.compare import CompareConfig
     from marco.data import CleaningConfig
-    from marco.gate import GateConfig
-    from marco.judge import JudgeConfig
 
     return MarcoArguments, CleaningConfig, CompareConfig, GateConfig, JudgeConfig
 
@@ -79,7 +155,7 @@ def make_parser():
     """train.py's parser, which `marco preview` shares: TRL's SFTConfig and ModelConfig beside marco's dataclasses."""
     from trl import ModelConfig, SFTConfig, TrlParser
 
-    from marco.training import launch_defaults
+    from marco.train.training import launch_defaults
 
     parser = TrlParser((*marco_dataclasses(), SFTConfig, ModelConfig))
     parser.set_defaults(**launch_defaults())

@@ -13,8 +13,8 @@ import sys
 from dataclasses import dataclass, field
 
 from marco import run_dir, tiny
-from marco.config_file import parse
 from marco.errors import MarcoError
+from marco.train.config_file import parse
 
 
 @dataclass

@@ -8,7 +8,7 @@ loss marked: green on a terminal, [[...]] otherwise; `--json` writes one line pe
 The conversations are training's own: the recipe's data after marco's cleaning, decontamination and split (the
 train side), since that is what the trainer is given. A causal LM's tokens come from TRL's SFTTrainer dataset
 preparation itself (its `_prepare_dataset`, with the training chat template TRL swaps in for assistant_only_loss);
-an encoder-decoder model's from marco.seq2seq.features, the function its training calls. Packing is left out: it
+an encoder-decoder model's from marco.train.seq2seq.features, the function its training calls. Packing is left out: it
 joins conversations, it does not change which tokens are trained."""
 
 import json
@@ -16,8 +16,9 @@ import sys
 from dataclasses import replace
 from types import SimpleNamespace
 
-from marco import models, seq2seq, training
+from marco import models
 from marco.errors import MarcoError
+from marco.train import seq2seq, training
 
 IGNORED = -100  # the label of a token that carries no loss
 GREEN, RESET = "\033[32m", "\033[0m"
@@ -97,8 +98,8 @@ def preview(marco_args, cleaning, comparing, training_args, model_args, n: int, 
 
 def command(argv: list) -> int:
     """`python -m marco preview --config CFG [overrides] [--n N] [--json]`: exit 0, or 2 with one line to fix."""
-    from marco.config import make_parser
-    from marco.config_file import parse
+    from marco.train.config import make_parser
+    from marco.train.config_file import parse
 
     parser = make_parser()
     parser.prog = "python -m marco preview"

@@ -3,7 +3,7 @@
 marco's own fields come from their dataclasses as always; TRL's SFTConfig and ModelConfig fields come from
 recipe_help.json, the arguments the real parser builds from them, read off the pinned TRL and transformers. Where the
 installed versions differ from the ones it was read off (or under torchrun, whose defaults differ), train.py builds the
-real parser instead, so the help is never stale. Refresh it after changing the pins: `python -m marco.recipe_help`.
+real parser instead, so the help is never stale. Refresh it after changing the pins: `python -m marco.train.recipe_help`.
 """
 
 import argparse
@@ -30,8 +30,9 @@ def _as_stored(action, formatter) -> dict:
 
 def trl_arguments(parser) -> list[dict]:
     """The arguments of the real parser that TRL's dataclasses add (those after marco's own)."""
-    from marco.config import marco_dataclasses
     from trl.scripts.utils import TrlParser
+
+    from marco.train.config import marco_dataclasses
 
     own = {a.dest for a in TrlParser(marco_dataclasses())._actions}
     formatter = parser._get_formatter()
@@ -41,8 +42,9 @@ def trl_arguments(parser) -> list[dict]:
 def help_parser():
     """train.py's parser for printing its help, TRL's arguments from the snapshot; None where the snapshot does not
     describe this installation."""
-    from marco.config import marco_dataclasses
     from trl.scripts.utils import TrlParser
+
+    from marco.train.config import marco_dataclasses
 
     if int(os.environ.get("WORLD_SIZE", "1")) > 1 or not os.path.exists(SNAPSHOT):
         return None
@@ -62,7 +64,7 @@ def help_parser():
 
 
 def main():
-    from marco.config import make_parser
+    from marco.train.config import make_parser
 
     with open(SNAPSHOT, "w", encoding="utf-8") as handle:
         json.dump({"versions": versions(), "arguments": trl_arguments(make_parser())}, handle, indent=1, ensure_ascii=False)

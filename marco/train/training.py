@@ -1,13 +1,13 @@
-"""Where training happens: clean and split the data, build TRL's SFTTrainer for LoRA, QLoRA or full
-fine-tuning (an encoder-decoder model goes to marco.seq2seq instead), train (resuming if asked), and save what a
-run needs to explain itself: the model, marco_config.yaml (the recipe, replayable) and marco_report.json."""
+"""Where training happens: clean and split the data, build TRL's SFTTrainer for LoRA, QLoRA or full fine-tuning (an
+encoder-decoder model goes to marco.train.seq2seq instead), train (resuming if asked), and the recipe as a run saves
+it (marco_config.yaml, replayable). marco.pipeline runs these steps with the base comparison watching."""
 
 import os
-import time
 from dataclasses import asdict, replace
 
-from marco import compare, models, run_dir, seq2seq, tiny
+from marco import models, run_dir, tiny
 from marco.errors import MarcoError
+from marco.train import seq2seq
 
 SECRET_FIELDS = {"hub_token"}  # credentials never written to marco_config.yaml (marco refuses them anyway)
 
@@ -78,7 +78,7 @@ def peft_config(model_args, lora_bias: bool = False):
 def build_trainer(training_args, model_args, train_records: list, eval_records: list, tokenizer, adapter=None,
                   quantization_config=None):
     """TRL's SFTTrainer, as trl/scripts/sft.py builds it, on marco's cleaned data; for an encoder-decoder model,
-    marco.seq2seq's Seq2SeqTrainer on the same data. `adapter`: peft_config(); model_args: method_model_args()."""
+    marco.train.seq2seq's Seq2SeqTrainer on the same data. `adapter`: peft_config(); model_args: method_model_args()."""
     from trl import SFTTrainer
 
     name = model_args.model_name_or_path
@@ -152,86 +152,3 @@ def recipe(*configs) -> dict:
         values = config.to_dict() if hasattr(config, "to_dict") else asdict(config)
         flat.update({k: getattr(config, k) if k.endswith("_token") else v for k, v in values.items()})
     return {k: v for k, v in flat.items() if k not in SECRET_FIELDS}
-
-
-def final_comparison(trainer, model_args, probes: list, config) -> dict:
-    """All probes, base against fine-tuned: one mixed batch for adapters; full fine-tuning has no base left in
-    the trained weights, so the base is loaded beside it for this one comparison."""
-    model, tokenizer, base = trainer.model, trainer.processing_class, None
-    if not models.is_adapter_model(model):
-        base = models.load_model(  # loaded as the trained model was: same class, dtype and attention
-            model_args.model_name_or_path, model_args.model_revision, dtype=model.dtype, device=model.device,
-            attn_implementation=model.config._attn_implementation)
-    answers = compare.answer(model, tokenizer, probes, config, base_model=base)
-    del base
-    return compare.compare(answers["base"], answers["fine_tuned"], probes)
-
-
-def save_report(trainer, output_dir: str, report) -> None:
-    """marco_report.json, written last and atomically: a folder holding it is a complete run."""
-    if trainer.is_world_process_zero():
-        report.save(output_dir)
-
-
-def data_summary(data_report: dict) -> dict:
-    """The audit's headline figures for marco_report.json (the full audit is OUTPUT_DIR/data/report.json)."""
-    return {"source": data_report["source"], **data_report["counts"],
-            "template_rate": data_report["templates"]["template_rate"],
-            "tokenizer_warning": data_report.get("tokenizer_coverage", {}).get("warning")}
-
-
-def train(marco_args, comparing, policy, training_args, model_args, data: tuple, judging=None):
-    """Train on `data` (prepare_data's), watched by the base comparison; save the model, then compare on every
-    probe, judge it when `judging` (a JudgeConfig) names a judge, decide the gate and write the report (last).
-    Returns the RunReport it saved."""
-    from trl import get_quantization_config
-
-    from marco import gate, judge
-    from marco.callback import BaseComparisonCallback
-    from marco.report import RunReport, versions
-
-    train_records, eval_records, data_report = data
-    method_args = method_model_args(marco_args.method, model_args)
-    probes = compare.load_probes(comparing.probes)
-    tokenizer = models.load_tokenizer(model_args.model_name_or_path, model_args.model_revision,
-                                      training_args.trust_remote_code)
-    trainer = build_trainer(training_args, method_args, train_records, eval_records, tokenizer,
-                            peft_config(method_args, marco_args.lora_bias), get_quantization_config(method_args))
-    judge_backend = judge.backend(judging) if judging and judging.enabled else None  # loaded once, used at every comparison
-    watcher = BaseComparisonCallback(trainer, probes[: comparing.compare_probes], comparing, policy, judge_backend)
-    if comparing.compare_during_training:
-        trainer.add_callback(watcher)
-    start = time.perf_counter()
-    resume = resume_point(training_args.resume_from_checkpoint, training_args.output_dir)
-    metrics = train_or_load(trainer, resume)
-    if eval_records:
-        metrics.update(final_eval(trainer))
-    timings = {"train_seconds": round(time.perf_counter() - start, 1)}
-    trainer.save_model(training_args.output_dir)  # first: nothing that fails after training may lose the model
-    report = RunReport(
-        base_model=model_args.model_name_or_path, method=marco_args.method,
-        encoder_decoder=models.is_encoder_decoder(trainer.model), base_parameters=models.base_parameters(trainer.model),
-        data=data_summary(data_report),
-        training={**metrics, "world_size": trainer.args.world_size}, during_training=watcher.history,
-        stopped_early=watcher.stopped_because or None, versions=versions(), timings=timings)
-    start = time.perf_counter()
-    try:
-        report.evaluation = final_comparison(trainer, model_args, probes, comparing)
-        timings["final_comparison_seconds"] = round(time.perf_counter() - start, 1)
-        if judge_backend is not None:
-            start = time.perf_counter()
-            report.judge = judge.judge_comparison(judge_backend, report.evaluation["samples"])
-            timings["final_judge_seconds"] = round(time.perf_counter() - start, 1)
-            trainer.accelerator.print(f"[marco] {judge.line(report.judge)}")
-    except Exception as error:  # whatever it is (out of memory, a probe, the judge), the saved model and a report must say so
-        failure = f"the final comparison failed ({type(error).__name__}: {(str(error) or '?').splitlines()[0]})"
-        report.gate = {"passed": False, "reasons": [failure], "checks": []}
-        save_report(trainer, training_args.output_dir, report)
-        raise MarcoError(f"{failure}; the trained model is saved in {training_args.output_dir} and its marco_report.json "
-                         f"says so (python -m marco eval --adapter {training_args.output_dir} compares it again)") from error
-    report.gate = gate.verdict(report.evaluation, policy, judge=report.judge)
-    trainer.accelerator.print(f"[marco] final comparison on {len(probes)} probes\n{compare.table(report.evaluation)}\n"
-                              f"[marco] gate: {'PASSED' if report.gate['passed'] else 'FAILED: ' + '; '.join(report.gate['reasons'])}")
-    save_report(trainer, training_args.output_dir, report)
-    trainer.accelerator.print(f"saved to {training_args.output_dir}")
-    return report
