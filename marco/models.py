@@ -83,6 +83,16 @@ def is_adapter_model(model) -> bool:
     return hasattr(model, "peft_config") and hasattr(model, "disable_adapter")
 
 
+def keep_4bit_weights_trainable(model) -> None:
+    """bitsandbytes (0.50) repacks a 4-bit layer's weight for its AVX512-BF16 CPU inference kernel at the first forward
+    in eval mode without grad (the base comparison's generate) and never unpacks it when training goes on: the next
+    training forward takes the inference kernel and fails (`result += bias` on a leaf that requires grad). A model
+    that trains keeps the layout training reads, on such a CPU too; elsewhere the flag is already off."""
+    for module in model.modules():
+        if getattr(module, "support_avx512bf16_for_cpu", False):
+            module.support_avx512bf16_for_cpu = False
+
+
 def check_lora_targets(model, targets) -> None:
     """peft adapts the layers whose names end with a listed name and skips the other names in silence: on Flan-T5,
     whose feed-forward input layers are wi_0 and wi_1, "wi" adapts nothing. Refuse a name that matches no layer."""

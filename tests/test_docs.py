@@ -30,7 +30,8 @@ NOT_RUN = {
     "python -m pytest -q tests/test_cli_errors.py":
         "part of this suite: tests/test_cli_errors.py::test_every_command_answers_bad_input_with_one_line_and_exit_2",
     "python train.py --config configs/marco_tiny.yaml --method qlora --learning_rate 1e-3":
-        "trains for minutes: tests/test_train.py::test_qlora_trains_on_4bit_nf4_weights_on_cpu trains QLoRA on CPU",
+        "trains for minutes: tests/test_train.py::test_qlora_trains_on_4bit_nf4_weights_on_cpu_with_the_comparisons_on "
+        "trains this recipe's QLoRA, shortened, with the comparisons on",
     "python train.py --config configs/marco_qwen2.5-7b_qlora.yaml": GPU,
     "python train.py --config configs/marco_tiny.yaml --resume_from_checkpoint true":
         "needs a killed run: tests/test_train.py::test_resume_after_sigkill_ends_like_an_uninterrupted_run",

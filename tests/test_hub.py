@@ -12,10 +12,7 @@ from conftest import REPO
 from fake_hub import FakeHub
 
 sys.path.insert(0, REPO)
-from marco import (
-    pipeline,  # noqa: E402
-    tiny,  # noqa: E402
-)
+from marco import pipeline, tiny  # noqa: E402
 from marco.cli import main as cli  # noqa: E402
 from marco.errors import MarcoError  # noqa: E402
 from marco.evaluate import compare
@@ -290,6 +287,18 @@ def test_an_invalid_repo_id_is_refused_before_anything_is_staged(pushed, tmp_pat
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and "is not a Hub repo id: Repo id must" in err, err
         assert not os.path.exists(os.path.join(run, "hub"))
+
+
+def test_html_in_answers_and_questions_reaches_the_card_as_text(trained_tiny_run, tmp_path):
+    run = tmp_path / "run"
+    shutil.copytree(trained_tiny_run, run)
+    report = json.load(open(run / "marco_report.json"))
+    report["evaluation"]["samples"][0].update(question="What is <b>bold</b>?", fine_tuned="<!-- the rest is hidden\n<script>x()</script>")
+    (run / "marco_report.json").write_text(json.dumps(report))
+    body = open(os.path.join(hub.stage_model(str(run), "marco-test/tutor-tiny", "apache-2.0"), "README.md")).read()
+    assert "<!--" not in body and "<script>" not in body and "<b>" not in body
+    assert "&lt;!-- the rest is hidden &lt;script&gt;x()&lt;/script&gt;" in body and "What is &lt;b&gt;bold&lt;/b&gt;?" in body
+    assert body.index("## The gate") > body.index("&lt;!--")  # the gate is still shown, after the answer
 
 
 def test_the_cards_snippet_quotes_the_repo_id_as_a_python_string():

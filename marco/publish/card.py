@@ -4,6 +4,7 @@ base (the comparison and the gate), as huggingface_hub cards whose metadata the 
 Everything comes from a run's RunReport (marco_report.json) and its recipe (marco_config.yaml, flat), so a card
 says only what was measured."""
 
+import html
 import json
 import os
 
@@ -50,8 +51,8 @@ Held-out eval loss: {{ eval_loss }}.
 {% for s in samples -%}
 **{{ s.question }}**
 
-- base{{ " (passes)" if s.base_passes else "" }}: {{ s.base | replace("\n", " ") }}
-- fine-tuned{{ " (passes)" if s.fine_tuned_passes else "" }}: {{ s.fine_tuned | replace("\n", " ") }}
+- base{{ " (passes)" if s.base_passes else "" }}: {{ s.base }}
+- fine-tuned{{ " (passes)" if s.fine_tuned_passes else "" }}: {{ s.fine_tuned }}
 
 {% endfor -%}
 All {{ probes }} answers are in `marco_report.json`; answers during training are in `comparisons/`.
@@ -119,6 +120,12 @@ The training data of [{{ model_repo }}](https://huggingface.co/{{ model_repo }})
 
 `report.json` and `report.html` are the full audit. Rejected records are not published.
 """
+
+
+def _quoted(text) -> str:
+    """What a probe or a model wrote, shown as text on one line: its HTML escaped (a stray `<!--` in an answer would
+    hide the rest of the card, the gate included)."""
+    return html.escape(str(text), quote=False).replace("\n", " ")
 
 
 def _is_hub_id(name: str) -> bool:
@@ -218,7 +225,8 @@ def model_card(report, config: dict, repo_id: str, license: str, forced: bool = 
         probes=evaluation["probes"], probe_file=probe_file,
         figures=[(label, evaluation["base"][key], evaluation["fine_tuned"][key]) for key, label in FIGURES],
         eval_loss=round(report.training["eval_loss"], 4) if "eval_loss" in report.training else None,
-        samples=evaluation["samples"][:SAMPLES], data=data, data_source=source,
+        samples=[{**s, **{k: _quoted(s[k]) for k in ("question", "base", "fine_tuned")}} for s in evaluation["samples"][:SAMPLES]],
+        data=data, data_source=source,
         clean_note="" if config["clean_data"] else " The model was trained on the data as given (--no_clean_data).",
         recipe=_recipe(report, config),
         extra_limitation=(f"\n- {base_model} is a test and demo model of a few million parameters: most of "

@@ -95,6 +95,8 @@ def build_trainer(training_args, model_args, train_records: list, eval_records: 
         raise models.cannot_load(name, error) from None
     if adapter is not None:
         models.check_lora_targets(trainer.model, adapter.target_modules)
+    if quantization_config is not None:  # the base comparison generates between training steps
+        models.keep_4bit_weights_trainable(trainer.model)
     return trainer
 
 
