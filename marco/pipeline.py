@@ -33,7 +33,7 @@ def main(marco_args, cleaning, comparing, policy, judging, training_args, model_
         **(training_args.model_init_kwargs or {})}
     if not data[1]:
         training_args.eval_strategy = "no"  # nothing held out (eval_fraction 0): nothing to evaluate
-    report = train_watched(marco_args, comparing, policy, training_args, model_args, data, judging)
+    report = train_watched(marco_args, comparing, policy, training_args, model_args, data, tokenizer, judging)
     if repo_id and training_args.process_index == 0:
         for url in hub.push(training_args.output_dir, repo_id, private=training_args.hub_private_repo,
                             push_dataset=marco_args.push_dataset, dataset_repo=marco_args.hub_dataset_id):
@@ -67,8 +67,8 @@ def data_summary(data_report: dict) -> dict:
             "tokenizer_warning": data_report.get("tokenizer_coverage", {}).get("warning")}
 
 
-def train_watched(marco_args, comparing, policy, training_args, model_args, data: tuple, judging=None):
-    """Train on `data` (prepare_data's), watched by the base comparison; save the model, then compare on every
+def train_watched(marco_args, comparing, policy, training_args, model_args, data: tuple, tokenizer, judging=None):
+    """Train on `data` (prepare_data's) with the run's tokenizer, watched by the base comparison; save the model, then compare on every
     probe, judge it when `judging` (a JudgeConfig) names a judge, decide the gate and write the report (last).
     Returns the RunReport it saved."""
     from trl import get_quantization_config
@@ -76,10 +76,9 @@ def train_watched(marco_args, comparing, policy, training_args, model_args, data
     train_records, eval_records, data_report = data
     method_args = training.method_model_args(marco_args.method, model_args)
     probes = compare.load_probes(comparing.probes)
-    tokenizer = models.load_tokenizer(model_args.model_name_or_path, model_args.model_revision,
-                                      training_args.trust_remote_code)
     trainer = training.build_trainer(training_args, method_args, train_records, eval_records, tokenizer,
-                            training.peft_config(method_args, marco_args.lora_bias), get_quantization_config(method_args))
+                                     training.peft_config(method_args, marco_args.lora_bias),
+                                     get_quantization_config(method_args))
     judge_backend = judge.backend(judging) if judging and judging.enabled else None  # loaded once, used at every comparison
     watcher = BaseComparisonCallback(trainer, probes[: comparing.compare_probes], comparing, policy, judge_backend)
     if comparing.compare_during_training:
