@@ -10,9 +10,9 @@ commands:
   data clean INPUT --out DIR [options]         write kept.jsonl, rejected.jsonl, report.json, report.html
   eval --adapter DIR_OR_HUB_ID [--model BASE]  base vs fine-tuned on the probes: a table and JSON
   eval --answers FILE [--judge-model M ...]    the same figures, judge and gate for answers made anywhere
-  space OUTPUT_DIR --repo-id USER/NAME [--push SPACE_ID]  a Space folder (and upload): the side-by-side demo
+  space OUTPUT_DIR --repo-id USER/NAME [--push SPACE_ID] [--votes-repo U/N]  a Space folder (and upload): the demo
   push OUTPUT_DIR --repo-id USER/NAME [options] publish a run with its model card, if its gate passed
-  review RUN [--json] [--export-dpo FILE [--from judge]]  blind review votes per step; preference pairs for DPO
+  review RUN [--json] [--votes-repo U/N] [--export-dpo FILE [--from judge]]  blind votes per step; pairs for DPO
   dpo --config configs/marco_tiny_dpo.yaml     DPO on those pairs, starting from the SFT adapter
   preview --config CFG [overrides] [--n N] [--json]  what training sees: the tokens that carry the loss, marked
   export OUTPUT_DIR --format merged|gguf --out PATH [--outtype f32|f16|q8_0]  a standalone model (llama.cpp, Ollama)
@@ -182,6 +182,8 @@ def space_command(argv: list) -> int:
                         "for a base above 1B parameters, else cpu-basic); any Spaces hardware name")
     parser.add_argument("--push", metavar="SPACE_ID", help="upload the folder as this Gradio Space (USER/NAME)")
     parser.add_argument("--private", action="store_true", help="create the Space private")
+    parser.add_argument("--votes-repo", metavar="USER/NAME", help="give the Space the Blind review tab, its votes "
+                        "committed to this private Hub dataset (the Space needs an HF_TOKEN secret that can write it)")
     args = parser.parse_args(argv)
     try:
         from marco.publish import hub
@@ -189,12 +191,19 @@ def space_command(argv: list) -> int:
         hub.checked_repo_id(args.repo_id)
         if args.push:
             hub.checked_repo_id(args.push, "--push")
-        folder = prepare_space(args.output_dir, args.repo_id, args.out, args.hardware)
+        if args.votes_repo:
+            hub.checked_repo_id(args.votes_repo, "--votes-repo")
+        folder = prepare_space(args.output_dir, args.repo_id, args.out, args.hardware, args.votes_repo)
         print(f"wrote {folder}")
         if args.push:
-            url = hub.upload(hub.client(), folder, args.push, "space", "marco: side-by-side demo", args.private,
+            api = hub.client()
+            url = hub.upload(api, folder, args.push, "space", "marco: side-by-side demo", args.private,
                              space_sdk="gradio")
             print(f"pushed: {url}")
+            if args.votes_repo:
+                hub.create_private(api, args.votes_repo, "dataset")
+                print(f"votes go to the private dataset {args.votes_repo}: add a secret HF_TOKEN (write access to it) "
+                      f"in the Space's settings")
     except MarcoError as error:
         return _fail(str(error))
     return 0

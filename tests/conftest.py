@@ -1,7 +1,9 @@
+import contextlib
 import json
 import os
 import pathlib
 import socket
+import subprocess
 
 import pytest
 
@@ -27,6 +29,33 @@ def pytest_collection_modifyitems(items):
     short = [item for item in items if not seconds(item)]
     ordered = [test for index, item in enumerate(long) for test in [item, *short[index:index + 1]]]
     items[:] = ordered + short[len(long):]
+
+
+@contextlib.contextmanager
+def started(command: list, port: int, **options):
+    """A gradio_client Client of an app started as its own process (`python app.py ...`), stopped afterwards;
+    `client.process` is the process."""
+    import time
+
+    import httpx
+    from gradio_client import Client
+
+    app = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, **options)
+    try:
+        deadline = time.time() + 120
+        while True:
+            assert app.poll() is None, app.stderr.read()
+            try:
+                client = Client(f"http://127.0.0.1:{port}/", verbose=False)
+                break
+            except httpx.ConnectError:  # not listening yet
+                assert time.time() < deadline, "the app did not start"
+                time.sleep(0.5)
+        client.process = app
+        yield client
+    finally:
+        app.terminate()
+        app.wait(timeout=30)
 
 
 def free_port() -> int:

@@ -1,7 +1,6 @@
 """app.py and marco.serve.demo on a real server: gradio_client for the API, load and failures, headless Chromium for the
 page; then the Space folder. One server per module, serving marco-tiny with a random (non-zero) LoRA adapter."""
 
-import contextlib
 import json
 import os
 import subprocess
@@ -10,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import torch
-from conftest import REPO, free_port
+from conftest import REPO, free_port, started
 
 from marco import tiny
 from marco.evaluate import compare
@@ -53,31 +52,6 @@ def server(run_dir):
     _, url, _ = ui.launch(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True)
     yield chat, url, Client(url, verbose=False)
     ui.close()
-
-
-@contextlib.contextmanager
-def started(command: list, port: int, **options):
-    """A gradio_client Client of an app started as its own process (`python app.py ...`), stopped afterwards."""
-    import time
-
-    import httpx
-    from gradio_client import Client
-
-    app = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, **options)
-    try:
-        deadline = time.time() + 120
-        while True:
-            assert app.poll() is None, app.stderr.read()
-            try:
-                client = Client(f"http://127.0.0.1:{port}/", verbose=False)
-                break
-            except httpx.ConnectError:  # not listening yet
-                assert time.time() < deadline, "the app did not start"
-                time.sleep(0.5)
-        yield client
-    finally:
-        app.terminate()
-        app.wait(timeout=30)
 
 
 def ask(client, message, base_history=None, tuned_history=None, tokens=TOKENS):

@@ -9,7 +9,7 @@ import pytest
 from conftest import REPO, free_port
 
 from marco.cli import main
-from marco.evaluate import review
+from marco.evaluate import review, votes
 from marco.stats import wilson
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
@@ -333,7 +333,7 @@ def test_votes_in_the_app_reach_review_dpo_export_and_the_staged_card(trained_ti
     assert f"- ok: blind human review at step {latest}: fine-tuned win rate 0.75 over 6 pairs" in staged_card
     assert "**marco's gate: passed.**" in staged_card and "inconclusive" not in staged_card
     staged = {os.path.relpath(os.path.join(r, f), stage) for r, _, fs in os.walk(stage) for f in fs}
-    assert review.KEY_FILE not in staged and review.VOTES_FILE not in staged
+    assert review.KEY_FILE not in staged and votes.VOTES_FILE not in staged
     assert os.path.exists(os.path.join(run, review.KEY_FILE)) and f"comparisons/step_{latest:06d}.jsonl" in staged
     assert hub.load_run(run)[0].gate["evidence"] == "probes"  # the run's own report stays as training wrote it
 

@@ -4,12 +4,12 @@
 
 A pair is one probe of RUN/comparisons/step_N.jsonl shown as answers A and B, the sides drawn at random per pair.
 Its id is signed with a secret kept in RUN/.review_key (HMAC-SHA256), so ids survive an app restart and cannot be
-guessed or forged, and the side assignment is derived from the signature: only the server can tell which answer
-was the fine-tuned one. Votes are appended to RUN/reviews.jsonl, one locked write each. "both bad" counts as a tie
-in the win rate, as Chatbot Arena counts it."""
+guessed or forged (an id of another run fails its key), and the side assignment is derived from the signature: only
+the server can tell which answer was the fine-tuned one. Votes are kept by marco.evaluate.votes (RUN/reviews.jsonl,
+or a Hub dataset repo for a Space), one per pair id, at most MAX_VOTES_PER_HOUR per reviewer (a pseudonym: the
+signed hash of the client's address). "both bad" counts as a tie in the win rate, as Chatbot Arena counts it."""
 
 import base64
-import fcntl
 import glob
 import hashlib
 import hmac
@@ -20,11 +20,13 @@ import secrets
 import sys
 import time
 
-from marco.stats import wilson, win_rate
 from marco.errors import MarcoError
+from marco.evaluate.votes import Votes
+from marco.stats import wilson, win_rate
 
 CHOICES = ("a", "b", "tie", "both_bad")
-KEY_FILE, VOTES_FILE = ".review_key", "reviews.jsonl"
+KEY_FILE = ".review_key"
+MAX_VOTES_PER_HOUR = 120  # per reviewer: a reader weighs two answers per vote; a script stuffing votes is stopped
 _STEP_FILE = re.compile(r"step_(\d+)\.jsonl$")
 
 
@@ -94,15 +96,17 @@ def open_id(run: str, pair_id: str) -> tuple[int, str, bool]:
     return step, probe_id, bool(mac[-1] & 1)  # the side comes from the signature: invisible without the key
 
 
-def read_votes(run: str) -> list:
-    path = os.path.join(run, VOTES_FILE)
-    if not os.path.exists(path):
-        return []
-    with open(path, encoding="utf-8") as handle:
-        return [json.loads(line) for line in handle if line.strip()]
+def read_votes(run: str, store: Votes = None) -> list:
+    return (store or Votes(run)).read()
 
 
-def pair(run: str, step: int = None) -> dict:
+def reviewer(run: str, address: str) -> str:
+    """A reviewer's pseudonym: the client's address, signed and cut, so votes can be counted per reviewer without
+    keeping the address."""
+    return base64.urlsafe_b64encode(_mac(run, f"reviewer:{address}")).decode()[:12]
+
+
+def pair(run: str, step: int = None, store: Votes = None) -> dict:
     """{"pair_id", "step", "question", "a", "b"} for the probe with the fewest votes at `step` (default: latest)."""
     known = steps(run)
     if not known:
@@ -110,7 +114,7 @@ def pair(run: str, step: int = None) -> dict:
     step = max(known) if step is None else int(step)
     candidates = rows(run, step)
     counts = {probe_id: 0 for probe_id in candidates}
-    for vote in read_votes(run):
+    for vote in read_votes(run, store):
         if vote["step"] == step and vote["id"] in counts:
             counts[vote["id"]] += 1
     fewest = min(counts.values())
@@ -121,31 +125,29 @@ def pair(run: str, step: int = None) -> dict:
     return {"pair_id": pair_id, "step": step, "question": row["question"], "a": a, "b": b}
 
 
-def vote(run: str, pair_id: str, choice: str, comment: str = "") -> dict:
-    """Record one vote, once per pair id; {"recorded": True, "votes": N} with N the votes in the file."""
+def vote(run: str, pair_id: str, choice: str, comment: str = "", store: Votes = None, by: str = "") -> dict:
+    """Record one vote, once per pair id and at most MAX_VOTES_PER_HOUR per reviewer `by`; {"recorded": True,
+    "votes": N} with N the votes kept."""
     if choice not in CHOICES:
         raise ReviewError(f"choice must be one of {', '.join(CHOICES)}, not {choice!r}")
     step, probe_id, tuned_first = open_id(run, pair_id)
     rows(run, step)  # the step must still exist
     side = {"a": "fine_tuned" if tuned_first else "base", "b": "base" if tuned_first else "fine_tuned"}
-    record = {"step": step, "id": probe_id, "winner": side.get(choice, choice), "time": time.time(),
-              "comment": (comment or "").strip()[:2000], "pair_id": pair_id}
-    with open(os.path.join(run, VOTES_FILE), "a+", encoding="utf-8") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)  # one voter at a time reads, checks and appends
-        handle.seek(0)
-        earlier = [json.loads(line) for line in handle if line.strip()]
-        if any(v["pair_id"] == pair_id for v in earlier):
-            raise ReviewError("this pair already has a vote: ask for a new pair")
-        handle.write(json.dumps(record, ensure_ascii=False) + "\n")
-        handle.flush()
-        os.fsync(handle.fileno())
-    return {"recorded": True, "votes": len(earlier) + 1}
+    store, now = store or Votes(run), time.time()
+    if by and sum(v.get("reviewer") == by and v["time"] > now - 3600 for v in store.read()) >= MAX_VOTES_PER_HOUR:
+        raise ReviewError(f"{MAX_VOTES_PER_HOUR} votes in the last hour from this reviewer: come back later")
+    record = {"step": step, "id": probe_id, "winner": side.get(choice, choice), "time": now,
+              "comment": (comment or "").strip()[:2000], "pair_id": pair_id, "reviewer": by}
+    count = store.append(record)
+    if not count:
+        raise ReviewError("this pair already has a vote: ask for a new pair")
+    return {"recorded": True, "votes": count}
 
 
-def summary(run: str) -> list:
+def summary(run: str, store: Votes = None) -> list:
     """Per reviewed step: fine_tuned_wins, base_wins, ties, both_bad, n, win_rate and its Wilson 95% interval."""
     by_step = {}
-    for record in read_votes(run):
+    for record in read_votes(run, store):
         by_step.setdefault(record["step"], []).append(record["winner"])
     result = []
     for step, winners in sorted(by_step.items()):
@@ -158,9 +160,9 @@ def summary(run: str) -> list:
     return result
 
 
-def latest(run: str):
+def latest(run: str, store: Votes = None):
     """The summary of the latest reviewed step (what the gate and the card use), or None."""
-    reviewed = summary(run)
+    reviewed = summary(run, store)
     return reviewed[-1] if reviewed else None
 
 
@@ -173,10 +175,10 @@ def sentence(reviewed: dict) -> str:
             f"{low:.2f}-{high:.2f} (ties and both bad count half)")
 
 
-def human_preferences(run: str) -> tuple[list, dict]:
+def human_preferences(run: str, store: Votes = None) -> tuple[list, dict]:
     """(question, chosen, rejected) per decisive vote, and the votes skipped by kind."""
     pairs, skipped, texts = [], {"tie": 0, "both_bad": 0}, {}
-    for record in read_votes(run):
+    for record in read_votes(run, store):
         if record["winner"] in skipped:
             skipped[record["winner"]] += 1
             continue
@@ -229,6 +231,8 @@ def command(argv: list) -> int:
     parser.add_argument("--export-dpo", metavar="FILE", help="write decisive verdicts as TRL preference pairs")
     parser.add_argument("--from", dest="source", choices=["human", "judge"], default="human",
                         help="the verdicts to export: blind review votes (default) or the judge's")
+    parser.add_argument("--votes-repo", metavar="USER/NAME", help="also the votes a Space kept in this Hub dataset "
+                        "repo (`marco space --votes-repo`); the token from HF_TOKEN or `hf auth login`")
     args = parser.parse_args(argv)
     if not os.path.exists(args.run):
         print(f"error: {args.run}: no such run folder", file=sys.stderr)
@@ -238,8 +242,10 @@ def command(argv: list) -> int:
         print(f"error: {args.run}: not a marco run (no comparisons/ folder: train.py writes one)", file=sys.stderr)
         return 2
     try:
+        store = Votes(args.run, args.votes_repo, writer=False) if args.votes_repo else None
         if args.export_dpo:
-            pairs, skipped = (judge_preferences if args.source == "judge" else human_preferences)(args.run)
+            pairs, skipped = (judge_preferences(args.run) if args.source == "judge"
+                              else human_preferences(args.run, store))
             if args.source == "judge" and not pairs and not any(skipped.values()):
                 raise MarcoError(f"{args.run}: no judge verdicts to export (a run judged with judge_model, or the "
                                  "JSON of `marco eval --answers --out`)")
@@ -247,28 +253,36 @@ def command(argv: list) -> int:
             print(f"wrote {len(pairs)} preference pairs to {args.export_dpo}; skipped "
                   + ", ".join(f"{n} {kind.replace('_', ' ')}" for kind, n in skipped.items()))
             return 0
-        reviewed = summary(args.run)
-    except (MarcoError, KeyError, ValueError) as error:
+        reviewed = summary(args.run, store)
+    except (MarcoError, KeyError, ValueError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     print(json.dumps({"steps": reviewed}) if args.json else table(reviewed) if reviewed else "no votes yet")
     return 0
 
 
-def review_tab(run: str) -> None:
+def client_address(request) -> str:
+    """The voter's address: the first X-Forwarded-For hop behind a proxy (a Space), else the socket's."""
+    forwarded = (request.headers.get("x-forwarded-for") or "").split(",")[0].strip() if request else ""
+    return forwarded or (request.client.host if request and request.client else "")
+
+
+def review_tab(run: str, store: Votes = None) -> None:
     """The "Blind review" tab's components and its API (`/review_pair`, `/review_vote`), inside the caller's
     gr.Blocks: a checkpoint picker, one question with answers A and B, four vote buttons and a comment."""
     import gradio as gr
 
+    store = store or Votes(run)
+
     def review_pair(step: int | None = None) -> dict:
         try:
-            return pair(run, step)
+            return pair(run, step, store)
         except ReviewError as error:
             raise gr.Error(str(error)) from None
 
-    def review_vote(pair_id: str, choice: str, comment: str = "") -> dict:
+    def review_vote(pair_id: str, choice: str, comment: str = "", request: gr.Request = None) -> dict:
         try:
-            return vote(run, pair_id, choice, comment)
+            return vote(run, pair_id, choice, comment, store, by=reviewer(run, client_address(request)))
         except ReviewError as error:
             raise gr.Error(str(error)) from None
 
@@ -291,12 +305,13 @@ def review_tab(run: str) -> None:
         shown = review_pair(chosen_step)
         return shown, f"**Question:** {shown['question']}", shown["a"], shown["b"], ""
 
-    def cast(shown, note, chosen_step, choice):
-        result = review_vote(shown.get("pair_id", ""), choice, note)
-        return (*show(chosen_step), f"Recorded: {result['votes']} votes so far. Here is the next pair.")
+    def caster(choice):
+        def cast(shown, note, chosen_step, request: gr.Request):  # gradio passes the request by this annotation
+            result = review_vote(shown.get("pair_id", ""), choice, note, request)
+            return (*show(chosen_step), f"Recorded: {result['votes']} votes so far. Here is the next pair.")
+        return cast
 
     outputs = [current, question, a, b, comment]
     gr.on(None, show, step, outputs, api_visibility="private")  # on page load and on a new checkpoint
     for choice, button in buttons.items():
-        button.click(lambda s, n, st, c=choice: cast(s, n, st, c), [current, comment, step], [*outputs, status],
-                     api_visibility="private")
+        button.click(caster(choice), [current, comment, step], [*outputs, status], api_visibility="private")

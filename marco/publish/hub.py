@@ -4,6 +4,7 @@ be uploaded with its model card, upload it, and optionally the cleaned dataset.
 
 The token is never handled here: huggingface_hub reads it from HF_TOKEN or its own login."""
 
+import contextlib
 import fnmatch
 import json
 import os
@@ -175,17 +176,29 @@ def client(endpoint: str = None):
 def upload(api, folder: str, repo_id: str, repo_type: str, message: str, private: bool = False, create_pr: bool = False,
            **create_options) -> str:
     """Create the repo if needed and upload the folder as one change; the commit or pull-request URL."""
+    with _clear_errors(f"upload to {api.endpoint}"):
+        api.create_repo(repo_id, repo_type=repo_type, private=private, exist_ok=True, **create_options)
+        info = api.upload_folder(repo_id=repo_id, repo_type=repo_type, folder_path=folder, commit_message=message,
+                                 create_pr=create_pr)
+    return info.pr_url or info.commit_url
+
+
+def create_private(api, repo_id: str, repo_type: str) -> None:
+    """A private repo, made with the user's token before anything writes to it (a Space's votes dataset)."""
+    with _clear_errors(f"creating {repo_id} at {api.endpoint}"):
+        api.create_repo(repo_id, repo_type=repo_type, private=True, exist_ok=True)
+
+
+@contextlib.contextmanager
+def _clear_errors(what: str):
     import httpx2  # huggingface_hub's HTTP client: connection failures arrive as its errors
     from huggingface_hub.errors import HfHubHTTPError
 
     try:
-        api.create_repo(repo_id, repo_type=repo_type, private=private, exist_ok=True, **create_options)
-        info = api.upload_folder(repo_id=repo_id, repo_type=repo_type, folder_path=folder, commit_message=message,
-                                 create_pr=create_pr)
+        yield
     except (HfHubHTTPError, httpx2.HTTPError, OSError) as error:
-        raise MarcoError(f"upload to {api.endpoint} failed ({type(error).__name__}: {str(error).splitlines()[0]}); "
+        raise MarcoError(f"{what} failed ({type(error).__name__}: {str(error).splitlines()[0]}); "
                          f"nothing local was changed: run the same command again to retry") from None
-    return info.pr_url or info.commit_url
 
 
 def push(output_dir: str, repo_id: str, private: bool = False, create_pr: bool = False, force: bool = False,

@@ -1,7 +1,8 @@
 """A Hugging Face Space folder for a finished run: app.py (defaulting to the pushed adapter and its base), the marco
 package, the probe questions and requirements.txt, with the README front matter Spaces read. A base above 1B parameters
 gets a ZeroGPU Space (a GPU attached while a reply is generated; a CPU Space could not answer); the built-in models get
-a CPU Space. Uploading is hub.py's job."""
+a CPU Space. With a votes repo the Space also gets the run's comparisons and the Blind review tab, whose votes are
+committed to that private Hub dataset (a Space's own disk is lost at every restart). Uploading is hub.py's job."""
 
 import os
 import shutil
@@ -36,14 +37,20 @@ def requirements(zero_gpu: bool) -> str:
     return "".join(f"{line}\n" for line in lines if line and line.split("==")[0] not in skip)
 
 
-def app_source(repo_id: str, base: str, zero_gpu: bool) -> str:
+REVIEW_FOLDER = "review"  # in the Space: the run's comparisons, reviewed blind
+
+
+def app_source(repo_id: str, base: str, zero_gpu: bool, votes_repo: str = None) -> str:
     """The Space's app.py: marco's app, with this Space's adapter and base as its defaults; on ZeroGPU the replies are
     generated under `@spaces.GPU` (which does nothing off ZeroGPU, so the folder also runs on a laptop)."""
     head = f"# {MARKER}: marco's app with the pushed adapter and its base (Space variables MARCO_ADAPTER, MARCO_MODEL win).\n"
+    options = f"adapter={repo_id!r}, model={base!r}"
+    if votes_repo:
+        options += f", votes_repo={votes_repo!r}, review_run={REVIEW_FOLDER!r}"
     if not zero_gpu:
-        return head + f"from marco.serve.demo import main\n\nraise SystemExit(main(adapter={repo_id!r}, model={base!r}))\n"
+        return head + f"from marco.serve.demo import main\n\nraise SystemExit(main({options}))\n"
     return (head + "import spaces  # first: ZeroGPU patches torch before marco imports it\n\nfrom marco.serve.demo import main\n\n"
-            f"raise SystemExit(main(adapter={repo_id!r}, model={base!r}, gpu=spaces.GPU(duration={GPU_SECONDS})))\n")
+            f"raise SystemExit(main({options}, gpu=spaces.GPU(duration={GPU_SECONDS})))\n")
 
 
 def written_by_marco(folder: str) -> bool:
@@ -55,7 +62,7 @@ def written_by_marco(folder: str) -> bool:
         return MARKER in handle.read()
 
 
-def card(repo_id: str, base: str, space_hardware: str) -> str:
+def card(repo_id: str, base: str, space_hardware: str, votes_repo: str = None) -> str:
     import gradio
     from huggingface_hub import SpaceCardData
 
@@ -68,13 +75,17 @@ def card(repo_id: str, base: str, space_hardware: str) -> str:
                          short_description="The base and the fine-tuned tutor, side by side", **gpu)
     where = (f"on ZeroGPU (a GPU is attached for up to {GPU_SECONDS} s per reply)" if space_hardware == ZERO_GPU
              else f"on `{space_hardware}`")
+    review = (f"\n\nThe Blind review tab shows the training run's probe answers as A and B; votes are committed to the "
+              f"private dataset `{votes_repo}` every minute, so they survive restarts. The Space needs a secret `HF_TOKEN`: "
+              "a token with write access to that dataset.\n") if votes_repo else "\n"
     return (f"---\n{data.to_yaml()}\n---\n\n# {repo_id}: base vs fine-tuned\n\nEvery message goes to the base model "
             f"(`{base}`) and to the fine-tuned one ([{repo_id}](https://huggingface.co/{repo_id})) at once, from one model "
             f"in memory, streamed side by side, {where}. Built with marco; the example questions are its probe set, never "
-            "trained on. `MARCO_ADAPTER` and `MARCO_MODEL` (Space variables) override the defaults.\n")
+            "trained on. `MARCO_ADAPTER` and `MARCO_MODEL` (Space variables) override the defaults." + review)
 
 
-def prepare_space(output_dir: str, repo_id: str, out: str = None, requested_hardware: str = "auto") -> str:
+def prepare_space(output_dir: str, repo_id: str, out: str = None, requested_hardware: str = "auto",
+                  votes_repo: str = None) -> str:
     """Write the Space folder and return its path. The default, OUTPUT_DIR/hub/space, sits beside hub.py's staged model
     (OUTPUT_DIR/hub/model), where the model upload does not look: the Space's marco/tiny weights stay out of the model repo."""
     report = RunReport.load(output_dir)
@@ -90,8 +101,14 @@ def prepare_space(output_dir: str, repo_id: str, out: str = None, requested_hard
                     ignore=shutil.ignore_patterns("__pycache__", *weights))
     os.makedirs(os.path.join(out, "data"))
     shutil.copy2(os.path.join(ROOT, "data", "probes.jsonl"), os.path.join(out, "data", "probes.jsonl"))
-    files = {"app.py": app_source(repo_id, base, zero_gpu), "requirements.txt": requirements(zero_gpu),
-             "README.md": card(repo_id, base, space_hardware)}
+    if votes_repo:  # the comparisons only: never the run's review key or its local votes
+        comparisons = os.path.join(output_dir, "comparisons")
+        if not os.path.isdir(comparisons):
+            raise MarcoError(f"--votes-repo: {output_dir} has no comparisons/ to review (train with the comparisons on)")
+        shutil.copytree(comparisons, os.path.join(out, REVIEW_FOLDER, "comparisons"),
+                        ignore=shutil.ignore_patterns("*.json", ".*"))
+    files = {"app.py": app_source(repo_id, base, zero_gpu, votes_repo), "requirements.txt": requirements(zero_gpu),
+             "README.md": card(repo_id, base, space_hardware, votes_repo)}
     for name, text in files.items():
         with open(os.path.join(out, name), "w", encoding="utf-8") as handle:
             handle.write(text)

@@ -7,11 +7,13 @@ import os
 from marco.errors import MarcoError
 from marco.evaluate import review
 from marco.evaluate.compare import load_probes
+from marco.evaluate.votes import Votes
 from marco.serve.columns import MAX_NEW_TOKENS, Columns, plain
 from marco.serve.local import DEFAULT_ADAPTER, load
 from marco.serve.remote import BACKEND_KEY_ENV, RemoteChat
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # the checkout, or the Space folder
+VOTES_REPO_ENV = "MARCO_VOTES_REPO"
 QUEUE_SIZE = 64  # requests waiting beyond this are refused ("queue full") instead of piling up
 
 
@@ -24,9 +26,10 @@ def examples(limit: int = 8) -> list:
     return [p["messages"][-1]["content"] for p in probes[::max(1, len(probes) // limit)][:limit]]
 
 
-def build(chat: Columns, gpu=None):
+def build(chat: Columns, gpu=None, review_run: str = None, votes=None):
     """The Blocks app, queued: two chat columns, the controls, and the `compare` API endpoint. `gpu` decorates the two
-    handlers that generate (a ZeroGPU Space passes `spaces.GPU(duration=...)`: a GPU is attached only while they run)."""
+    handlers that generate (a ZeroGPU Space passes `spaces.GPU(duration=...)`: a GPU is attached only while they run).
+    The Blind review tab reviews `review_run` (default: the adapter, when it is a local run) into `votes`."""
     import gradio as gr
 
     on_gpu = gpu or (lambda handler: handler)
@@ -80,15 +83,28 @@ def build(chat: Columns, gpu=None):
             trigger(respond, inputs, [message, base_chat, tuned_chat], concurrency_id="model", api_visibility="private")
         clear.click(lambda: ("", [], []), None, [message, base_chat, tuned_chat], queue=False, api_visibility="private")
         gr.api(compare, api_name="compare", concurrency_id="model")
-        if os.path.isdir(os.path.join(chat.adapter, "comparisons")):  # a local run: review its checkpoints blind
+        review_run = review_run or chat.adapter
+        if os.path.isdir(os.path.join(review_run, "comparisons")):  # a run's checkpoints, reviewed blind
             with gr.Tab("Blind review"):
-                review.review_tab(chat.adapter)
+                review.review_tab(review_run, votes)
     return ui.queue(max_size=QUEUE_SIZE, default_concurrency_limit=chat.concurrency)
 
 
-def main(argv: list = None, adapter: str = None, model: str = None, gpu=None) -> int:
-    """`python app.py` (and a Space's app.py, which passes its pushed adapter and base as the defaults, and on
-    ZeroGPU `spaces.GPU` as `gpu`: see `build`)."""
+def keep_votes(run: str, repo_id: str) -> Votes:
+    """Votes kept in a Hub dataset repo; SIGTERM (a Space restarting) becomes a normal exit, so the scheduler's last
+    commit runs."""
+    import signal
+    import sys
+
+    store = Votes(run, repo_id)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    return store
+
+
+def main(argv: list = None, adapter: str = None, model: str = None, gpu=None, votes_repo: str = None,
+         review_run: str = None) -> int:
+    """`python app.py` (and a Space's app.py, which passes its pushed adapter and base as the defaults, on ZeroGPU
+    `spaces.GPU` as `gpu`, and with `marco space --votes-repo` that repo and its copy of the run's comparisons)."""
     import argparse
     import sys
 
@@ -103,6 +119,9 @@ def main(argv: list = None, adapter: str = None, model: str = None, gpu=None) ->
                         f"answers both columns, e.g. http://localhost:8000/v1; API key from ${BACKEND_KEY_ENV}")
     parser.add_argument("--base-model", help="with --backend-url: the server's name for the base model")
     parser.add_argument("--tuned-model", help="with --backend-url: the server's name for the fine-tuned model")
+    parser.add_argument("--votes-repo", default=os.environ.get(VOTES_REPO_ENV, votes_repo), metavar="USER/NAME",
+                        help="keep the blind review's votes in this Hub dataset repo (private; created if missing), "
+                        f"so that they survive a restart (default: ${VOTES_REPO_ENV}); token from HF_TOKEN")
     parser.add_argument("--host", help="address to serve on (default: $GRADIO_SERVER_NAME, else 127.0.0.1)")
     parser.add_argument("--port", type=int, help="port (default: $GRADIO_SERVER_PORT, else 7860)")
     args = parser.parse_args(argv)
@@ -113,8 +132,13 @@ def main(argv: list = None, adapter: str = None, model: str = None, gpu=None) ->
             chat = RemoteChat(args.backend_url, args.base_model, args.tuned_model).check()
         else:
             chat = load(args.adapter, args.model)
+        review_run = os.path.join(ROOT, review_run) if review_run else chat.adapter
+        if args.votes_repo and not os.path.isdir(os.path.join(review_run, "comparisons")):
+            raise MarcoError(f"--votes-repo keeps blind review votes, and {review_run} has no comparisons/ to review: "
+                             "pass --adapter a run folder train.py wrote")
+        votes = keep_votes(review_run, args.votes_repo) if args.votes_repo else None
     except MarcoError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    build(chat, gpu).launch(server_name=args.host, server_port=args.port)
+    build(chat, gpu, review_run, votes).launch(server_name=args.host, server_port=args.port)
     return 0
