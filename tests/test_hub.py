@@ -266,13 +266,21 @@ def test_space_folder_is_pushed_as_a_gradio_space(pushed, tmp_path, online, monk
     with FakeHub(str(tmp_path / "server")) as server:
         monkeypatch.setattr(constants, "ENDPOINT", server.endpoint)
         assert cli(["space", pushed["out"], "--repo-id", REPO_ID, "--out", str(tmp_path / "space"),
-                    "--push", "marco-test/tutor-demo"]) == 0
-    create = json.loads(next(r["body"] for r in server.requests if r["path"] == "/api/repos/create"))
-    assert (create["type"], create["sdk"], create["name"]) == ("space", "gradio", "tutor-demo")
+                    "--push", "marco-test/tutor-demo", "--votes-repo", "marco-test/tutor-votes"]) == 0
+    space, votes = (json.loads(r["body"]) for r in server.requests if r["path"] == "/api/repos/create")
+    assert (space["type"], space["sdk"], space["name"]) == ("space", "gradio", "tutor-demo")
+    assert (votes["type"], votes["name"], server.repos["dataset", "marco-test/tutor-votes"]["private"]) == \
+        ("dataset", "tutor-votes", True)
     uploaded = server.repo_path("space", "marco-test/tutor-demo")
     assert files_under(uploaded) == files_under(tmp_path / "space")
-    assert SpaceCard.load(os.path.join(uploaded, "README.md")).data.app_file == "app.py"
-    assert f"pushed: {server.endpoint}/spaces/marco-test/tutor-demo/commit/" in capsys.readouterr().out
+    assert {f for f in files_under(uploaded) if f.startswith("review")} == {
+        os.path.join("review", "comparisons", name) for name in os.listdir(os.path.join(pushed["out"], "comparisons"))
+        if name.endswith(".jsonl")}  # the comparisons only: no review key, no local votes
+    card = SpaceCard.load(os.path.join(uploaded, "README.md"))
+    assert card.data.app_file == "app.py" and "secret `HF_TOKEN`" in card.text
+    out = capsys.readouterr().out
+    assert f"pushed: {server.endpoint}/spaces/marco-test/tutor-demo/commit/" in out
+    assert "add a secret HF_TOKEN" in out
 
 
 

@@ -133,6 +133,7 @@ def test_a_space_restart_keeps_every_vote(hub, trained_tiny_run, tmp_path, capsy
     shutil.copytree(trained_tiny_run, run, ignore=shutil.ignore_patterns("checkpoint-*"))
     space = str(tmp_path / "space")
     assert main(["space", run, "--repo-id", "someone/tutor", "--votes-repo", REPO_ID, "--out", space]) == 0
+    assert capsys.readouterr().out == f"wrote {space}\n"
     assert sorted(os.listdir(os.path.join(space, "review"))) == ["comparisons"]  # no key, no votes from the run
     assert f"votes_repo={REPO_ID!r}" in open(os.path.join(space, "app.py")).read()
     env = {**os.environ, "MARCO_ADAPTER": run, "HF_ENDPOINT": hub.endpoint, "HF_TOKEN": TOKEN, "HF_HUB_OFFLINE": "0"}
