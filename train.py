@@ -18,12 +18,17 @@ if __name__ == "__main__":
     if {"-h", "--help"} & set(sys.argv[1:]) and (parser := help_parser()):  # the help without importing torch
         parser.print_help()
         sys.exit(0)
-    from marco.errors import MarcoError
+    from marco.errors import MarcoError, disk_full
     from marco.pipeline import main
     from marco.train.config_file import parse
 
     try:
         main(*parse(make_parser(), sys.argv[1:]))
-    except (MarcoError, ValueError) as error:
-        print(f"error: {error}", file=sys.stderr)
+    except (MarcoError, ValueError, OSError, RuntimeError) as error:
+        shown = error if isinstance(error, (MarcoError, ValueError)) else disk_full(
+            error, "the run's complete checkpoints are kept (an incomplete one is skipped): free some space and "
+            "continue with --resume_from_checkpoint true")
+        if shown is None:
+            raise
+        print(f"error: {shown}", file=sys.stderr)
         sys.exit(2)

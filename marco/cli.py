@@ -216,12 +216,21 @@ MODULE_COMMANDS = {"export": "marco.publish.export", "dpo": "marco.train.dpo", "
 def main(argv: list = None) -> int:
     import importlib
 
+    from marco.errors import disk_full
+
     argv = sys.argv[1:] if argv is None else argv
     commands = {"data": data_command, "eval": eval_command, "space": space_command, "push": push_command}
-    if argv and argv[0] in commands:
-        return commands[argv[0]](argv[1:])
     if argv and argv[0] in MODULE_COMMANDS:
-        return importlib.import_module(MODULE_COMMANDS[argv[0]]).command(argv[1:])
+        commands[argv[0]] = importlib.import_module(MODULE_COMMANDS[argv[0]]).command
+    try:
+        if argv and argv[0] in commands:
+            return commands[argv[0]](argv[1:])
+    except OSError as error:
+        full = disk_full(error, "no earlier output was replaced and nothing uploaded (marco writes aside and moves "
+                         "into place when whole; temporary files go to $TMPDIR): free some space and run it again")
+        if full is None:
+            raise
+        return _fail(str(full))
     if argv and argv[0] in ("-h", "--help"):
         print(USAGE)
         return 0

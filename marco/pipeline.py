@@ -21,24 +21,27 @@ def main(marco_args, cleaning, comparing, policy, judging, training_args, model_
     if training_args.process_index == 0:  # refuses `.` or a stranger's folder before anything is written
         run_dir.claim(training_args.output_dir, recipe, training.resume_asked(training_args.resume_from_checkpoint),
                       marco_args.overwrite_output_dir)
-    cleaning = training.decontaminated(cleaning, comparing)  # never train on the test questions
-    tokenizer = models.load_tokenizer(model_args.model_name_or_path, model_args.model_revision,
-                                      training_args.trust_remote_code)  # the audit measures with the run's tokenizer
-    data = training.prepare_data(marco_args, cleaning, training_args.output_dir, training_args.seed,
-                                 training_args.process_index == 0, tokenizer)
-    training_args.push_to_hub = False  # marco pushes once, after the gate, instead of the Trainer at every save
-    training_args.model_init_kwargs = {  # how the trainer loads the model, as trl/scripts/sft.py sets it
-        "revision": model_args.model_revision, "trust_remote_code": training_args.trust_remote_code,
-        "attn_implementation": model_args.attn_implementation, "dtype": model_args.dtype,
-        **(training_args.model_init_kwargs or {})}
-    if not data[1]:
-        training_args.eval_strategy = "no"  # nothing held out (eval_fraction 0): nothing to evaluate
-    report = train_watched(marco_args, comparing, policy, training_args, model_args, data, tokenizer, judging)
-    if repo_id and training_args.process_index == 0:
-        for url in hub.push(training_args.output_dir, repo_id, private=training_args.hub_private_repo,
-                            push_dataset=marco_args.push_dataset, dataset_repo=marco_args.hub_dataset_id):
-            print(f"[marco] pushed: {url}")
-    return report
+    try:
+        cleaning = training.decontaminated(cleaning, comparing)  # never train on the test questions
+        tokenizer = models.load_tokenizer(model_args.model_name_or_path, model_args.model_revision,
+                                          training_args.trust_remote_code)  # the audit measures with the run's tokenizer
+        data = training.prepare_data(marco_args, cleaning, training_args.output_dir, training_args.seed,
+                                     training_args.process_index == 0, tokenizer)
+        training_args.push_to_hub = False  # marco pushes once, after the gate, instead of the Trainer at every save
+        training_args.model_init_kwargs = {  # how the trainer loads the model, as trl/scripts/sft.py sets it
+            "revision": model_args.model_revision, "trust_remote_code": training_args.trust_remote_code,
+            "attn_implementation": model_args.attn_implementation, "dtype": model_args.dtype,
+            **(training_args.model_init_kwargs or {})}
+        if not data[1]:
+            training_args.eval_strategy = "no"  # nothing held out (eval_fraction 0): nothing to evaluate
+        report = train_watched(marco_args, comparing, policy, training_args, model_args, data, tokenizer, judging)
+        if repo_id and training_args.process_index == 0:
+            for url in hub.push(training_args.output_dir, repo_id, private=training_args.hub_private_repo,
+                                push_dataset=marco_args.push_dataset, dataset_repo=marco_args.hub_dataset_id):
+                print(f"[marco] pushed: {url}")
+        return report
+    finally:
+        run_dir.release(training_args.output_dir)
 
 
 def final_comparison(trainer, model_args, probes: list, config) -> dict:

@@ -1,8 +1,13 @@
-"""Issue 17, the model side: bad recipes and probes are one line before anything loads, a run's output set is whole
-or absent, a killed run resumes into a complete one, and nothing from a killed attempt is published."""
+"""What a user can trip on, the model side: bad recipes and probes are one line before anything loads, a run's output
+set is whole or absent, a killed run resumes into a complete one, nothing from a killed attempt is published, a second
+training into a folder in use is refused, and a full disk (a file size limit: Python gets EFBIG where a full disk
+gives ENOSPC) is one line that loses nothing, in `data clean`, training and push staging."""
 
 import json
 import os
+import resource
+import shutil
+import signal
 import subprocess
 import sys
 
@@ -132,4 +137,77 @@ def test_output_dir_is_claimed_before_anything_is_written(tmp_path):
     with pytest.raises(MarcoError, match="holds an earlier marco run"):
         run_dir.claim(str(run), {"seed": 1}, resume=False, overwrite=False)
     run_dir.claim(str(run), {"seed": 2}, resume=False, overwrite=True)
-    assert sorted(os.listdir(run)) == ["marco_config.yaml"]  # the earlier report and weights are gone
+    assert sorted(os.listdir(run)) == [".marco.lock", "marco_config.yaml"]  # the earlier report and weights are gone
+
+
+def test_a_second_training_into_a_folder_in_use_is_refused_and_touches_nothing(tmp_path, small_data):
+    from marco import run_dir
+
+    out = tmp_path / "run"
+    holder = subprocess.Popen([sys.executable, "-c", "import sys, time; from marco import run_dir; "
+                               f"run_dir.claim({str(out)!r}, {{'seed': 1}}, False, False); print('ready', flush=True); "
+                               "time.sleep(600)"], cwd=REPO, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline() == "ready\n"
+        before = {name: (out / name).read_bytes() for name in os.listdir(out)}
+        for extra in ([], ["--overwrite_output_dir", "true"], ["--resume_from_checkpoint", "true"]):
+            code, output = run("train.py", "--config", TINY_RECIPE, "--dataset", small_data, "--output_dir", str(out),
+                               *FAST, "--max_steps", "1", *extra)
+            assert code == 2 and last_line(output) == (f"error: output_dir {out}: pid {holder.pid} is training into "
+                                                       "it now; wait for it to end or pick another --output_dir")
+        assert {name: (out / name).read_bytes() for name in os.listdir(out)} == before
+    finally:
+        holder.send_signal(signal.SIGKILL)
+        holder.wait()
+    run_dir.lock(str(out))  # a killed holder's lock is gone with it
+    run_dir.release(str(out))
+
+
+def limited(size: int):
+    """A child process whose files cannot grow past `size` bytes: what a full disk does to a writer."""
+    return lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (size, size))
+
+
+def run_on_a_full_disk(size: int, *args):
+    proc = subprocess.run([sys.executable, *args], cwd=REPO, capture_output=True, text=True, env=ENV, timeout=300,
+                          preexec_fn=limited(size))
+    return proc.returncode, proc.stdout + proc.stderr
+
+
+def test_a_full_disk_during_clean_keeps_the_earlier_set_and_leaves_nothing_aside(tmp_path):
+    data = os.path.join(REPO, "data", "marco_it.jsonl")
+    out = tmp_path / "out"
+    code, _ = run("-m", "marco", "data", "clean", data, "--out", str(out))
+    assert code == 0
+    before = {name: (out / name).read_bytes() for name in os.listdir(out)}
+    code, output = run_on_a_full_disk(700_000, "-m", "marco", "data", "clean", data, "--out", str(out))
+    assert code == 2 and "Traceback" not in output
+    assert last_line(output).startswith("error: the disk is full (File too large): no earlier output was replaced")
+    assert {name: (out / name).read_bytes() for name in os.listdir(out)} == before
+    assert os.listdir(tmp_path) == ["out"]  # no temporary folder left beside it
+
+
+@pytest.mark.slow(seconds=30)
+def test_a_full_disk_at_a_checkpoint_stops_training_in_one_line_and_the_run_resumes(tmp_path, small_data):
+    out = tmp_path / "run"
+    args = ["train.py", "--config", TINY_RECIPE, "--dataset", small_data, "--output_dir", str(out), *FAST,
+            "--max_steps", "2", "--save_strategy", "steps", "--save_steps", "1"]
+    code, output = run_on_a_full_disk(2_000_000, *args)  # the adapter (1.2 MB) fits, the optimizer state does not
+    assert code == 2 and "Traceback" not in output
+    assert last_line(output).startswith("error: the disk is full (torch could not write a checkpoint file")
+    assert "the run's complete checkpoints are kept" in last_line(output)
+    assert not (out / "marco_report.json").exists()
+    code, output = run(*args, "--resume_from_checkpoint", "true")
+    assert code == 0, output
+    assert json.load(open(out / "checkpoint-2" / "trainer_state.json"))["global_step"] == 2
+    assert json.load(open(out / "marco_report.json"))["gate"] is not None
+
+
+def test_a_full_disk_while_staging_a_push_is_one_line_and_uploads_nothing(trained_tiny_run, tmp_path):
+    run_copy = tmp_path / "run"
+    shutil.copytree(trained_tiny_run, run_copy, ignore=shutil.ignore_patterns("checkpoint-*"))
+    code, output = run_on_a_full_disk(2_000, "-m", "marco", "push", str(run_copy), "--repo-id", "someone/tutor",
+                                      "--dry-run")  # the card is written, the weights are linked
+    assert code == 2 and "Traceback" not in output and "staged:" not in output
+    assert last_line(output).startswith("error: the disk is full (File too large)")
+    assert (run_copy / "adapter_model.safetensors").read_bytes() == (trained_tiny_run / "adapter_model.safetensors").read_bytes()
