@@ -90,3 +90,30 @@ def test_local_judge_is_loaded_once_and_batched():
     _assert_plumbing(result, SAMPLES[:1])
     again = judge.judge_samples(config, SAMPLES[:1], judge=backend)
     assert [v.replies for v in again.verdicts] == [v.replies for v in result.verdicts]  # greedy
+
+
+@pytest.mark.parametrize("trouble", ["500", "garbage", "slow", "drop"])
+def test_an_endpoint_that_fails_once_is_retried_into_the_same_verdicts(trouble):
+    from judge_server import JudgeServer
+
+    with JudgeServer(trouble=trouble, times=1, delay=2.0) as server:
+        config = judge.JudgeConfig(judge_model="fixed", judge_base_url=server.url, judge_batch_size=4, judge_timeout=0.5)
+        result = judge.judge_samples(config, SAMPLES)
+    assert server.troubled == 1
+    assert (result.wins, result.losses, result.ties, result.unparseable, result.n) == (2, 1, 2, 1, 5)
+
+
+@pytest.mark.parametrize("trouble", ["500", "garbage", "slow", "drop"])
+def test_an_endpoint_that_keeps_failing_is_a_clear_error_after_bounded_tries(trouble):
+    import time
+
+    from judge_server import JudgeServer
+
+    with JudgeServer(trouble=trouble, times=10**6, delay=2.0) as server:
+        config = judge.JudgeConfig(judge_model="fixed", judge_base_url=server.url, judge_batch_size=1, judge_timeout=0.5,
+                                   judge_retries=2)
+        start = time.perf_counter()
+        with pytest.raises(judge.JudgeUnavailable, match=f"the judge at {server.url} gave no usable reply in 3 tries"):
+            judge.judge_samples(config, SAMPLES[:1])
+        assert time.perf_counter() - start < 15
+    assert server.troubled == 6  # each of the pair's two conversations, three tries

@@ -56,3 +56,23 @@ def test_the_judge_watches_training_and_stops_a_run_it_finds_worse(trained_tiny_
     assert all("judge" in s for s in report.evaluation["samples"])
     assert report.gate["evidence"] == "judge"
     assert report.gate["passed"] == (report.judge["ci95"][1] >= 0.5)
+
+
+@pytest.mark.slow(seconds=25)
+def test_a_judge_that_is_down_never_costs_the_trained_model(small_data, tmp_path):
+    from marco.errors import MarcoError
+
+    out = tmp_path / "run"
+    with JudgeServer(trouble="500", times=10**6) as server:
+        args = ["--config", os.path.join(REPO, "configs", "marco_tiny.yaml"), "--dataset", small_data,
+                "--output_dir", str(out), *FAST, "--compare_during_training", "true", "--compare_probes", "2",
+                "--max_steps", "4", "--eval_strategy", "steps", "--eval_steps", "2",
+                "--judge_base_url", server.url, "--judge_model", "fixed-judge", "--judge_retries", "0"]
+        with pytest.raises(MarcoError, match=r"the final comparison failed \(JudgeUnavailable: the judge at .* gave no "
+                                             r"usable reply in 1 try .*the trained model is saved in"):
+            pipeline.main(*make_parser().parse_args_and_config(args))
+    report = json.load(open(out / "marco_report.json"))
+    assert [h["step"] for h in report["during_training"]] == [0, 2, 4]  # training went on, unjudged
+    assert all("gave no usable reply" in h["judge_error"] and "judge" not in h for h in report["during_training"])
+    assert not report["gate"]["passed"] and "JudgeUnavailable" in report["gate"]["reasons"][0]
+    assert report["evaluation"]["samples"] and (out / "adapter_model.safetensors").exists()

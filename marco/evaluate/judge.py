@@ -6,12 +6,15 @@ guessed. The fine-tuned model's win rate is (wins + ties / 2) / n over the parse
 
 Backends: a local transformers model (`judge_model` alone; loaded once, greedy, batched) or any OpenAI-compatible
 endpoint (`judge_base_url` + `judge_model`: vLLM, TGI, Inference Providers, `transformers serve`), with the key
-read from MARCO_JUDGE_API_KEY and never logged or saved."""
+read from MARCO_JUDGE_API_KEY and never logged or saved. An endpoint that fails (5xx, garbage, a timeout, a dropped
+connection) is tried `judge_retries` more times by the openai client, then raises JudgeUnavailable: during training
+that comparison goes unjudged and training goes on; at the end the saved model's report says why."""
 
 import os
 import re
 from dataclasses import asdict, dataclass, field
 
+from marco.errors import MarcoError
 from marco.stats import wilson, win_rate
 from marco.train.config import JUDGE_API_KEY_ENV, JudgeConfig
 
@@ -64,6 +67,10 @@ class JudgeResult:
         return {**self.summary(), "verdicts": [asdict(v) for v in self.verdicts]}
 
 
+class JudgeUnavailable(MarcoError):
+    """The judge endpoint gave no usable reply within its retries."""
+
+
 def parse(reply: str):
     """'A', 'B' or 'C' when the reply carries exactly one kind of verdict, else None."""
     found = set(_VERDICT.findall(reply or ""))
@@ -90,12 +97,31 @@ class EndpointJudge:
 
         self.config = config
         self.client = OpenAI(base_url=config.judge_base_url, api_key=os.environ.get(JUDGE_API_KEY_ENV) or "none",
-                             timeout=config.judge_timeout, max_retries=1)
+                             timeout=config.judge_timeout, max_retries=0)  # retried below: a garbage 200 too
 
-    def _one(self, conversation: list) -> str:
+    def _once(self, conversation: list) -> str:
         reply = self.client.chat.completions.create(model=self.config.judge_model, messages=conversation,
                                                     max_tokens=self.config.judge_max_new_tokens, temperature=0)
-        return reply.choices[0].message.content or ""
+        text = reply.choices[0].message.content  # a body that is not a completion fails here
+        if not isinstance(text, (str, type(None))):
+            raise TypeError(f"message content is {type(text).__name__}")
+        return text or ""
+
+    def _one(self, conversation: list) -> str:
+        import time
+
+        import openai
+
+        tries = self.config.judge_retries + 1
+        for attempt in range(tries):
+            try:
+                return self._once(conversation)
+            except (openai.APIError, AttributeError, IndexError, TypeError) as error:
+                if attempt + 1 == tries:
+                    raise JudgeUnavailable(f"the judge at {self.config.judge_base_url} gave no usable reply in {tries} "
+                                           f"{'try' if tries == 1 else 'tries'} ({type(error).__name__}: {(str(error) or '?').splitlines()[0][:200]})"
+                                           ) from None
+                time.sleep(0.5 * 2 ** attempt)
 
     def replies(self, conversations: list) -> list:
         from concurrent.futures import ThreadPoolExecutor

@@ -40,9 +40,13 @@ class BaseComparisonCallback(TrainerCallback):
         logs = {f"probe_{side}_{k}": v for side in ("base", "fine_tuned") for k, v in entry[side].items()}
         if self.judge_backend is not None:
             judged_at = time.perf_counter()
-            entry["judge"] = judge.judge_comparison(self.judge_backend, result["samples"])
+            try:
+                entry["judge"] = judge.judge_comparison(self.judge_backend, result["samples"])
+                logs["judge_win_rate"] = entry["judge"]["win_rate"]
+            except judge.JudgeUnavailable as error:  # a judge that is down must not end hours of training
+                entry["judge_error"] = str(error)
+                print(f"[marco] step {state.global_step}: not judged: {error}", flush=True)
             entry["judge_seconds"] = round(time.perf_counter() - judged_at, 2)
-            logs["judge_win_rate"] = entry["judge"]["win_rate"]
         verdict = gate.verdict(result, self.policy, judge=entry.get("judge"))
         entry.update(gate_passed=verdict["passed"], seconds=round(time.perf_counter() - start, 2))
         self.history.append(entry)

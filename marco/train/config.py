@@ -127,12 +127,17 @@ class JudgeConfig:
     judge_batch_size: int = field(
         default=8, metadata={"help": "Prompts per generate call (local judge) or requests in flight (endpoint)."})
     judge_timeout: float = field(default=120.0, metadata={"help": "Seconds to wait for one endpoint reply."})
+    judge_retries: int = field(
+        default=2, metadata={"help": "Tries after the first for an endpoint reply that fails (5xx, a dropped connection, "
+                                     "a timeout), with backoff; then that comparison goes unjudged and the run says why."})
 
     def __post_init__(self):
         if self.judge_base_url and not self.judge_model:
             raise ValueError("judge_base_url is set but judge_model is not: name the model the endpoint serves")
         if self.judge_max_new_tokens < 1 or self.judge_batch_size < 1:
             raise ValueError("judge_max_new_tokens and judge_batch_size must be at least 1")
+        if self.judge_retries < 0 or self.judge_timeout <= 0:
+            raise ValueError("judge_retries must be 0 or more and judge_timeout above 0")
 
     @property
     def enabled(self) -> bool:
