@@ -440,3 +440,27 @@ def test_an_encoder_decoder_adapter_is_served_side_by_side(tmp_path):
     assert base and tuned and base != tuned
     assert (base, tuned) == separately(chat, [user(question)], [user(question)])
 
+
+
+def test_a_backend_that_dies_mid_stream_keeps_the_text_so_far_and_says_which_model_failed():
+    from gradio_client import Client
+    from gradio_client.exceptions import AppError
+    from stream_server import WORDS, StreamServer
+
+    with StreamServer(before_death=2) as backend:
+        chat = remote.RemoteChat(backend.url, "dies", "steady").check()
+        seen = []
+        with pytest.raises(MarcoError, match=rf"^dies at {backend.url}: \w+: .*; it stopped mid-reply \(the text so far"):
+            for texts in chat.stream(QUESTION, ([], [])):
+                seen.append(texts)
+        assert "".join(WORDS[:2]) in {base for base, _ in seen}  # what came before the break was shown
+        assert all(base in ("", WORDS[0], "".join(WORDS[:2])) for base, _ in seen)
+        ui = demo.build(chat)
+        _, url, _ = ui.launch(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True)
+        try:
+            with pytest.raises(AppError, match=rf"dies at {backend.url}"):
+                Client(url, verbose=False).predict(QUESTION, api_name="/compare")
+            steady = remote.RemoteChat(backend.url, "steady", "steady").check()
+            assert list(steady.stream(QUESTION, ([], [])))[-1] == ("".join(WORDS),) * 2  # the server itself lives on
+        finally:
+            ui.close()

@@ -13,6 +13,7 @@ import base64
 import glob
 import hashlib
 import hmac
+import html
 import json
 import os
 import re
@@ -303,7 +304,7 @@ def review_tab(run: str, store: Votes = None) -> None:
 
     def show(chosen_step):
         shown = review_pair(chosen_step)
-        return shown, f"**Question:** {shown['question']}", shown["a"], shown["b"], ""
+        return shown, f"**Question:** {html.escape(shown['question'])}", shown["a"], shown["b"], ""  # text, not markup
 
     def caster(choice):
         def cast(shown, note, chosen_step, request: gr.Request):  # gradio passes the request by this annotation

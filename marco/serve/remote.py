@@ -63,8 +63,10 @@ class RemoteChat(Columns):
                 if update is None:
                     ended += 1
                 elif isinstance(update, Exception):
-                    raise MarcoError(f"{self.models[row]} at {self.url}: {type(update).__name__}: "
-                                     f"{str(update).splitlines()[0] if str(update) else 'failed'}")
+                    cause = f"{type(update).__name__}: {str(update).splitlines()[0] if str(update) else 'failed'}"
+                    if texts[row]:  # the column keeps what came before the break
+                        cause += "; it stopped mid-reply (the text so far is kept): is the server still running?"
+                    raise MarcoError(f"{self.models[row]} at {self.url}: {cause}")
                 else:
                     texts[row] += update
                     yield tuple(texts)
