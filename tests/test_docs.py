@@ -56,6 +56,10 @@ NOT_RUN = {
     "python -m marco eval --answers answers.jsonl --judge-base-url http://127.0.0.1:8000/v1 --judge-model "
     "Qwen/Qwen2.5-7B-Instruct --out eval.json":
         "needs the Qwen server above: tests/test_answers.py judges answers through an endpoint",
+    "python -m marco review outputs/marco-tiny --votes-repo USER/VOTES":
+        "needs the Hub: tests/test_votes_hub.py::test_marco_review_reads_the_votes_repo runs it on a loopback Hub",
+    "python -m marco space outputs/marco-tiny --repo-id USER/NAME --push USER/DEMO --votes-repo USER/VOTES":
+        "needs the Hub: tests/test_hub.py::test_space_folder_is_pushed_as_a_gradio_space pushes it to a loopback Hub",
     "python -m marco review eval.json --export-dpo prefs.jsonl --from judge":
         "needs the judge's eval.json: tests/test_review.py::test_export_dpo_from_judge_file_and_judged_comparisons",
     "python -m marco dpo --config configs/marco_tiny_dpo.yaml --preferences prefs.jsonl":
