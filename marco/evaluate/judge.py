@@ -7,8 +7,8 @@ guessed. The fine-tuned model's win rate is (wins + ties / 2) / n over the parse
 Backends: a local transformers model (`judge_model` alone; loaded once, greedy, batched) or any OpenAI-compatible
 endpoint (`judge_base_url` + `judge_model`: vLLM, TGI, Inference Providers, `transformers serve`), with the key
 read from MARCO_JUDGE_API_KEY and never logged or saved. An endpoint that fails (5xx, garbage, a timeout, a dropped
-connection) is tried `judge_retries` more times by the openai client, then raises JudgeUnavailable: during training
-that comparison goes unjudged and training goes on; at the end the saved model's report says why."""
+connection) is tried `judge_retries` more times with backoff, then raises JudgeUnavailable: during training that
+comparison goes unjudged and training goes on; at the end the saved model's report says why."""
 
 import os
 import re
@@ -118,9 +118,9 @@ class EndpointJudge:
                 return self._once(conversation)
             except (openai.APIError, AttributeError, IndexError, TypeError) as error:
                 if attempt + 1 == tries:
+                    cause = f"{type(error).__name__}: {(str(error) or '?').splitlines()[0][:200]}"
                     raise JudgeUnavailable(f"the judge at {self.config.judge_base_url} gave no usable reply in {tries} "
-                                           f"{'try' if tries == 1 else 'tries'} ({type(error).__name__}: {(str(error) or '?').splitlines()[0][:200]})"
-                                           ) from None
+                                           f"{'try' if tries == 1 else 'tries'} ({cause})") from None
                 time.sleep(0.5 * 2 ** attempt)
 
     def replies(self, conversations: list) -> list:

@@ -134,12 +134,15 @@ def vote(run: str, pair_id: str, choice: str, comment: str = "", store: Votes = 
     step, probe_id, tuned_first = open_id(run, pair_id)
     rows(run, step)  # the step must still exist
     side = {"a": "fine_tuned" if tuned_first else "base", "b": "base" if tuned_first else "fine_tuned"}
-    store, now = store or Votes(run), time.time()
-    if by and sum(v.get("reviewer") == by and v["time"] > now - 3600 for v in store.read()) >= MAX_VOTES_PER_HOUR:
-        raise ReviewError(f"{MAX_VOTES_PER_HOUR} votes in the last hour from this reviewer: come back later")
+    now = time.time()
+
+    def within_the_hourly_cap(earlier: list) -> None:
+        if by and sum(v.get("reviewer") == by and v["time"] > now - 3600 for v in earlier) >= MAX_VOTES_PER_HOUR:
+            raise ReviewError(f"{MAX_VOTES_PER_HOUR} votes in the last hour from this reviewer: come back later")
+
     record = {"step": step, "id": probe_id, "winner": side.get(choice, choice), "time": now,
               "comment": (comment or "").strip()[:2000], "pair_id": pair_id, "reviewer": by}
-    count = store.append(record)
+    count = (store or Votes(run)).append(record, within_the_hourly_cap)
     if not count:
         raise ReviewError("this pair already has a vote: ask for a new pair")
     return {"recorded": True, "votes": count}

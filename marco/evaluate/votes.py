@@ -77,9 +77,10 @@ class Votes:
                     votes.append(record)
         return sorted(votes, key=lambda record: record["time"])
 
-    def append(self, record: dict) -> int:
-        """Write one vote unless its pair id has one; the number of votes, this one included. The file lock keeps
-        two processes on one disk apart, the scheduler's lock keeps a commit from sending half a line."""
+    def append(self, record: dict, check=None) -> int:
+        """Write one vote unless its pair id has one (then 0), after `check(earlier votes)`, which raises to refuse;
+        the number of votes, this one included. The votes are read once, under the file lock, which keeps two
+        processes on one disk apart, and the scheduler's, which keeps a commit from sending half a line."""
         from contextlib import nullcontext
 
         with open(self.path, "a+", encoding="utf-8") as handle, (self.scheduler.lock if self.scheduler else nullcontext()):
@@ -87,6 +88,8 @@ class Votes:
             earlier = self.read()
             if any(vote["pair_id"] == record["pair_id"] for vote in earlier):
                 return 0
+            if check:
+                check(earlier)
             handle.write(json.dumps(record, ensure_ascii=False) + "\n")
             handle.flush()
             os.fsync(handle.fileno())
