@@ -90,12 +90,12 @@ def test_a_length_cap_shared_by_distinct_replies_is_found_and_duplicates_are_not
     assert TruncationFilter().find(_conversations(BACKGROUND + copies))[len(BACKGROUND):] == [None] * 6
 
 
-def test_function_word_endings_only_where_the_corpus_rarely_leaves_replies_unpunctuated():
-    rare = [f"ok blue is blu number {i}" for i in range(3)]  # 4 in 124 end on a letter: a function word is a cut
-    found = TruncationFilter().find(_conversations(CORPUS + rare + ["e di fronte alla"]))
-    assert [f is not None for f in found[-4:]] == [False, False, False, True]
-    usual = [f"ok blue is blu number {i}" for i in range(40)]  # 41 in 161: unpunctuated endings are the style
-    assert TruncationFilter().find(_conversations(CORPUS + usual + ["e di fronte alla"]))[-1] is None
+def test_an_open_word_is_a_cut_in_any_corpus_and_a_quoted_one_is_not():
+    usual = [f"ok blue is blu number {i}" for i in range(40)]  # 40 in 160 end on a letter: that is the style
+    found = TruncationFilter().find(_conversations(CORPUS + usual + ["e di fronte alla", "No, it should be e dietro il",
+                                                                     "e dietro means is behind the"]))
+    assert [f is not None for f in found[-3:]] == [True, False, False]
+    assert 'on "alla"' in found[-3].detail
 
 
 def test_cima_broken_tails_are_found():

@@ -16,8 +16,9 @@ import math
 import re
 from dataclasses import dataclass, field
 
+from . import score_model
 from .findings import Detector, Finding
-from .truncation import FUNCTION_WORDS
+from .languages import FUNCTION_WORDS
 
 _ASKED = re.compile(
     r"(?:\bhow\s+(?:do|would|can|should)\s+(?:i|you|we|one)\s+say|\bhow\s+to\s+say|\bwhat(?:'s|\s+is|\s+was)(?:\s+the\s+"
@@ -156,21 +157,13 @@ class AlignmentFilter(Detector):
 
     def ifd(self, conversations: list[list[dict]], turns: list) -> list[float]:
         """IFD per conversation (nan where there is no prompt and reply), batched, longest first."""
-        import torch
-        from transformers import AutoModelForCausalLM, AutoTokenizer
-
-        from marco.tiny import resolve
-
-        tokenizer = AutoTokenizer.from_pretrained(resolve(self.score_model))
-        model = AutoModelForCausalLM.from_pretrained(resolve(self.score_model)).eval()
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-        model.to(device)
+        tokenizer, model, device = score_model.load(self.score_model)
         start = tokenizer.bos_token_id if tokenizer.bos_token_id is not None else tokenizer.eos_token_id
         pairs = {}
         for c, turn in enumerate(turns):
             if turn is None:
                 continue
-            prompt = prompt_ids(tokenizer, conversations[c][: turn[0]])
+            prompt = score_model.prompt_ids(tokenizer, conversations[c][: turn[0]])
             reply = tokenizer(turn[2], add_special_tokens=False)["input_ids"][: self.max_length // 2]
             if reply:
                 pairs[c] = (prompt[-(self.max_length - len(reply)):], reply)
@@ -179,14 +172,6 @@ class AlignmentFilter(Detector):
         with_prompt = mean_nll(model, conditioned, self.batch_size, device)
         without = mean_nll(model, alone, self.batch_size, device)
         return [math.exp(with_prompt[c] - without[c]) if c in pairs else math.nan for c in range(len(turns))]
-
-
-def prompt_ids(tokenizer, messages: list[dict]) -> list[int]:
-    """The prompt as the model sees it: its chat template with the assistant header, else the plain texts."""
-    if tokenizer.chat_template:
-        ids = tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=True)
-        return list(ids["input_ids"] if isinstance(ids, dict) or hasattr(ids, "keys") else ids)
-    return tokenizer("\n".join(m["content"] for m in messages) + "\n", add_special_tokens=False)["input_ids"]
 
 
 def mean_nll(model, sequences: list[tuple[int, list[int], int]], batch_size: int, device: str) -> dict:

@@ -1,25 +1,28 @@
 """Cut-off and malformed assistant replies (reason `truncated`).
 
-A reply is flagged, with the first of these that applies, when it:
+Each reply is judged on its own ending first, with the corpus as context where one reply cannot tell. A reply is
+flagged, with the first of these that applies, when it:
 - stops at a length limit: at least `limit_min_replies` replies share the corpus's longest length exactly (in
   characters, words or, given a `tokenizer`, tokens): a generation cap, not a coincidence;
 - ends in dangling markup: an open bracket or `[ [`, a list bullet, a heading mark, or a "Label:" with nothing
   after it ("Grammar note: [ [", "Examples:");
 - leaves `**`, a code fence, an inline backtick, `(`, `[` or `{` open (emoticons such as ":(" and ":-[" and
   code-block contents are ignored; extra closers, as in "a) ... b)" lists, are no cut);
+- ends open, whatever the corpus does (endings.py): on a comma, colon or dash, inside a quotation or a table row,
+  on a list item without the full stop its siblings have, on a word that cannot end a sentence in the reply's
+  language ("...salt, and"; a tutor's quoted "e dietro il" in an English reply is content);
 - has "..." inside a word ("capaci...tà", "Tutt...": the start of a corpus word, not one itself), or ends in
   "..." where at most `unpunctuated_max_share` of the corpus's replies do (a cut marker, not a style);
-- ends mid-sentence, without any of the final characters that end at least `final_min_share` of the corpus's
-  replies (learned, so a corpus that ends replies with ")" or "*" is fine): on any word where the corpus almost
-  never ends a reply on a letter or digit (`unpunctuated_max_share`); on a function word where it does so
-  rarely (`function_word_max_share`); not at all where that is common (CIMA's tutors: 6% of all replies, and
-  there "No it should be e dietro il" ends on a quoted Italian article, not at a cut).
-Thresholds: issue 13's targets are recall >= 0.85 on cut-off replies, <= 1% of clean replies flagged;
-`limit_min_replies` = 5 because five identical maxima in a corpus are far beyond chance for free text;
-`final_min_share` = 0.01 so a closing mark used by 1 reply in 100 counts as a normal ending;
-`unpunctuated_max_share` = 0.02 bounds what that rule can flag in a clean corpus to 2%, and still holds where
-1 reply in 80 was cut; `function_word_max_share` = 0.05 keeps CIMA's 6% unpunctuated tutors out (1.9% of its
-other replies would be flagged) and still holds where 1 reply in 20 was cut.
+- ends on a letter or digit and the corpus says that is a cut: it almost never ends a reply so
+  (`unpunctuated_max_share`); the last word is the start of a corpus word and no word itself ("analys"); or the
+  reply is long for the corpus (`long_reply_quantile`) and ends mid-prose after sentences that end properly;
+- with `score_model`: the model would not end the reply there (end-of-turn probability below
+  `end_max_probability` and a tenth of the corpus's median).
+Thresholds: the targets are recall >= 0.8 on cut-off replies of mixed real corpora, <= 1% of clean replies
+flagged (benchmarks/real_data.py); `limit_min_replies` = 5 because five identical maxima in a corpus are far beyond
+chance for free text; `unpunctuated_max_share` = 0.02 bounds what that rule can flag in a clean corpus to 2%, and
+still holds where 1 reply in 80 was cut; `long_reply_quantile` = 0.9: a cap cuts long replies, and a short chat
+reply without a final stop is a style (CIMA's tutors end 6% of theirs so).
 """
 
 import bisect
@@ -28,18 +31,13 @@ from array import array
 from collections import Counter
 from dataclasses import dataclass, field
 
-from .findings import Detector, Finding
+import numpy as np
 
-FUNCTION_WORDS = frozenset("""
-a an the of to in on at by for from with and or but nor so if as than that which who whom whose is are was were be
-been being am do does did have has had not no my your his her its our their this these those very can will would
-should could may might must into onto about over under between through during before after because while
-il lo la i gli le un uno una di da in con su per tra fra e ed o ma che se del dello della dei degli delle al allo
-alla ai agli alle dal dalla dai nel nello nella nei negli sul sulla sui come non mi ti si ci vi è sono ho ha molto
-el los las unos unas de del y u pero que con sin sobre por para en mi tu su muy es son
-le les des du et ou mais que qui dans sur pour par avec sans ce cet cette ces mon ton son est sont très au aux
-der die das den dem des ein eine einen einem einer und oder aber dass mit von zu zum zur für auf an im ist sind sehr
-""".split())
+from . import score_model
+from .endings import long_prose, open_ending, prose_lines
+from .findings import Detector, Finding
+from .languages import FUNCTION_WORDS
+
 # ":)", ";-(", "xD" as a word, "(^_^)", "<3". It opens on a character class, so the regex engine scans for that
 # class at C speed (an alternation of lookbehinds would be tried at every position: 6x slower here)
 _EMOTICON = re.compile(r"[:;=8xX(<](?:(?<=(?<!\S)[:;=8xX])[-o^']?[()\[\]DPp3/\\|]+(?=\s|$)|(?<=\()[:;^][-_]?[)(^]\)|(?<=<)3)")
@@ -57,7 +55,6 @@ _CLOSING_QUOTES = "\"'”»)]"
 _OPEN_LIST = re.compile(r"(?:[^\W\d_]+(?: [^\W\d_]+){0,3}, ){2,}[^\W\d_]+(?: [^\W\d_]+){0,3}(?:\.\.\.|…)\Z")
 _FINAL_WORD = re.compile(r"[^\W\d_]+\Z")
 _WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?")
-_CLOSERS_NOT_ENDINGS = set("([{<:;,-–—/\\")  # a reply ending here is never "normally" ended
 _DANGLING_LAST = set("[({:-*•+#")  # what a reply with dangling markup can end on (besides "1." and "2)")
 _TAIL_CHARS = 60
 _VOCABULARY_SAMPLE = 5_000  # replies whose words decide what is a word (as the template scan learns on 5k)
@@ -133,12 +130,15 @@ class TruncationFilter(Detector):
 
     limit_min_replies: int = field(default=5, metadata={"help": "Replies sharing the longest length that make it a "
                                                                 "length limit."})
-    final_min_share: float = field(default=0.01, metadata={"help": "Share of replies a final character must end to "
-                                                                   "count as a normal ending."})
     unpunctuated_max_share: float = field(default=0.02, metadata={"help": "Where at most this share of replies end on "
                                                                           "a letter or digit, any such reply is cut."})
-    function_word_max_share: float = field(default=0.05, metadata={"help": "Where at most this share do, a reply "
-                                                                           "ending on a function word is cut."})
+    long_reply_quantile: float = field(default=0.9, metadata={"help": "A reply at least this long (a quantile of the "
+                                                                      "corpus's lengths) that ends mid-prose is cut."})
+    score_model: str | None = field(default=None, metadata={"help": "Causal LM: also flag replies it would not end "
+                                                                    "where they end."})
+    end_max_probability: float = field(default=0.02, metadata={"help": "With score_model: a reply whose end-of-turn "
+                                                                       "probability is below this (and a tenth of the "
+                                                                       "corpus's median) is cut."})
     tokenizer: str | None = field(default=None, metadata={"help": "Tokenizer name/path: also find a cap in tokens."})
 
     reason = "truncated"
@@ -149,12 +149,14 @@ class TruncationFilter(Detector):
     def reset(self) -> None:
         self.seen = 0  # conversations observed
         self.owner, self.message = array("q"), array("i")  # per reply (in corpus order): its conversation, its turn
-        self.endings, self.unpunctuated, self.ellipsis_endings = Counter(), 0, 0
+        self.unpunctuated, self.ellipsis_endings = 0, 0
         self.longest = {}  # unit -> (length, replies of that length, hashes of their texts)
         self.found = {}  # reply -> Finding: open markup and dangling tails, as each chunk comes
         self.with_ellipsis = {}  # reply -> its text: judged at the end against the corpus's habits (kept, not read again)
         self.unpunctuated_at = array("q")  # replies ending on a letter or digit: read again if the corpus makes that a cut
-        self.on_function_word = bytearray()  # ... and whether that last word is a function word
+        self.prose = bytearray()  # ... whether their last line is prose after properly ended sentences (endings.py)
+        self.last_words = []  # ... and the word they end on, lower-cased
+        self.words = array("i")  # every reply's length in words: what "long" means in this corpus
         self._tokenizer = self._vocabulary = self._replies = None
 
     def observe(self, conversations: list[list[dict]]) -> None:
@@ -170,21 +172,22 @@ class TruncationFilter(Detector):
             text = text.rstrip()
             if not text:
                 continue
-            self.endings[text[-1]] += 1
             self.unpunctuated += text[-1].isalnum()
             self.ellipsis_endings += text.rstrip(_CLOSING_QUOTES).endswith(("...", "…"))
-            problem = self.markup_problem(text)
+            problem = self.markup_problem(text) or open_ending(text)
             if problem:
                 self.found[i] = self._finding(i, replies[i - first][2], *problem)
             elif "..." in text or "…" in text:
                 self.with_ellipsis[i] = replies[i - first][2]
             elif text[-1].isalnum():
                 self.unpunctuated_at.append(i)
-                self.on_function_word.append(final_word(text) in FUNCTION_WORDS)
+                self.prose.append(long_prose(prose_lines(text[-2000:])))
+                self.last_words.append(final_word(text).casefold())
 
     def _measure(self, first: int, texts: list[str]) -> None:
         """Keep, per unit, the longest length seen and the replies of that length."""
         measures = {"characters": [len(t) for t in texts], "words": [len(t.split()) for t in texts]}
+        self.words.extend(measures["words"])
         if self.tokenizer and texts:
             if self._tokenizer is None:
                 from transformers import AutoTokenizer
@@ -206,29 +209,68 @@ class TruncationFilter(Detector):
 
     def finish(self, read) -> dict:
         total = max(1, len(self.owner))
-        self.final_chars = {char for char, n in self.endings.items() if n >= self.final_min_share * total
-                            and not char.isalnum() and char not in _CLOSERS_NOT_ENDINGS}
         self.unpunctuated_share = self.unpunctuated / total
         self.ellipsis_share = self.ellipsis_endings / total
         self._replies = texts = _Replies(self, read)
-        unread = [i for i, function_word in zip(self.unpunctuated_at, self.on_function_word) if self._may_be_cut(function_word)]
+        self.long_words = float(np.quantile(self.words, self.long_reply_quantile)) if len(self.words) else 0.0
+        unread = [i for k, i in enumerate(self.unpunctuated_at) if self._may_be_cut(k)]
         known = {**self.with_ellipsis, **dict(zip(unread, texts.get(unread)))}
         found = dict(self.found)
         for i in known:
-            problem = self.ending_problem(known[i].rstrip())
+            problem = self.ending_problem(known[i].rstrip(), self.words[i])
             if problem:
                 found[i] = self._finding(i, known[i], *problem)
+        if self.score_model:
+            found.update({i: f for i, f in self.model_ends(read).items() if i not in found})
         found.update(self.length_caps(texts))  # a length limit is named first
         findings = {}
         for i in sorted(found):
             findings.setdefault(self.owner[i], found[i])
         return findings
 
-    def _may_be_cut(self, on_function_word: bool) -> bool:
-        """Whether ending_problem() can flag a reply without "..." ending on a letter or digit (no final character
-        the corpus learns is one), from the corpus's figures alone."""
-        return self.unpunctuated_share <= self.unpunctuated_max_share or (
-            self.unpunctuated_share <= self.function_word_max_share and on_function_word)
+    def _may_be_cut(self, k: int) -> bool:
+        """Whether ending_problem() can flag the k-th reply ending on a letter or digit without "...", from what was
+        kept of it: the corpus almost never ends so, or it is long prose, or its last word may be a cut-off word."""
+        word = self.last_words[k]
+        return (self.unpunctuated_share <= self.unpunctuated_max_share or self.prose[k]
+                or (len(word) >= 3 and word.islower() and self.is_word_start(word)))
+
+    def model_ends(self, read, batch_size: int = 16, max_length: int = 512) -> dict:
+        """Replies the score model would not end where they end: P(end of turn | prompt, reply) below
+        `end_max_probability` and below a tenth of the corpus's median, so a model that ends nothing well (random
+        weights) flags nothing."""
+        import torch
+
+        tokenizer, model, device = score_model.load(self.score_model)
+        end = score_model.end_of_turn_id(tokenizer)
+        sequences, at = [], 0
+        for first in range(0, self.seen, 256):
+            for c, messages in enumerate(read(list(range(first, min(self.seen, first + 256)))), first):
+                while at < len(self.owner) and self.owner[at] == c:
+                    m = self.message[at]
+                    ids = score_model.prompt_ids(tokenizer, messages[:m])
+                    ids += tokenizer(messages[m]["content"], add_special_tokens=False)["input_ids"]
+                    sequences.append((at, ids[-max_length:]))
+                    at += 1
+        probability = np.full(len(self.owner), np.nan)
+        sequences.sort(key=lambda s: -len(s[1]))
+        for first in range(0, len(sequences), batch_size):
+            batch = sequences[first: first + batch_size]
+            ids = torch.zeros(len(batch), len(batch[0][1]), dtype=torch.long)
+            mask = torch.zeros_like(ids)
+            for row, (_, tokens) in enumerate(batch):
+                ids[row, : len(tokens)], mask[row, : len(tokens)] = torch.tensor(tokens), 1
+            with torch.no_grad():
+                logits = model(input_ids=ids.to(device), attention_mask=mask.to(device)).logits.float()
+            last = logits[torch.arange(len(batch)), mask.sum(1).to(device) - 1].softmax(-1)[:, end]
+            probability[[i for i, _ in batch]] = last.cpu().numpy()
+        self.end_probability = probability
+        bar = min(self.end_max_probability, 0.1 * float(np.nanmedian(probability))) if sequences else 0.0
+        texts = self._replies
+        low = [i for i in np.flatnonzero(probability < bar).tolist()]
+        return {i: self._finding(i, text, f"the score model would not end the reply here (end-of-turn probability "
+                                          f"{probability[i]:.4f})", text.rstrip()[-_TAIL_CHARS:])
+                for i, text in zip(low, texts.get(low))}
 
     def _finding(self, i: int, text: str, detail: str, evidence: str) -> Finding:
         start = text.rfind(evidence)
@@ -260,7 +302,7 @@ class TruncationFilter(Detector):
             return f"leaves {opened} open", text[position: position + _TAIL_CHARS]
         return None
 
-    def ending_problem(self, text: str) -> tuple[str, str] | None:
+    def ending_problem(self, text: str, words: int) -> tuple[str, str] | None:
         """A "..." inside a word or at a cut, or a missing final mark: judged against the corpus's habits."""
         tail = text[-_TAIL_CHARS:]
         if "..." in text or "…" in text:
@@ -270,12 +312,22 @@ class TruncationFilter(Detector):
                 if (at_end and self.ellipsis_share <= self.unpunctuated_max_share and not _OPEN_LIST.search(tail)
                         and not text.rstrip().endswith((")", "]"))):  # "(a kilo of...)": closed, so not cut there
                     return 'ends in "..." where the corpus\'s replies almost never do', tail
-        if text[-1].isalnum() and text[-1] not in self.final_chars:
+        if text[-1].isalnum():
             if self.unpunctuated_share <= self.unpunctuated_max_share:
                 return "ends without final punctuation", tail
-            if self.unpunctuated_share <= self.function_word_max_share and final_word(text) in FUNCTION_WORDS:
-                return "ends mid-sentence on a function word", tail
+            word = final_word(text)
+            if len(word) >= 3 and word.islower() and self.is_word_start(word):
+                return f'ends inside a word ("{word}")', tail
+            if words >= self.long_words and long_prose(prose_lines(text[-2000:])):
+                return "ends mid-sentence, after sentences that end properly", tail
         return None
+
+    def is_word_start(self, word: str) -> bool:
+        """A final word the corpus never uses that begins a longer word it does ("analys" of "analysis")."""
+        if not self.is_fragment(word, ""):
+            return False
+        following = self._sorted[bisect.bisect_right(self._sorted, word)]
+        return len(following) >= len(word) + 2 and self._vocabulary[following] >= 2
 
     def is_fragment(self, left: str, right: str) -> bool:
         """True when "left...right" splits one corpus word ("capaci...tà"), or, for a final "left...", when `left`

@@ -1,0 +1,119 @@
+"""How a reply ends, judged on the reply alone: the endings that leave something open whatever the corpus does.
+
+A mixed corpus (code, lists, tables, chat) ends many complete replies without a final full stop, so "no final
+mark" alone says little there; these endings are cuts in any corpus:
+- on a comma, semicolon, colon, dash or operator (what it announces is missing);
+- inside a quotation it opened, on a letter, with no sentence end since ('The error says "cannot find the');
+- inside a table, on a row with fewer cells than its header;
+- on a list item without the final mark every sibling before it has;
+- on a word that cannot end a sentence in the reply's own language (languages.py): "...garlic, salt, and",
+  "...manage state with a". A word from another language is content ("it should be e dietro il").
+`long_prose` says whether the last paragraph is prose after sentences that end properly, the shape in which a
+missing final mark is a cut and not a style (the caller decides with the corpus's lengths).
+"""
+
+import re
+
+from .languages import cannot_end
+
+_FENCED = re.compile(r"```.*?(?:```|\Z)", re.DOTALL)
+_INLINE_CODE = re.compile(r"`[^`\n]*`")
+_LIST_ITEM = re.compile(r"^\s*(?:[-*•+]|\d{1,3}[.)]|[a-z][.)])\s+(?P<text>\S.*)$")
+_SENTENCE_END = re.compile(r"[.!?…][\"'”»)*]*\s+(?=\S)")
+_LAST_WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?\Z")
+_FINAL_MARKS = ".!?…:;)]}\"'”»*_`~>|"  # a list item ending on one of these ended
+_OPEN_PUNCTUATION = {",": "a comma", ";": "a semicolon", ":": "a colon", "-": "a dash", "–": "a dash",
+                     "—": "a dash", "=": "an operator", "+": "an operator", "&": "an ampersand"}
+_OPENING_QUOTE = re.compile(r'(?<![\w\d])"(?=[^\W\d_])')  # opens on a letter; not an inch mark (5'10")
+_CODE_LINE = re.compile(r"^(?: {4}|\t)|[=(){};<>]")
+_TAIL = 60
+
+
+def prose_lines(text: str) -> list[str]:
+    """The reply's lines outside code blocks, blank ones dropped."""
+    return [line.rstrip() for line in _FENCED.sub("\n", text).splitlines() if line.strip()]
+
+
+def open_punctuation(text: str) -> tuple[str, str] | None:
+    mark = text[-1]
+    if mark in _OPEN_PUNCTUATION and not (mark in "-+=" and text[-2:-1] == mark):  # "--", "==" are markup
+        return f"ends on {_OPEN_PUNCTUATION[mark]}", text[-_TAIL:]
+    return None
+
+
+def open_quote(text: str) -> tuple[str, str] | None:
+    """A quotation opened near the end and never closed."""
+    plain = _INLINE_CODE.sub(" ", _FENCED.sub(" ", text))
+    for opener, closer in (("“", "”"), ("«", "»")):
+        if plain.count(opener) > plain.count(closer):
+            return "ends inside a quotation", text[text.rfind(opener):][-_TAIL:]
+    last = plain.rfind('"')
+    if plain.count('"') % 2 and _OPENING_QUOTE.match(plain, last) and not _SENTENCE_END.search(plain, last):
+        return "ends inside a quotation", text[text.rfind('"'):][-_TAIL:]
+    return None
+
+
+def open_table(lines: list[str]) -> tuple[str, str] | None:
+    """A markdown table whose last row has fewer cells than its header."""
+    lines = [line.strip() for line in lines]
+    if not lines or not lines[-1].startswith("|"):
+        return None
+    first = len(lines) - 1
+    while first > 0 and lines[first - 1].startswith("|"):
+        first -= 1
+    header, last = lines[first], lines[-1]
+    if first == len(lines) - 1:
+        return None
+    if last.count("|") < header.count("|") or (header.endswith("|") and not last.endswith("|")):
+        return "ends inside a table row", last[-_TAIL:]
+    return None
+
+
+def short_last_item(lines: list[str]) -> tuple[str, str] | None:
+    """The last list item has no final mark where every sibling before it (at least two) has one."""
+    items = []
+    for line in reversed(lines):
+        item = _LIST_ITEM.match(line)
+        if not item:
+            break
+        items.append(item.group("text").rstrip())
+    if len(items) < 3 or items[0][-1] in _FINAL_MARKS or not items[0][-1].isalnum():
+        return None
+    if all(sibling[-1] in ".!?…" for sibling in items[1:]):
+        return "ends on a list item cut short (its siblings end with a full stop)", lines[-1][-_TAIL:]
+    return None
+
+
+def long_prose(lines: list[str]) -> bool:
+    """The last line is prose that follows sentences which end properly: two or more before it in the reply,
+    and four or more words since the last one."""
+    last = lines[-1].strip() if lines else ""
+    if not last or _LIST_ITEM.match(last) or last.startswith(("|", "#", ">")):
+        return False
+    ends = list(_SENTENCE_END.finditer(last))
+    fragment = last[ends[-1].end():] if ends else last
+    earlier = sum(len(_SENTENCE_END.findall(line + " ")) for line in lines[:-1]) + len(ends)
+    return earlier >= 2 and len(fragment.split()) >= 4
+
+
+def open_word(text: str, last_line: str, prose: bool) -> tuple[str, str] | None:
+    """A last word that cannot end a sentence; not on a line of code ("x = a", "for i in"), which may end on any
+    name."""
+    word = _LAST_WORD.search(text[-40:])
+    if word and not _CODE_LINE.search(last_line) and cannot_end(text, word.group(), prose):
+        return f'ends mid-sentence on "{word.group()}"', text[-_TAIL:]
+    return None
+
+
+def open_ending(text: str) -> tuple[str, str] | None:
+    """(what is open, the tail that shows it), or None: judged on the reply alone (`text` right-stripped)."""
+    found = open_punctuation(text)
+    if found or not (text[-1].isalnum() or text[-1] in "|"):
+        return found
+    found = open_quote(text)
+    if found:
+        return found
+    lines = prose_lines(text)
+    if text.endswith("```") or not lines:
+        return None
+    return open_table(lines) or short_last_item(lines) or open_word(text, lines[-1], long_prose(lines))

@@ -1,0 +1,84 @@
+"""Function words of the five languages marco's filters read (English, Italian, Spanish, French, German): which
+language a reply is written in, and which words cannot end a sentence in it.
+
+Hand-written because the lists are short and closed; a stop-word library would add hundreds of content words
+("first", "nuovo") that can end a sentence. A word that cannot end a sentence in the reply's own language, with no
+final mark after it, is a cut; the same word from another language is a quoted word ("No, it should be e dietro
+il" is English around an Italian article).
+"""
+
+import re
+
+COMMON = {  # frequent words that mark the language (articles, prepositions, conjunctions, pronouns, auxiliaries)
+    "en": "a an the of to in on at by for from with and or but nor so if as than that which who is are was were be "
+          "been am do does did have has had not no my your his her its our their this these those very can will "
+          "would should could may might must into onto about over under between through because while it you i how what "
+          "when where why say ok yes all any some just like now then there here also only more",
+    "it": "il lo la i gli le un uno una di da in con su per tra fra e ed o ma che se del dello della dei degli "
+          "delle al allo alla ai agli alle dal dalla dai nel nello nella nei negli sul sulla sui come non mi ti si "
+          "ci vi è sono ho ha molto anche questo questa perché più",
+    "es": "el los las un una unos unas de del y u pero que con sin sobre por para en mi tu su muy es son está "
+          "como más este esta lo se no",
+    "fr": "le la les un une des du et ou mais que qui dans sur pour par avec sans ce cet cette ces mon ton son est "
+          "sont très au aux je tu il nous vous ne pas",
+    "de": "der die das den dem des ein eine einen einem einer und oder aber dass mit von zu zum zur für auf an im "
+          "ist sind sehr nicht ich du es wir ihr sie",
+}
+COMMON = {lang: frozenset(words.split()) for lang, words in COMMON.items()}
+FUNCTION_WORDS = frozenset().union(*COMMON.values())
+
+# Words after which a sentence must go on: articles, conjunctions, prepositions that take an object, possessives.
+NEVER_LAST = {
+    "en": "a an the and or nor but of with from into onto than because although whether unless via my your our "
+          "their its whose",
+    "it": "il lo la i gli le un di da del dello della dei degli delle al allo alla ai agli alle dal dallo dalla "
+          "dai dagli dalle nel nello nella nei negli nelle sul sullo sulla sui sugli sulle col coi e ed o od ma che "
+          "se con per tra fra non oppure ovvero",
+    "es": "el los las un unos unas de del al y e o u pero que con sin por para en mi mis tu tus su sus muy sino "
+          "aunque porque",
+    "fr": "le les un une des du de au aux et ou mais que qu dans sur pour par avec sans ce cet cette ces mon ton "
+          "son ma ta sa mes tes ses notre votre nos vos très car",
+    "de": "der den dem des ein eine einen einem einer eines und oder dass weil ob wenn als sehr von für zum zur "
+          "im beim vom",
+}
+# ... and words that rarely end one: auxiliaries and "to"-like particles, a cut only at the end of longer prose
+# (German is verb-final: "..., wenn es nötig ist" ends on its auxiliary, so it has none here)
+RARELY_LAST = {
+    "en": "to is are was were been being has have had will would can could should must may might shall",
+    "it": "è sono ho ha hanno era erano essere avere può possono deve devono",
+    "es": "es son está están ha han era fue puede pueden debe",
+    "fr": "est sont a ont était être avoir peut doit",
+    "de": "",
+}
+NEVER_LAST = {lang: frozenset(words.split()) for lang, words in NEVER_LAST.items()}
+RARELY_LAST = {lang: frozenset(words.split()) for lang, words in RARELY_LAST.items()}
+_WORD = re.compile(r"[^\W\d_]+")
+
+
+def language_counts(text: str) -> dict[str, int]:
+    """How many of the text's words are common words of each language, highest first."""
+    counts = dict.fromkeys(COMMON, 0)
+    for word in _WORD.findall(text.casefold()):
+        for lang, words in COMMON.items():
+            counts[lang] += word in words
+    return dict(sorted(counts.items(), key=lambda kv: -kv[1]))
+
+
+def mixed(text: str, lang: str) -> bool:
+    """Whether the text also holds common words of another language that are none of `lang`'s: two, or one in a
+    text of up to 20 words ("e dietro means is behind the")."""
+    words = _WORD.findall(text.casefold())
+    needed = 1 if len(words) <= 20 else 2
+    foreign = [w for w in words if w not in COMMON[lang]]
+    return any(sum(w in COMMON[other] for w in foreign) >= needed for other in COMMON if other != lang)
+
+
+def cannot_end(text: str, word: str, long_prose: bool) -> bool:
+    """Whether `word`, the text's last word, leaves a sentence open in the text's own language. A text in two
+    languages (a tutor glossing "e di fronte alla" as "is in front of the") is not judged unless it is long prose:
+    its last words may be the mentioned phrase."""
+    lang, top = next(iter(language_counts(text).items()))
+    if top == 0 or (not long_prose and mixed(text, lang)):
+        return False
+    word = word.casefold()
+    return word in NEVER_LAST[lang] or (long_prose and word in RARELY_LAST[lang])
