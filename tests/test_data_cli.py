@@ -67,7 +67,7 @@ def test_clean_options_reach_the_cleaner(write_jsonl, tmp_path):
     path = write_jsonl([chat(f"Domanda {i}?", f"Great question! Risposta {i}.", id=i) for i in range(3)])
     assert marco("data", "clean", path, "--out", str(tmp_path / "a")).returncode == 0
     assert len(read_jsonl(tmp_path / "a" / "kept.jsonl")) == 0
-    assert marco("data", "clean", path, "--out", str(tmp_path / "b"), "--no-template-filter",
+    assert marco("data", "clean", path, "--out", str(tmp_path / "b"), "--template", "off",
                  "--near-dup-threshold", "0.9").returncode == 0
     assert len(read_jsonl(tmp_path / "b" / "kept.jsonl")) == 3
     assert json.loads((tmp_path / "b" / "report.json").read_text())["settings"]["near_dup_threshold"] == 0.9
@@ -174,7 +174,7 @@ def test_lengths_count_tokens_when_a_tokenizer_is_given(write_jsonl, tmp_path):
 
 def test_help_says_what_each_data_option_does():
     out = marco("data", "--help").stdout
-    assert "--no-template-filter keeps them" in out and "{reject,strip,flag,off}" in out
+    assert "--template {reject,strip,flag,off}" in out and "common enough to teach a formula" in out
     assert "--probes" in out and "--score-model" in out and "--reject-duplicate-prompts" in out
 
 

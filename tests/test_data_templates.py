@@ -82,14 +82,24 @@ def test_mask_slots_spares_apostrophes_in_words():
     assert mask_slots("Say 'dell'acqua' to Marco, 3 times.") == "Say  SLOTQ  to SLOTX,  SLOTN  times."
 
 
-def test_template_filter_on_by_default_and_can_be_turned_off(write_jsonl):
+def test_a_common_template_rejects_and_a_rare_stock_phrase_is_flagged_or_stripped(write_jsonl):
     records = [chat(f"Q{i}?", r, id=i) for i, r in enumerate(varied_replies(30))]
     records += [chat(f"Domanda {i}?", f"Great question! This translates to 'frase {i}'.", id=100 + i) for i in range(3)]
     path = write_jsonl(records)
-    on = run(path)
-    assert sorted(r["id"] for r in on.rejected) == [100, 101, 102]
-    assert {r["rejection"]["reason"] for r in on.rejected} == {"template"}
-    assert on.rejected[0]["rejection"]["evidence"] == "Great question!"  # the reply's own words, not normalised
-    assert '"Great question!"' in on.rejected[0]["rejection"]["detail"]
-    off = run(path, CleaningConfig(template_filter=False))
-    assert len(off.kept) == 33 and off.report["templates"]["templated_replies"] == 3
+    rare = run(path)  # 3 of 33 replies (9%): a courtesy phrase, below template_reject_share
+    assert len(rare.kept) == 33 and rare.report["templates"]["acted"] == {"rejected": 0, "stripped": 0, "flagged": 3}
+    flag = next(r for r in rare.kept if r["id"] == 100)["flags"][0]
+    assert (flag["reason"], flag["evidence"]) == ("template", "Great question!")  # the reply's own words
+    found = {t["text"]: t for t in rare.report["templates"]["found"]}
+    assert found["great question"]["share"] == round(3 / 33, 4) and found["great question"]["rejects"] is False
+    common = run(path, CleaningConfig(template_reject_share=0.05))  # the same pattern where 5% teaches a formula
+    assert sorted(r["id"] for r in common.rejected) == [100, 101, 102]
+    assert {r["rejection"]["reason"] for r in common.rejected} == {"template"}
+    assert '"Great question!"' in common.rejected[0]["rejection"]["detail"]
+    strip = run(path, CleaningConfig(template="strip"))
+    reply = next(r for r in strip.kept if r["id"] == 101)
+    assert reply["messages"][1]["content"] == "This translates to 'frase 1'."
+    assert reply["flags"][0]["action"] == "stripped"
+    off = run(path, CleaningConfig(template="off"))
+    assert len(off.kept) == 33 and not any("flags" in r for r in off.kept)
+    assert off.report["templates"]["templated_replies"] == 3

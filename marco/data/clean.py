@@ -8,7 +8,7 @@ read again when they are written (outputs.py).
 """
 
 from collections import Counter
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
@@ -18,6 +18,7 @@ from .corpus import ROLE_NAMES, Corpus, normalized_conversation
 from .coverage import coverage
 from .dedup import exact_duplicates, near_duplicates
 from .evidence import Reply
+from .findings import Finding
 from .formats import converted
 from .lazy import LazyTexts
 from .load import UnusableInput, open_source, reject
@@ -149,24 +150,72 @@ def _cite(scan, hits: list, reply: str) -> tuple[int, str]:
     return best[2], best[3]
 
 
-def _reject_templates(corpus: Corpus, scan, replies) -> dict:
-    """Reject the conversations whose replies use a template, quoting its words; returns {row: template cited}."""
-    rows, cited = corpus.rows, {}
-    if not corpus.cfg.template_filter:
-        return cited
+def _templated(corpus: Corpus, scan, replies):
+    """(reply, its text, owner row, message index, its templates) of every templated reply of a kept row."""
+    rows = corpus.rows
     flagged = [k for k, hits in enumerate(scan.hits) if hits]
     for first in range(0, len(flagged), _CITED_AT_A_TIME):
         batch = flagged[first: first + _CITED_AT_A_TIME]
         for k, text, owner, m in zip(batch, replies.take(batch), *_split(replies.keys[batch])):
             if rows[owner].rejection is None:
-                t, evidence = _cite(scan, scan.hits[k], text)
-                more = f" and {len(scan.hits[k]) - 1} more" if len(scan.hits[k]) > 1 else ""
-                template = scan.templates[t]
-                reject(rows[owner], "template", f"{rows[owner].where}: assistant reply uses the {template.kind} "
-                       f"template \"{evidence[:200]}\" ({template.share:.0%} of replies){more}",
-                       f"messages[{m}].content", evidence=evidence)
-                cited[owner] = t
+                yield k, text, owner, m, scan.hits[k]
+
+
+def _template_finding(scan, hits: list, text: str, m: int) -> tuple[Finding, int]:
+    t, evidence = _cite(scan, hits, text)
+    template = scan.templates[t]
+    more = f" and {len(hits) - 1} more" if len(hits) > 1 else ""
+    start = text.find(evidence)
+    return Finding("template", f"assistant reply uses the {template.kind} template \"{evidence[:200]}\" "
+                   f"({template.share:.0%} of replies){more}", f"messages[{m}].content", evidence, start,
+                   start + len(evidence) if start >= 0 else -1), t
+
+
+def _reject_templates(corpus: Corpus, scan, replies) -> dict:
+    """Reject the conversations whose replies use a pattern common enough to teach a formula (template_reject_share),
+    quoting its words; returns {row: template cited}."""
+    rows, cfg, cited = corpus.rows, corpus.cfg, {}
+    if cfg.template not in ("reject", "strip"):
+        return cited
+    for _, text, owner, m, hits in _templated(corpus, scan, replies):
+        common = [t for t in hits if scan.templates[t].share >= cfg.template_reject_share]
+        if common and rows[owner].rejection is None:
+            finding, cited[owner] = _template_finding(scan, common, text, m)
+            reject(rows[owner], "template", f"{rows[owner].where}: {finding.detail}", finding.field,
+                   evidence=finding.evidence)
     return cited
+
+
+def _act_on_rare_templates(corpus: Corpus, scan, replies) -> dict:
+    """Flag, or strip (template=strip), the templated replies of the conversations still kept: patterns below
+    template_reject_share, or all of them with template=flag. Returns the counts."""
+    rows, cfg = corpus.rows, corpus.cfg
+    counts = {"rejected": 0, "stripped": 0, "flagged": 0}
+    if cfg.template != "off":
+        found = {}
+        for _, text, owner, m, hits in _templated(corpus, scan, replies):
+            found.setdefault(owner, []).append(_template_finding(scan, hits, text, m)[0])
+        owners = sorted(found)
+        for owner, full in zip(owners, corpus.source.reread(owners) if cfg.template == "strip" else [None] * len(owners)):
+            row = rows[owner]
+            row.messages = row.messages or (full.messages if full else None)
+            for finding in found[owner]:
+                if row.rejection is None:
+                    finding = _located(row.messages, finding) if cfg.template == "strip" else finding
+                    counts[filters.act(row, finding, "strip" if finding.start >= 0 and cfg.template == "strip"
+                                       else "flag")] += 1
+            if not any(flag.get("action") == "stripped" for flag in row.flags or []):
+                row.messages = None  # only a stripped conversation keeps its messages
+    counts["rejected"] = sum(r.rejection is not None and r.rejection["reason"] == "template" for r in rows)
+    return counts
+
+
+def _located(messages: list, finding: Finding) -> Finding:
+    """The finding's offsets in the messages as they are now (another filter may have stripped a sentence); a
+    finding not found there is only flagged."""
+    index = int(finding.field.split("[", 1)[1].split("]", 1)[0])
+    start = messages[index]["content"].find(finding.evidence) if finding.evidence else -1
+    return replace(finding, start=start, end=start + len(finding.evidence) if start >= 0 else -1)
 
 
 def run(source: str, cfg: CleaningConfig = None, tokenizer=None, split: str = "train") -> CleanResult:
@@ -189,10 +238,12 @@ def run(source: str, cfg: CleaningConfig = None, tokenizer=None, split: str = "t
         scan = templates.scan(replies, [corpus.names[i] for i in owners], cfg, normalized)
         cited = _reject_templates(corpus, scan, replies)
         filter_counts = filtering.finish(rows)
+        template_counts = _act_on_rare_templates(corpus, scan, replies)
         kept_replies = np.flatnonzero([rows[i].rejection is None for i in owners])
         characters = (sum(corpus.assistant_characters[i] for i in distinct),
                       sum(corpus.assistant_characters[i] for i in distinct if rows[i].rejection is None))
         report = _report(source, cfg, corpus, scan, replies, normalized, kept_replies, characters)
+        report["templates"]["acted"] = template_counts
         report["filters"] = filter_counts
         report["prompts"] = corpus.prompts.result(lambda positions: _first_user_turns(data, positions),
                                                    lambda positions: _user_sides(corpus, positions))
@@ -240,9 +291,11 @@ def _report(source, cfg, corpus, scan, replies, normalized, kept_replies, charac
         "formats": dict(corpus.formats),
         "exact_duplicates": _clusters(rows, names, "exact_duplicate"),
         "near_duplicates": _clusters(rows, names, "near_duplicate"),
-        "templates": {"filtered": cfg.template_filter, "replies_scanned": len(replies),
-                      "templated_replies": sum(scan.flagged), "template_rate": round(scan.rate, 4),
-                      "found": [t.as_dict() for t in scan.templates[:50]]},
+        "templates": {"action": cfg.template, "reject_share": cfg.template_reject_share,
+                      "replies_scanned": len(replies), "templated_replies": sum(scan.flagged),
+                      "template_rate": round(scan.rate, 4),
+                      "found": [{**t.as_dict(), "rejects": cfg.template in ("reject", "strip") and
+                                 t.share >= cfg.template_reject_share} for t in scan.templates[:50]]},
         "diversity": {"deduplicated": metrics.diversity(replies, normalized, cfg.template_edge_words, characters[0]),
                       "kept": metrics.diversity(replies.subset(kept_replies), normalized.subset(kept_replies),
                                                 cfg.template_edge_words, characters[1])},

@@ -22,10 +22,17 @@ class CleaningConfig:
     num_perm: int = field(
         default=128, metadata={"help": "MinHash signature length (one-permutation hashing bins); a power of two."}
     )
-    template_filter: bool = field(
-        default=True,
-        metadata={"help": "Reject conversations whose assistant replies carry a template; --no-template-filter keeps "
-                          "them (templates are still reported)."},
+    template: str = field(
+        default="reject",
+        metadata={"help": "Templated replies: reject a conversation whose pattern is common enough to teach a formula "
+                          "(template_reject_share) and flag the rarer ones; strip: the same, but the rarer ones' "
+                          "sentences are removed (kept, noted in its flags); flag: reject none, flag all; off: only "
+                          "report them.", "choices": list(ACTIONS)},
+    )
+    template_reject_share: float = field(
+        default=0.1,
+        metadata={"help": "Share of replies a pattern must reach to reject the conversations using it (the seed "
+                          "project's scaffold is in all its replies; ChatGPT's courtesy phrases in 1 to 4 of 100)."},
     )
     template_min_share: float = field(
         default=0.03,
@@ -84,7 +91,9 @@ class CleaningConfig:
             raise ValueError(f"num_perm must be a power of two >= 16, got {self.num_perm}")
         if not 0.0 < self.template_min_share <= 1.0:
             raise ValueError(f"template_min_share must be in (0, 1], got {self.template_min_share}")
-        for name in ("boilerplate", "truncated", "misaligned"):
+        if not self.template_min_share <= self.template_reject_share <= 1.0:
+            raise ValueError(f"template_reject_share must be in [template_min_share, 1], got {self.template_reject_share}")
+        for name in ("template", "boilerplate", "truncated", "misaligned"):
             if getattr(self, name) not in ACTIONS:
                 raise ValueError(f"{name} must be one of {', '.join(ACTIONS)}, got {getattr(self, name)!r}")
         for name in ("max_chars", "shingle_words", "template_min_count", "template_edge_words", "template_phrase_words"):

@@ -136,7 +136,7 @@ class Filtering:
             counts = tally[reason] = {"rejected": 0, "stripped": 0, "flagged": 0, "already_rejected": 0}
             for position in sorted(findings):
                 row = rows[position]
-                counts["already_rejected" if row.rejection else _act(row, findings[position], getattr(self.cfg, reason))] += 1
+                counts["already_rejected" if row.rejection else act(row, findings[position], getattr(self.cfg, reason))] += 1
             if scores is not None:
                 counts["scores"] = score_summary(scores)
         for position in to_strip:  # only a stripped conversation keeps its (new) messages
@@ -145,7 +145,8 @@ class Filtering:
         return tally
 
 
-def _act(row, finding: Finding, action: str) -> str:
+def act(row, finding: Finding, action: str) -> str:
+    """Reject, strip or flag `row` for `finding`; returns which was done (a strip that would empty the turn rejects)."""
     new = stripped(row.messages, finding) if action == "strip" else None
     if action == "reject" or (action == "strip" and new is None):
         reject(row, finding.reason, f"{row.where}: {finding.detail}", finding.field, evidence=finding.evidence)

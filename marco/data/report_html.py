@@ -95,6 +95,11 @@ def _prompt_side(side: dict) -> str:
             + (_table(["prompts with many different replies", "different replies"], many) if many else ""))
 
 
+def _acted(templates: dict) -> str:
+    acted = templates.get("acted", {})
+    return ", ".join(f"{n} {what}" for what, n in acted.items()) or "nothing done"
+
+
 def render(report: dict) -> str:
     counts, tmpl, div = report["counts"], report["templates"], report["diversity"]
     cards = "".join(f'<div class="card"><b>{v}</b>{escape(k)}</div>' for k, v in
@@ -118,9 +123,9 @@ def render(report: dict) -> str:
 <h2>Rejections by reason</h2>{_bars(list(counts['by_reason'].items()), color='#d0604a')}
 <h2>Examples by reason (matched words highlighted)</h2>{_examples(report)}
 <h2>Prompt side</h2>{_prompt_side(report.get('prompts'))}
-<h2>Template patterns ({tmpl['templated_replies']} of {tmpl['replies_scanned']} replies; filter {'on' if tmpl['filtered'] else 'off'})</h2>
+<h2>Template patterns ({tmpl['templated_replies']} of {tmpl['replies_scanned']} replies; action {escape(tmpl['action'])}: a pattern in {tmpl['reject_share']:.0%} of replies or more rejects; {_acted(tmpl)})</h2>
 {_bars([(f"{t['kind']}: {t['text']}", t['count']) for t in tmpl['found'][:15]], color='#c77dba')}
-{_table(['kind', 'pattern', 'replies', 'share', 'examples'], [(t['kind'], t['text'], t['count'], f"{t['share']:.1%}", ', '.join(map(str, t['examples']))) for t in tmpl['found'][:30]]) if tmpl['found'] else ''}
+{_table(['kind', 'pattern', 'replies', 'share', 'verdict', 'examples'], [(t['kind'], t['text'], t['count'], f"{t['share']:.1%}", 'rejects' if t['rejects'] else 'flagged', ', '.join(map(str, t['examples']))) for t in tmpl['found'][:30]]) if tmpl['found'] else ''}
 <h2>Top openings of assistant replies</h2>{_bars(report['top_openings'])}
 <h2>Conversation length ({escape(report['lengths']['unit'])})</h2>{_histogram(report['lengths'])}
 <p>mean {report['lengths'].get('mean', 0)}, median {report['lengths'].get('p50', 0)}, p90 {report['lengths'].get('p90', 0)}, max {report['lengths'].get('p100', 0)}</p>
