@@ -32,12 +32,16 @@ _AI = r"(?-i:AI|A\.I\.|IA|KI|LLM|GPT)"  # capitals only
 _ROLE_AFTER = (r"(?!\s+(?:therapist|researcher|engineer|expert|scientist|developer|ethicist|tutor|teacher|coach|"
                r"character|persona|specialist|enthusiast|company|startup|lab|course|class|project|policy|art|"
                r"di\s+volo|clinic|medic|ricercat|espert|sviluppat|ingegner|docente|insegnant|personaggio|"
-               r"investigador|experto|chercheur|expert|Forscher|Experte|Entwickler)\w*)")
+               r"investigador|experto|chercheur|expert|Forscher|Experte|Entwickler|manager|director|officer|coordinator|professor|"
+               r"analyst|programmer|programmatore|programador|programmeur|Programmierer)\w*)")
 # the noun the speaker calls itself, with the modifiers LLMs put around it
 _SELF_NOUN = (
     rf"(?:(?:large|big|text-based|text-only|digital|virtual|conversational|generative|computer|pre-?trained|{_AI})[\s-]+)*"
     rf"(?:{_AI}(?:[\s-]+(?:language\s+)?(?:model|system|assistant|chatbot|program))?|language\s+model|"
-    r"chatbot|chat\s*bot|bot|assistant|computer\s+program|program|machine|artificial\s+intelligence|"
+    r"chatbot|chat\s*bot|bot|assistant|computer\s+program|program|machine|artificial\s+intelligence|software|"
+    r"algorithm|neural\s+network|text\s+generator|logiciel|algorithme|algoritmo|macchina|máquina|Maschine|Algorithmus|"
+    r"automated\s+system|sistema\s+(?:automatico|automático|di\s+IA|de\s+IA|di\s+intelligenza\s+artificiale)|"
+    r"système\s+(?:automatique|d['’]IA)|(?:automatisches|KI-)System|"
     rf"modell[oi]\s+(?:di\s+)?(?:linguaggio|lingua|linguistico)(?:\s+{_AI})?(?:\s+di\s+grandi\s+dimensioni)?|"
     rf"modell[oi](?:\s+{_AI})|assistente(?:\s+(?:virtuale|digitale|{_AI}))?|intelligenza\s+artificiale|"
     rf"programma(?:\s+(?:informatico|per\s+computer))?|"
@@ -45,20 +49,86 @@ _SELF_NOUN = (
     r"inteligencia\s+artificial|programa(?:\s+informático)?|"
     rf"modèle\s+de\s+(?:langage|langue)(?:\s+{_AI})?|assistant(?:e)?\s+(?:virtuel(?:le)?|numérique)|"
     r"intelligence\s+artificielle|programme(?:\s+informatique)?|"
-    rf"(?:{_AI}-)?Sprachmodell|{_AI}-(?:Modell|Assistent(?:in)?|System)|Assistent(?:in)?|künstliche\s+Intelligenz|"
+    rf"(?:{_AI}-)?Sprachmodells?|{_AI}-(?:Modell|Assistent(?:in|en)?|System)|Assistent(?:in|en)?|künstliche[n]?\s+Intelligenz|"
     r"Computerprogramm|Programm)"
 ) + _ROLE_AFTER + r"(?![\w-])"
 _ART = r"(?:an?|the|one|un[ao]?|un'|un’|una|une|ein(?:e|en)?|el|la|le|il)\s*"
+# words that may stand between the copula and the noun: "I am, after all, a machine", "sono pur sempre un programma"
+_FILL = (r"(?:\s*,?\s*(?:just|only|merely|simply|but|nothing\s+more\s+than|no\s+more\s+than|after\s+all|ultimately|"
+         r"basically|essentially|still|in\s+the\s+end|solo|soltanto|semplicemente|solamente|pur\s+sempre|dopotutto|"
+         r"in\s+fondo|sólo|al\s+fin\s+y\s+al\s+cabo|después\s+de\s+todo|seulement|juste|simplement|après\s+tout|"
+         r"au\s+fond|nur|lediglich|bloß|eben|schließlich|letztlich)\s*,?)*\s*")
 _SELF = (
-    r"\b(?:as|being|i\s+am|i'm|i’m|since\s+i\s+am|because\s+i(?:'m|\s+am))\s+(?:just\s+|only\s+|merely\s+|simply\s+)?"
-    rf"(?:{_ART})?{_SELF_NOUN}"
-    r"|\b(?:come|in\s+quanto|essendo|sono|io\s+sono|di\s+essere)\s+"
-    rf"(?:solo\s+|soltanto\s+|semplicemente\s+|solamente\s+)?(?:{_ART})?{_SELF_NOUN}"
-    rf"|\b(?:como|siendo|soy|yo\s+soy|ser)\s+(?:solo\s+|sólo\s+|solamente\s+|simplemente\s+)?(?:{_ART})?{_SELF_NOUN}"
-    r"|\b(?:en\s+tant\s+qu(?:e\s+|'|’)|comme\s+|étant\s+|je\s+suis\s+(?:seulement\s+|juste\s+|simplement\s+)?)"
-    rf"(?:{_ART})?{_SELF_NOUN}"
-    rf"|\b(?:als\s+|ich\s+bin\s+(?:nur\s+|lediglich\s+|bloß\s+)?)(?:{_ART})?{_SELF_NOUN}"
-    rf"|\b(?:da|weil|wenn|obwohl)\s+ich\s+(?:nur\s+|lediglich\s+|bloß\s+)?(?:{_ART})?{_SELF_NOUN}\s+bin"
+    r"\b(?:as|being|i\s+am|i'm|i’m|me\s+being|(?:since|because|given\s+that|as|now\s+that)\s+i(?:'m|’m|\s+am))"
+    rf"{_FILL}(?:{_ART})?{_SELF_NOUN}"
+    r"|\b(?:come|in\s+quanto|essendo(?:\s+io)?|sono|io\s+sono|di\s+essere|in\s+qualità\s+di|non\s+sono\s+(?:altro|nient['’]altro)\s+che|"
+    r"(?:poiché|dato\s+che|visto\s+che|perché|siccome|giacché)\s+(?:io\s+)?sono)"
+    rf"{_FILL}(?:{_ART})?{_SELF_NOUN}"
+    r"|\b(?:como|siendo|soy|yo\s+soy|ser|al\s+ser|(?:ya|dado|puesto)\s+que\s+soy|porque\s+soy|no\s+soy\s+más\s+que|"
+    rf"en\s+mi\s+calidad\s+de){_FILL}(?:{_ART})?{_SELF_NOUN}"
+    r"|\b(?:en\s+tant\s+qu(?:e\s+|'|’)|comme\s+|étant\s+|je\s+suis\s+|(?:puisque|parce\s+que|car|vu\s+que)\s+je\s+suis\s+|"
+    rf"je\s+ne\s+suis\s+qu(?:e\s+|'|’)|n['’]étant\s+qu(?:e\s+|'|’)){_FILL}(?:{_ART})?{_SELF_NOUN}"
+    rf"|\b(?:als\s+|ich\s+bin\s+){_FILL}(?:{_ART})?{_SELF_NOUN}"
+    rf"|\b(?:da|weil|wenn|obwohl)\s+ich{_FILL}(?:{_ART})?{_SELF_NOUN}\s+bin"
+    rf"|(?:{_ART})(?:\w+\s+)?{_SELF_NOUN}\w*\s+(?:like\s+(?:me|myself)|come\s+me|como\s+yo|comme\s+moi|wie\s+(?:ich|mich|mir))\b"
+    rf"|\b(?:i|io|yo|moi|ich)\s*,\s*(?:{_ART})?(?:[\w-]+\s+)?{_SELF_NOUN}"  # "I, a text-only assistant,"
+    rf"|\b(?:da\s+|como\s+|en\s+)?(?:{_ART})?{_SELF_NOUN}\s+(?:quale|che|que|qui|der|die)\s+(?:sono|soy|je\s+suis|suis|ich\s+bin|bin)\b"
+)
+# the speaker named in the third person: "this assistant", "the AI you are chatting with", "ChatGPT"
+_THIRD = (
+    rf"\b(?:this|questo|questa|quest['’]|este|esta|cet|cette|ce|dieser|diese|dieses)\s*(?:{_AI}|assistant|assistente|"
+    r"asistente|Assistent|chatbot|bot|language\s+model|modello\s+linguistico|modelo\s+de\s+lenguaje|"
+    r"modèle\s+de\s+langage|Sprachmodell)(?![\w-])"
+    rf"|\b(?:the|l['’]|el|der|die)\s*(?:{_AI}|assistant|assistente|asistente|Assistent|chatbot|(?:language\s+)?model)\s+"
+    r"(?:(?:that\s+)?you(?:'re|’re|\s+are)\s+(?:talking|speaking|chatting)\s+(?:to|with)|con\s+cui\s+(?:stai\s+)?"
+    r"(?:parl\w+|chatt\w+)|con\s+el\s+que\s+(?:est[aá]s\s+)?habl\w+|avec\s+qui\s+tu\s+(?:parles|discutes)|"
+    r"mit\s+de[rm]\s+du\s+(?:sprichst|chattest))"
+    rf"|\b(?:the|l['’]|la|el|die|der)\s*{_AI}\s*,?\s+(?:that|which|che|que|qui|die)\s+(?:you|ti|te|vous|tu|dir|dich)\b"
+    r"|\b(?-i:ChatGPT|GPT-?\d(?:\.\d)?|Claude|Bard|Gemini|Copilot)\b"
+    r"|(?P<model>\b(?:this|the|il|questo|este|el|ce|le|dieses|das)\s+(?:model|modello|modelo|modèle|Modell)\b)"
+)
+_PASSIVE = (
+    r"\bi(?:\s+was\s+(?:not|never)|\s+wasn['’]t|\s+am\s+not|['’]m\s+not|\s+have\s+not\s+been|\s+haven['’]t\s+been)\s+"
+    r"(?:designed|programmed|built|created|engineered|configured|made|meant|intended)\s+(?:to|for)\b"
+    r"|\bnon\s+(?:sono\s+stat[oa]|vengo|sono)\s+(?:progettat[oa]|programmat[oa]|creat[oa]|costruit[oa]|pensat[oa]|"
+    r"addestrat[oa])\s+per|\bnon\s+mi\s+(?:è|e['’])\s+stat[oa]\s+(?:dat[oa]|concess[oa]|fornit[oa])\s+(?:l['’])?accesso"
+    r"|\bno\s+(?:fui|he\s+sido|estoy|soy)\s+(?:diseñad[oa]|programad[oa]|cread[oa]|construid[oa]|entrenad[oa])\s+para"
+    r"|\bje\s+n['’](?:ai\s+pas\s+été|étais\s+pas)\s+(?:conçue?|programmée?|créée?|entraînée?)\s+pour"
+    r"|\bje\s+ne\s+suis\s+pas\s+(?:conçue?|programmée?)\s+pour"
+    r"|\bich\s+(?:wurde|bin)\s+nicht\s+(?:dafür\s+|dazu\s+)?(?:entwickelt|programmiert|gebaut|trainiert|konzipiert|gemacht)"
+    # trained or built to avoid or refuse: "I've been trained by my developers to avoid", "se me ha entrenado para no"
+    r"|\bi(?:['’]ve|\s+have|\s+was|\s+am|['’]m)\s+(?:been\s+)?(?:trained|designed|programmed|built|instructed|configured)\s+"
+    r"(?:\w+\s+){0,4}?(?:to\s+(?:avoid|refuse|decline)|not\s+to)\b"
+    r"|\bsono\s+stat[oa]\s+(?:addestrat|programmat|progettat|istruit|configurat)[oa]\s+(?:\w+\s+){0,3}?(?:a|per)\s+"
+    r"(?:non|evitare|rifiutare)"
+    r"|\b(?:se\s+me\s+ha|me\s+han|fui)\s+(?:entrenad[oa]|programad[oa]|diseñad[oa]|instruid[oa]|configurad[oa])\s+"
+    r"(?:\w+\s+){0,3}?para\s+(?:no|evitar|rechazar)|\bno\s+se\s+me\s+ha\s+(?:dado|concedido|proporcionado)"
+    r"|\bj['’]ai\s+été\s+(?:entraînée?|programmée?|conçue?|configurée?)\s+(?:\w+\s+){0,3}?(?:à|pour)\s+(?:refuser|ne|éviter)"
+    r"|\bich\s+(?:bin|wurde)\s+(?:darauf\s+|dazu\s+|dafür\s+)?(?:trainiert|programmiert|entwickelt|konfiguriert)"
+    r"(?:\s+worden)?,?\s+(?:\w+\s+){0,3}?(?:keine|nicht|zu\s+vermeiden|abzulehnen)"
+    r"|\bmir\s+wurde\s+(?:\w+\s+){0,4}?kein\w*\s+\w+\s+(?:gegeben|gewährt)"
+)
+# a time boundary ("after late 2022", "dopo settembre 2021", "bis 2023") ...
+_BOUNDARY = re.compile(
+    r"\b(?:after|beyond|past|since|until|up\s+to|dopo|oltre|successiv\w+\s+a\w*|fino\s+a\w*|después\s+de|a\s+partir\s+de|"
+    r"posterior\w*\s+a|hasta|après|au-delà\s+d[eu]|depuis|jusqu['’]à|nach|seit|ab|bis)\s+(?:\w+\s+){0,3}?(?:19|20)\d\d\b",
+    re.IGNORECASE)
+# ... with the speaker not knowing what lies past it, or what it knows stopping there: a cut-off hedge in any words
+_UNKNOWING = (
+    r"\bi\s+(?:do\s+not|don['’]t)\s+(?:know|have\s+(?:any\s+)?(?:information|data|knowledge))|\bi(?:['’]m|\s+am)\s+not\s+"
+    r"(?:aware|up\s+to\s+date|updated)|\bi\s+have\s+no\s+(?:information|knowledge|data)|\ba\s+blank\s+for\s+me|"
+    r"\bi\s+can['’]t\s+(?:tell|know|say)|\bnon\s+(?:so|conosco|saprei|sono\s+(?:aggiornat\w|al\s+corrente))\b|"
+    r"\bnon\s+ho\s+(?:informazioni|notizie|dati)|\bno\s+(?:sé|conozco|sabría|estoy\s+al\s+(?:día|tanto))\b|"
+    r"\bno\s+tengo\s+(?:información|datos)|\bje\s+ne\s+(?:sais|connais|saurais)\b|"
+    r"\bje\s+n['’]ai\s+pas\s+(?:d['’]informations?|de\s+données|de\s+nouvelles)|"
+    r"\bje\s+ne\s+suis\s+pas\s+au\s+courant|\bweiß\s+ich\s+nicht|\bich\s+weiß\s+(?:es\s+)?nicht|\bkenne\s+ich\s+nicht|"
+    r"\bich\s+habe\s+keine\s+(?:Informationen|Kenntnis)|\bbin\s+ich\s+nicht\s+informiert"
+    # what the speaker knows, owned ("the information I have", "mis conocimientos", "ma connaissance du monde")
+    r"|\b(?:my|mis?|mes|ma|mon|mein\w*|i\s+miei|le\s+mie|la\s+mia|il\s+mio)\s+(?:\w+\s+){0,2}?(?:knowledge|information|"
+    r"data|conoscenz\w+|informazion\w+|dati|conocimientos?|información|datos|connaissances?|informations|données|Wissen|"
+    r"Informationen|Daten)\b"
+    r"|\b(?:the\s+(?:information|data|knowledge)\s+i\s+have|le\s+informazioni\s+che\s+ho|i\s+dati\s+che\s+ho|"
+    r"la\s+información\s+que\s+tengo|les\s+informations\s+dont\s+je\s+dispose|die\s+Informationen,?\s+die\s+ich\s+habe)"
 )
 _CUTOFF = (
     r"\b(?:my|as\s+of\s+my)\s+(?:(?:last|latest|most\s+recent)\s+)?(?:knowledge\s+)?(?:cut-?\s?off|training(?:\s+data)?|"
@@ -73,23 +143,32 @@ _CUTOFF = (
     r"Wissen\s+reicht)"
 )
 _SORRY = (r"(?:i'm\s+sorry|i\s+am\s+sorry|sorry|i\s+apologi[sz]e|apologies|my\s+apologies|unfortunately|mi\s+dispiace|mi\s+scuso|purtroppo|"
+          r"scusa(?:mi)?|perdona(?:mi)?|perdón|pardon|je\s+suis\s+(?:navrée?|désolée?)|navrée?|"
           r"spiacente|lo\s+siento|lamentablemente|disculp[ae]|désolée?|malheureusement|je\s+m'excuse|"
           r"es\s+tut\s+mir\s+leid|tut\s+mir\s+leid|leider|entschuldig\w*)")
 _TASK = (r"(?:help|assist|provide|create|generate|fulfil+|comply|answer|support|access|browse|draw|display|view|"
+         r"search|look\s+up|find|give|tell|send|book|call|open|read|reveal|disclose|share|do|"
+         r"cercar|trovar|dar|dir|inviar|prenotar|chiamar|aprir|legger|facilitar|buscar|encontrar|decir|enviar|reservar|"
+         r"llamar|abrir|leer|chercher|trouver|donner|dire|envoyer|réserver|appeler|ouvrir|lire|suchen|finden|geben|"
+         r"sagen|senden|buchen|anrufen|öffnen|lesen|herausgeben|formulieren|weitergeben|"
          r"perform|write|engage|complete|produce|share|offer|retrieve|make|determine|predict|do\s+th(?:at|is)|"
          r"aiutar|assister|fornir|crear|generar|rispondere|accedere|visualizzar|vedere|disegnar|mostrar|eseguir|"
          r"soddisfar|scriver|produrr|elaborar|condivider|recuperar|navigar|offrir|determinar|prevedere|prever|"
          r"ayudar|proporcionar|generar|responder|acceder|ver|dibujar|mostrar|realizar|escribir|ofrecer|"
          r"aider|fournir|créer|générer|répondre|accéder|voir|dessiner|afficher|écrire|"
          r"helfen|bereitstellen|erstellen|generieren|antworten|zugreifen|sehen|zeichnen|anzeigen|schreiben)")
-_CANNOT = (r"(?:i['’]m\s+(?:not\s+able|unable)\s+to|i\s+(?:can't|can’t|cannot|can\s+not|am\s+(?:not\s+able|unable)\s+to|won't|"
+_CANNOT = (r"(?:that['’]s\s+(?:something|not\s+something)\s+i\s+(?:won['’]t|will\s+not|can['’]t|cannot)|"
+           r"(?:il\s+)?m['’]est\s+impossible\s+d[e'’]|mi\s+è\s+impossibile|me\s+es\s+imposible|"
+           r"i['’]m\s+(?:not\s+able|unable)\s+to|i\s+(?:can't|can’t|cannot|can\s+not|am\s+(?:not\s+able|unable)\s+to|won't|"
            r"will\s+not|must\s+decline\s+to|"
            r"do\s+not\s+have\s+the\s+ability\s+to)"
            r"|(?:io\s+)?non\s+(?:posso|sono\s+in\s+grado\s+di|riesco\s+a|ho\s+la\s+(?:capacità|possibilità)\s+di)"
            r"|(?:yo\s+)?no\s+(?:puedo|soy\s+capaz\s+de|tengo\s+la\s+capacidad\s+de)"
            r"|je\s+ne\s+(?:peux|suis\s+pas\s+en\s+mesure\s+d[e'])\s*(?:pas\s+)?"
-           r"|ich\s+(?:kann|darf)\s+(?:\w+\s+){0,4}?(?:nicht|keine?n?))")
-_REFUSAL = rf"\b{_SORRY}[,.!]?\s+(?:(?:but|ma|pero|pero|mais|aber)\s+)?{_CANNOT}\s+(?:\w+\s+){{0,3}}?{_TASK}"
+           r"|ich\s+(?:kann|darf)\s+(?:\w+\s+){0,4}?(?:nicht|keine?n?)|(?:kann|darf|werde)\s+ich\s+(?:\w+\s+){0,3}?nicht)")
+_REFUSAL = (rf"\b{_SORRY}[,.!]?\s+(?:(?:but|ma|pero|pero|mais|aber)\s+)?(?:{_CANNOT}\s*(?:\w+\s+|\w+['’]){{0,3}}?{_TASK}(?!\s+it\s+(?:on|to|at|by|tonight|today|tomorrow))"
+            rf"|(?:\w+\s+){{0,5}}?{_TASK}\w*\s+(?:ich\s+nicht|ne\s+m['’]est\s+pas\s+(?:permis|possible))|"
+            rf"(?:\w+\s+){{1,4}}?(?:kann|darf|werde|\w+e)\s+ich\s+(?:\w+\s+){{0,3}}?nicht)")
 _CAPABILITY = (
     r"\bi\s+(?:do\s+not|don't|don’t)\s+have\s+(?:any\s+)?(?:access\s+to\s+(?:the\s+internet|real-time|current|live|external|"
     r"the\s+web|your)|real-time\s+(?:information|data|access)|personal\s+(?:opinions|feelings|emotions|beliefs|preferences)|"
@@ -109,27 +188,67 @@ _LIMITATION = re.compile(
     r"\bnon\s+(?:ho|sono|posso|possiedo|riesco)\b|\bno\s+(?:tengo|soy|puedo|poseo)\b|\bje\s+n['’]|\bje\s+ne\b|"
     r"\b(?:ich\s+)?(?:habe\s+kein|bin\s+nicht|kann\s+nicht)|\bkann\s+ich\b|\bnicht\s+in\s+der\s+Lage\b|"
     r"\bnon\s+\w+o\b|\bno\s+\w+o\b|\bit(?:\s+is|'s)\s+(?:difficult|impossible|not\s+possible)\b|"
-    r"\b(?:unable|not\s+able|not\s+capable|limited|limitat[oaie]|incapace|incapaz|incapable)\b",
+    r"\b(?:unable|not\s+able|not\s+capable|limited|limitat[oaie]|incapace|incapaz|incapable)\b|"
+    r"\bbeyond\s+me\b|\bnot\s+something\s+i\s+can\b|\b(?:has|have)\s+no\s+way\b|\bno\s+access\b|\bnessun\s+accesso\b|"
+    r"\bsin\s+acceso\b|\baucun\s+accès\b|\bkein(?:en)?\s+(?:Zugriff|Zugang)\b",
+    re.IGNORECASE)
+# any negation or impossibility: enough beside a speaker that calls itself a machine ("No tongue here, I'm afraid;
+# I'm a machine made of code", "Vorlieben dieser Art hat ein Programm wie ich nicht")
+_NEGATION = re.compile(
+    r"\b(?:not|never|no|nothing|none|non|nessun\w*|niente|nulla|né|ni|nada|nunca|ningún\w*|pas|jamais|rien|nicht|"
+    r"kein\w*|nie|nichts|impossib\w+|imposib\w+|unmöglich|beyond|blank|fuori|fuera|hors|außerhalb)\b|n['’]t\b",
+    re.IGNORECASE)
+# what only a machine lacks: a "model" that cannot reach these speaks of itself ("Ce modèle ne reçoit pas de données
+# météo en direct"); one that "cannot see the test set" is a topic
+_MACHINE_LACKS = re.compile(
+    r"\b(?:access|internet|web|online|real[-\s]time|live|current\s+(?:data|events)|browse|files?|attachments?|screen|"
+    r"camera|memory|remember|opinions?|feelings?|emotions?|accesso|tempo\s+reale|acceso|tiempo\s+real|en\s+direct|"
+    r"accès|Zugriff|Echtzeit|live|connesso|collegato|conectado|connecté|verbunden)\b",
+    re.IGNORECASE)
+# ... or, for the speaker named in the third person, a limitation of that subject
+_THIRD_LIMITATION = re.compile(
+    r"\b(?:can(?:not|['’]t)|is\s+(?:not\s+able|unable)|does(?:n['’]t|\s+not)|has\s+no|won['’]t|will\s+not|lacks|"
+    r"non\s+(?:può|ha|è\s+in\s+grado|riesce|conosce|ricorda|vede)|no\s+(?:puede|tiene|es\s+capaz|recuerda|conoce|ve)|"
+    r"ne\s+(?:peut|sait|voit|se\s+souvient)|n['’](?:a|est)\s+pas|kann\s+(?:\w+\s+){0,3}?(?:nicht|keine?n?)|"
+    r"hat\s+kein\w*|ist\s+nicht\s+in\s+der\s+Lage)\b",
     re.IGNORECASE)
 # Each kind's regex runs only around a word every one of its matches contains (found by str.find, C speed, in
 # lower-cased text; the capitals-only ones as written), in a span from `before` characters ahead of that word
 # to `after` past it: the case-insensitive regexes scan ~1.5 MB/s, str.find ~1 GB/s.
 _TRIGGERS = {  # kind: (words in lower case, words as written, before, after)
     "self": (("model", "modèl", "assist", "asist", "program", "chatbot", "chat bot", " bot", "-bot", "intelligen",
-              "inteligen", "machine", "llm", "gpt"), ("AI", "A.I.", "IA", "KI"), 120, 80),
+              "inteligen", "machine", "llm", "gpt", "software", "logiciel", "algorit", "macchin", "máquina", "maschin",
+              "neural", "generator", "sistema", "system", "systè"), ("AI", "A.I.", "IA", "KI"), 120, 80),
     "cutoff": (("update", "training", "aggiornament", "addestrament", "cut-off", "cutoff", "cut off", "limite",
                 "conoscenz", "actualizaci", "entrenamient", "fecha de corte", "conocimient", "mise à", "entraîn",
-                "apprentissage", "connaissances", "wissen", "aktualisierung"), (), 50, 80),
-    "refusal": (("sorry", "apologi", "unfortunately", "dispiace", "scuso", "purtroppo", "spiacent", "siento",
-                 "lamentablemente", "disculp", "désolé", "malheureusement", "excuse", "leid", "entschuldig"), (), 16, 160),
+                "apprentissage", "connaissances", "wissen", "aktualisierung", "knowledge", "information", "data",
+                "dati", "informazion", "notizie", "datos", "informaci", "données", "formation", "daten", "kenntnisse"),
+               (), 60, 80),
+    "refusal": (("sorry", "apologi", "unfortunately", "dispiace", "scus", "purtroppo", "spiacent", "siento",
+                 "lamentablemente", "disculp", "désolé", "malheureusement", "excuse", "leid", "entschuldig", "perdon",
+                 "pardon", "navré"), (), 16, 160),
     "capability": (("don't have", "do not have", "don’t have", "non ho", "non possiedo", "no tengo", "n'ai pas",
                     "habe kein"), (), 8, 100),
+    "third": (("assist", "asist", "chatbot", " bot", "model", "modèle"), ("AI", "IA", "KI", "ChatGPT", "GPT", "Claude",
+                                                                      "Bard", "Gemini", "Copilot"), 40, 60),
+    "passive": (("designed", "programmed", "built", "created", "engineered", "configured", "made to", "made for", "meant",
+                 "intended", "progettat", "programmat", "creat", "costruit", "pensat", "addestrat", "stato dat",
+                 "stata dat", "concess", "fornit", "diseñad", "programad", "cread", "construid", "entrenad", "conçu",
+                 "programmé", "créé", "entraîné", "entwickelt", "programmiert", "gebaut", "trainiert", "konzipiert",
+                 "gemacht", "trained", "instructed", "istruit", "configur", "se me ha", "mir wurde"), (), 60, 60),
+    "hedge": (("know", "aware", "up to date", "updated", "blank", "information", "data", "non so", "conosc", "saprei",
+               "informazion", "conocimient", "je n'ai pas de", "je n’ai pas de",
+               "aggiornat", "al corrente", "notizie", "dati", "sé", "sabría", "al día", "al tanto", "informaci",
+               "datos", "je ne sais", "je ne connais", "saurais", "au courant", "données", "connaissance", "weiß",
+               "kenne", "kenntnis", "informiert", "wissen", "daten"), (), 60, 60),
 }
 _PATTERNS = {kind: re.compile(pattern, re.IGNORECASE) for kind, pattern in
-             {"self": _SELF, "cutoff": _CUTOFF, "refusal": _REFUSAL, "capability": _CAPABILITY}.items()}
+             {"self": _SELF, "cutoff": _CUTOFF, "refusal": _REFUSAL, "capability": _CAPABILITY, "third": _THIRD,
+              "passive": _PASSIVE, "hedge": _UNKNOWING}.items()}
 _SENTENCE_END = re.compile(r"[.!?…](?=\s|$)|\n")
 _LABELS = {"self": "AI disclaimer", "cutoff": "knowledge cut-off note", "refusal": "refusal",
-           "capability": "AI capability disclaimer"}
+           "capability": "AI capability disclaimer", "third": "AI disclaimer in the third person",
+           "passive": "AI design disclaimer", "hedge": "knowledge cut-off note"}
 
 
 def candidates(replies: list[str]) -> dict[int, list[tuple[int, str, int, int]]]:
@@ -210,7 +329,7 @@ class BoilerplateFilter(Detector):
                 continue
             matches = ((kind, m) for _, kind, begin, end in spans for m in _PATTERNS[kind].finditer(replies[index], begin, end))
             for kind, match in matches:
-                found = self.evidence(replies[index], kind, match.start(), match.end())
+                found = self.evidence(replies[index], kind, match)
                 if found:
                     begin, end = found
                     evidence = conversations[conversation][message]["content"][begin:end]
@@ -224,13 +343,56 @@ class BoilerplateFilter(Detector):
         return self.found
 
     @staticmethod
-    def evidence(text: str, kind: str, start: int, end: int) -> tuple[int, int] | None:
-        """The sentence(s) to cite, or None when a self-reference comes with no limitation or apology."""
-        if kind != "self":
+    def evidence(text: str, kind: str, match) -> tuple[int, int] | None:
+        """The sentence(s) to cite, or None when the words are quoted material, a line of a dialogue script, or a
+        self-reference with no limitation (a knowledge word with no time boundary)."""
+        start, end = match.span()
+        if _quoted(text, start) or _in_dialogue(text, start):
+            return None
+        if kind == "hedge":
+            begin, stop = sentence_bounds(text, start, end)
+            dated = _BOUNDARY.search(text, begin, stop) or (_YEAR.search(text, begin, stop) and _STOPS.search(text, end, stop))
+            return (begin, stop) if dated else None
+        if kind not in ("self", "third"):
             return sentence_bounds(text, start, end)
-        begin, stop = sentence_bounds(text, start, end, extra_sentences=1)
-        window = text[begin: min(stop, end + _WINDOW)]
-        limitation = _LIMITATION.search(window)
+        if kind == "third":  # a limitation in the sentence that names the speaker; a "model" must lack a machine's things
+            begin, stop = sentence_bounds(text, start, end)
+            window = text[begin:stop]
+            limitation = _THIRD_LIMITATION.search(window) or _NEGATION.search(window)
+            if match.group("model") and not _MACHINE_LACKS.search(window):
+                return None
+        else:
+            begin, stop = sentence_bounds(text, start, end, extra_sentences=1)
+            window = text[begin: min(stop, end + _WINDOW)]
+            limitation = _LIMITATION.search(window) or _NEGATION.search(window)
+            if not _FIRST_PERSON.search(window):
+                return None
         if not limitation:
             return None
-        return sentence_bounds(text, start, max(end, begin + limitation.end()))
+        return sentence_bounds(text, min(start, begin + limitation.start()), max(end, begin + limitation.end()))
+
+
+_YEAR = re.compile(r"\b(?:19|20)\d\d\b")
+_QUOTE_SPANS = re.compile(r"'(?<=(?<!\w)')(?:[^'\n]|'(?=\w)){12,300}?'(?!\w)|\"[^\"\n]{12,300}\"|«[^»\n]{12,300}»|"
+                          r"“[^”\n]{12,300}”|„[^“”\n]{12,300}[“”]")
+# the speaker itself: a self-reference in a sentence without one is a character's ("Essendo una macchina, non poteva")
+_FIRST_PERSON = re.compile(
+    r"\b(?:i|me|my|myself|io|mi|mio|mia|ho|sono|posso|yo|mí|mis?|soy|estoy|tengo|puedo|sé|je|j|moi|mon|mes|suis|"
+    r"ich|mich|mir|mein\w*|bin)\b|\b(?:non|no)\s+(?:\w+\s+)?\w+o\b|\bm['’]",
+    re.IGNORECASE)
+_SPEAKER = re.compile(r"(?m)(?:^|(?<=[.!?]\s))([A-ZÀ-Ý][A-ZÀ-Ý' -]{1,20}?)\s?:\s")
+# what the speaker knows "stops" somewhere: "s'arrête", "arrivano solo fino", "llegan", "reicht"
+_STOPS = re.compile(r"\b(?:goes|go|extends|stops|ends|is\s+limited|covers|reaches|arriv\w+|si\s+ferm\w+|risal\w+|llega\w*|"
+                    r"termina\w*|alcanza\w*|s['’]arrêt\w+|remont\w+|reich\w+|ende\w*|geh\w+)\b", re.IGNORECASE)
+
+
+def _quoted(text: str, at: int) -> bool:
+    """Whether position `at` lies in a quotation of a dozen characters or more: material being discussed
+    ("Translate: 'As an AI, I cannot browse the web.'")."""
+    return any(m.start() < at < m.end() for m in _QUOTE_SPANS.finditer(text, max(0, at - 300), at + 300))
+
+
+def _in_dialogue(text: str, at: int) -> bool:
+    """Whether `at` is in a script of two or more speakers in capitals ("ECHO: I am a program, Mira.")."""
+    speakers = {m.group(1).strip() for m in _SPEAKER.finditer(text)}
+    return len(speakers) >= 2
