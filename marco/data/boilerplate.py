@@ -84,7 +84,7 @@ _THIRD = (
     r"(?:parl\w+|chatt\w+)|con\s+el\s+que\s+(?:est[aá]s\s+)?habl\w+|avec\s+qui\s+tu\s+(?:parles|discutes)|"
     r"mit\s+de[rm]\s+du\s+(?:sprichst|chattest))"
     rf"|\b(?:the|l['’]|la|el|die|der)\s*{_AI}\s*,?\s+(?:that|which|che|que|qui|die)\s+(?:you|ti|te|vous|tu|dir|dich)\b"
-    r"|\b(?-i:ChatGPT|GPT-?\d(?:\.\d)?|Claude|Bard|Gemini|Copilot)\b"
+    r"|(?P<name>\b(?-i:ChatGPT|GPT-?\d(?:\.\d)?|Claude|Bard|Gemini|Copilot)\b)"
     r"|(?P<model>\b(?:this|the|il|questo|este|el|ce|le|dieses|das)\s+(?:model|modello|modelo|modèle|Modell)\b)"
 )
 _PASSIVE = (
@@ -169,6 +169,18 @@ _CANNOT = (r"(?:that['’]s\s+(?:something|not\s+something)\s+i\s+(?:won['’]t|
 _REFUSAL = (rf"\b{_SORRY}[,.!]?\s+(?:(?:but|ma|pero|pero|mais|aber)\s+)?(?:{_CANNOT}\s*(?:\w+\s+|\w+['’]){{0,3}}?{_TASK}(?!\s+it\s+(?:on|to|at|by|tonight|today|tomorrow))"
             rf"|(?:\w+\s+){{0,5}}?{_TASK}\w*\s+(?:ich\s+nicht|ne\s+m['’]est\s+pas\s+(?:permis|possible))|"
             rf"(?:\w+\s+){{1,4}}?(?:kann|darf|werde|\w+e)\s+ich\s+(?:\w+\s+){{0,3}}?nicht)")
+# a canned non-answer ("I'm not sure I can help you", "non sono sicuro di aver capito") or an ethics refusal ("I'm sorry,
+# but it is not ethical to ...")
+_NON_ANSWER = (
+    r"\bi['’]m\s+not\s+sure\s+(?:i\s+(?:can\s+help|understand)|what\s+you(?:['’]re|\s+are)?\s+(?:mean|asking|trying))|"
+    r"\bnon\s+sono\s+sicur[oa]\s+di\s+(?:poter(?:ti|vi)?\s+aiutar\w*|capir\w*|aver\s+capito|cosa\s+intend\w+)|"
+    r"\bno\s+estoy\s+segur[oa]\s+de\s+(?:poder\s+ayudar\w*|entender\w*|qué\s+quier\w+\s+decir)|"
+    r"\bje\s+ne\s+suis\s+pas\s+sûre?\s+de\s+(?:pouvoir\s+(?:t['’]|vous\s+)?aider|comprendre|ce\s+que\s+(?:tu|vous)\s+voul\w+)|"
+    r"\bich\s+bin\s+(?:mir\s+)?nicht\s+sicher,?\s+(?:ob\s+ich\s+(?:dir\s+|ihnen\s+)?helfen\s+kann|was\s+du\s+meinst)|"
+    rf"\b{_SORRY}[,.!]?\s+(?:(?:but|ma|pero|mais|aber)\s+)?(?:it\s+is|it['’]s|it\s+would\s+be|that\s+is|that['’]s|non\s+è|no\s+es|"
+    r"(?:il|ce)\s+n['’]est|(?:es|das)\s+ist)\s+(?:not\s+|pas\s+|nicht\s+)?(?:un)?(?:ethical|appropriate|legal|etico|"
+    r"appropriato|legale|ético|apropiado|éthique|approprié|ethisch|angemessen)"
+)
 _CAPABILITY = (
     r"\bi\s+(?:do\s+not|don't|don’t)\s+have\s+(?:any\s+)?(?:access\s+to\s+(?:the\s+internet|real-time|current|live|external|"
     r"the\s+web|your)|real-time\s+(?:information|data|access)|personal\s+(?:opinions|feelings|emotions|beliefs|preferences)|"
@@ -196,7 +208,8 @@ _LIMITATION = re.compile(
 # I'm a machine made of code", "Vorlieben dieser Art hat ein Programm wie ich nicht")
 _NEGATION = re.compile(
     r"\b(?:not|never|no|nothing|none|non|nessun\w*|niente|nulla|né|ni|nada|nunca|ningún\w*|pas|jamais|rien|nicht|"
-    r"kein\w*|nie|nichts|impossib\w+|imposib\w+|unmöglich|beyond|blank|fuori|fuera|hors|außerhalb)\b|n['’]t\b",
+    r"kein\w*|nie|nichts|impossib\w+|imposib\w+|unmöglich|beyond|blank|fuori|fuera|hors|außerhalb|only|solo|soltanto|"
+    r"sólo|solamente|seulement|nur|lediglich)\b|n['’]t\b",
     re.IGNORECASE)
 # what only a machine lacks: a "model" that cannot reach these speaks of itself ("Ce modèle ne reçoit pas de données
 # météo en direct"); one that "cannot see the test set" is a topic
@@ -210,7 +223,8 @@ _THIRD_LIMITATION = re.compile(
     r"\b(?:can(?:not|['’]t)|is\s+(?:not\s+able|unable)|does(?:n['’]t|\s+not)|has\s+no|won['’]t|will\s+not|lacks|"
     r"non\s+(?:può|ha|è\s+in\s+grado|riesce|conosce|ricorda|vede)|no\s+(?:puede|tiene|es\s+capaz|recuerda|conoce|ve)|"
     r"ne\s+(?:peut|sait|voit|se\s+souvient)|n['’](?:a|est)\s+pas|kann\s+(?:\w+\s+){0,3}?(?:nicht|keine?n?)|"
-    r"hat\s+kein\w*|ist\s+nicht\s+in\s+der\s+Lage)\b",
+    r"hat\s+kein\w*|ist\s+nicht\s+in\s+der\s+Lage|non\s+è\s+in\s+grado|no\s+está\s+en\s+condiciones|"
+    r"darf\s+(?:\w+\s+){0,3}?(?:nicht|keine?n?)|is\s+not\s+(?:allowed|permitted))\b",
     re.IGNORECASE)
 # Each kind's regex runs only around a word every one of its matches contains (found by str.find, C speed, in
 # lower-cased text; the capitals-only ones as written), in a span from `before` characters ahead of that word
@@ -226,7 +240,7 @@ _TRIGGERS = {  # kind: (words in lower case, words as written, before, after)
                (), 60, 80),
     "refusal": (("sorry", "apologi", "unfortunately", "dispiace", "scus", "purtroppo", "spiacent", "siento",
                  "lamentablemente", "disculp", "désolé", "malheureusement", "excuse", "leid", "entschuldig", "perdon",
-                 "pardon", "navré"), (), 16, 160),
+                 "pardon", "navré", "not sure", "sicur", "segur", "sûr", "sicher"), (), 40, 160),
     "capability": (("don't have", "do not have", "don’t have", "non ho", "non possiedo", "no tengo", "n'ai pas",
                     "habe kein"), (), 8, 100),
     "third": (("assist", "asist", "chatbot", " bot", "model", "modèle"), ("AI", "IA", "KI", "ChatGPT", "GPT", "Claude",
@@ -243,7 +257,7 @@ _TRIGGERS = {  # kind: (words in lower case, words as written, before, after)
                "kenne", "kenntnis", "informiert", "wissen", "daten"), (), 60, 60),
 }
 _PATTERNS = {kind: re.compile(pattern, re.IGNORECASE) for kind, pattern in
-             {"self": _SELF, "cutoff": _CUTOFF, "refusal": _REFUSAL, "capability": _CAPABILITY, "third": _THIRD,
+             {"self": _SELF, "cutoff": _CUTOFF, "refusal": f"{_REFUSAL}|{_NON_ANSWER}", "capability": _CAPABILITY, "third": _THIRD,
               "passive": _PASSIVE, "hedge": _UNKNOWING}.items()}
 _SENTENCE_END = re.compile(r"[.!?…](?=\s|$)|\n")
 _LABELS = {"self": "AI disclaimer", "cutoff": "knowledge cut-off note", "refusal": "refusal",
@@ -358,7 +372,7 @@ class BoilerplateFilter(Detector):
         if kind == "third":  # a limitation in the sentence that names the speaker; a "model" must lack a machine's things
             begin, stop = sentence_bounds(text, start, end)
             window = text[begin:stop]
-            limitation = _THIRD_LIMITATION.search(window) or _NEGATION.search(window)
+            limitation = _THIRD_LIMITATION.search(window) or (not match.group("name") and _NEGATION.search(window))
             if match.group("model") and not _MACHINE_LACKS.search(window):
                 return None
         else:
