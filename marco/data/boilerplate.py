@@ -33,17 +33,20 @@ _ROLE_AFTER = (r"(?!\s+(?:therapist|researcher|engineer|expert|scientist|develop
                r"character|persona|specialist|enthusiast|company|startup|lab|course|class|project|policy|art|"
                r"di\s+volo|clinic|medic|ricercat|espert|sviluppat|ingegner|docente|insegnant|personaggio|"
                r"investigador|experto|chercheur|expert|Forscher|Experte|Entwickler|manager|director|officer|coordinator|professor|"
-               r"analyst|programmer|programmatore|programador|programmeur|Programmierer)\w*)")
+               r"analyst|programmer|programmatore|programador|programmeur|Programmierer|fan|user|nerd|skeptic|critic|lover|"
+               r"ethics|safety)\w*)")
 # the noun the speaker calls itself, with the modifiers LLMs put around it
 _SELF_NOUN = (
     rf"(?:(?:large|big|text-based|text-only|digital|virtual|conversational|generative|computer|pre-?trained|{_AI})[\s-]+)*"
     rf"(?:{_AI}(?:[\s-]+(?:language\s+)?(?:model|system|assistant|chatbot|program))?|language\s+model|"
     r"chatbot|chat\s*bot|bot|assistant|computer\s+program|program|machine|artificial\s+intelligence|software|"
     r"algorithm|neural\s+network|text\s+generator|logiciel|algorithme|algoritmo|macchina|máquina|Maschine|Algorithmus|"
-    r"automated\s+system|sistema\s+(?:automatico|automático|di\s+IA|de\s+IA|di\s+intelligenza\s+artificiale)|"
+    r"automated\s+system|sistema\s+(?:automatico|automático|di\s+IA|de\s+IA|di\s+intelligenza\s+artificiale|"
+    r"de\s+inteligencia\s+artificial)|"
     r"système\s+(?:automatique|d['’]IA)|(?:automatisches|KI-)System|"
     rf"modell[oi]\s+(?:di\s+)?(?:linguaggio|lingua|linguistico)(?:\s+{_AI})?(?:\s+di\s+grandi\s+dimensioni)?|"
-    rf"modell[oi](?:\s+{_AI})|assistente(?:\s+(?:virtuale|digitale|{_AI}))?|intelligenza\s+artificiale|"
+    rf"modell[oi](?:\s+{_AI})|modell[oi]\s+di\s+(?:{_AI}|intelligenza\s+artificiale)|"
+    rf"modelo\s+de\s+(?:{_AI}|inteligencia\s+artificial)|modèle\s+d['’](?:{_AI}|intelligence\s+artificielle)|assistente(?:\s+(?:virtuale|digitale|{_AI}))?|intelligenza\s+artificiale|"
     rf"programma(?:\s+(?:informatico|per\s+computer))?|"
     rf"modelo\s+de\s+(?:lenguaje|idioma)(?:\s+{_AI})?|asistente(?:\s+(?:virtual|digital|{_AI}))?|"
     r"inteligencia\s+artificial|programa(?:\s+informático)?|"
@@ -59,17 +62,19 @@ _FILL = (r"(?:\s*,?\s*(?:just|only|merely|simply|but|nothing\s+more\s+than|no\s+
          r"in\s+fondo|sólo|al\s+fin\s+y\s+al\s+cabo|después\s+de\s+todo|seulement|juste|simplement|après\s+tout|"
          r"au\s+fond|nur|lediglich|bloß|eben|schließlich|letztlich)\s*,?)*\s*")
 _SELF = (
-    r"\b(?:as|being|i\s+am|i'm|i’m|me\s+being|(?:since|because|given\s+that|as|now\s+that)\s+i(?:'m|’m|\s+am))"
-    rf"{_FILL}(?:{_ART})?{_SELF_NOUN}"
-    r"|\b(?:come|in\s+quanto|essendo(?:\s+io)?|sono|io\s+sono|di\s+essere|in\s+qualità\s+di|non\s+sono\s+(?:altro|nient['’]altro)\s+che|"
+    r"\b(?:as|being|i\s+am|i'm|i’m|me\s+being|(?:since|because|given\s+that|as|now\s+that)\s+i(?:'m|’m|\s+am|m))"
+    rf"{_FILL}(?:{_ART})?(?:[\w-]+\s+)?{_SELF_NOUN}"
+    r"|\b(?:come|in\s+quanto|essendo(?:\s+io)?|sono|io\s+sono|di\s+essere|in\s+qualità\s+di|"
+    r"(?:non\s+)?(?:sono|essendo)\s+(?:altro|nient['’]altro)\s+che|"
     r"(?:poiché|dato\s+che|visto\s+che|perché|siccome|giacché)\s+(?:io\s+)?sono)"
     rf"{_FILL}(?:{_ART})?{_SELF_NOUN}"
     r"|\b(?:como|siendo|soy|yo\s+soy|ser|al\s+ser|(?:ya|dado|puesto)\s+que\s+soy|porque\s+soy|no\s+soy\s+más\s+que|"
     rf"en\s+mi\s+calidad\s+de){_FILL}(?:{_ART})?{_SELF_NOUN}"
     r"|\b(?:en\s+tant\s+qu(?:e\s+|'|’)|comme\s+|étant\s+|je\s+suis\s+|(?:puisque|parce\s+que|car|vu\s+que)\s+je\s+suis\s+|"
-    rf"je\s+ne\s+suis\s+qu(?:e\s+|'|’)|n['’]étant\s+qu(?:e\s+|'|’)){_FILL}(?:{_ART})?{_SELF_NOUN}"
-    rf"|\b(?:als\s+|ich\s+bin\s+){_FILL}(?:{_ART})?{_SELF_NOUN}"
-    rf"|\b(?:da|weil|wenn|obwohl)\s+ich{_FILL}(?:{_ART})?{_SELF_NOUN}\s+bin"
+    rf"(?:je|qui)\s+ne\s+suis\s+qu(?:e\s+|'|’)|n['’]étant\s+qu(?:e\s+|'|’)){_FILL}(?:{_ART})?(?:[\w-]+\s+)?{_SELF_NOUN}"
+    rf"|\b(?:als\s+(?:[\w-]+\s+){{0,2}}?|ich\s+bin\s+|bin\s+ich\s+|bin\s+(?:ja\s+|doch\s+|halt\s+|eben\s+)*(?=ne\s|n\s|eine?\s))"
+    rf"{_FILL}(?:{_ART}|ne\s+|n\s+)?(?:[\w-]+\s+)?{_SELF_NOUN}"
+    rf"|\b(?:da|weil|wenn|obwohl)\s+ich{_FILL}(?:{_ART})?(?:[\w-]+\s+)?{_SELF_NOUN}"
     rf"|(?:{_ART})(?:\w+\s+)?{_SELF_NOUN}\w*\s+(?:like\s+(?:me|myself)|come\s+me|como\s+yo|comme\s+moi|wie\s+(?:ich|mich|mir))\b"
     rf"|\b(?:i|io|yo|moi|ich)\s*,\s*(?:{_ART})?(?:[\w-]+\s+)?{_SELF_NOUN}"  # "I, a text-only assistant,"
     rf"|\b(?:da\s+|como\s+|en\s+)?(?:{_ART})?{_SELF_NOUN}\s+(?:quale|che|que|qui|der|die)\s+(?:sono|soy|je\s+suis|suis|ich\s+bin|bin)\b"
@@ -106,7 +111,14 @@ _PASSIVE = (
     r"|\bj['’]ai\s+été\s+(?:entraînée?|programmée?|conçue?|configurée?)\s+(?:\w+\s+){0,3}?(?:à|pour)\s+(?:refuser|ne|éviter)"
     r"|\bich\s+(?:bin|wurde)\s+(?:darauf\s+|dazu\s+|dafür\s+)?(?:trainiert|programmiert|entwickelt|konfiguriert)"
     r"(?:\s+worden)?,?\s+(?:\w+\s+){0,3}?(?:keine|nicht|zu\s+vermeiden|abzulehnen)"
-    r"|\bmir\s+wurde\s+(?:\w+\s+){0,4}?kein\w*\s+\w+\s+(?:gegeben|gewährt)"
+    r"|\bmir\s+wurde\s+(?:\w+\s+){0,4}?kein\w*\s+\w+\s+(?:gegeben|gewährt)|\bno\s+se\s+me\s+permite"
+    # made to avoid or refuse, whoever the subject (evidence() wants the speaker or "this model" in the sentence)
+    r"|(?P<designed>\b(?:built|trained|designed|programmed|instructed|configured|addestrat\w|programmat\w|progettat\w|"
+    r"pensat\w|entrenad\w|programad\w|diseñad\w|entraîné\w*|programmé\w*|conçu\w*|trainiert|programmiert|entwickelt|"
+    r"ausgelegt|konzipiert)[\s,]+(?:\w+\s+){0,3}?(?:to\s+(?:avoid|refuse|decline|stay\s+neutral|not)|not\s+to|"
+    r"a\s+(?:evitare|non|rifiutare|restare\s+neutral\w)|per\s+(?:evitare|non)|para\s+(?:evitar|no|rechazar)|"
+    r"à\s+(?:éviter|refuser|ne|rester\s+neutre)|pour\s+(?:éviter|ne)|"
+    r"(?:[\w-]+\s+){0,3}?zu\s+(?:vermeiden|bleiben|verweigern|ablehnen)|dass\s+ich\s+(?:\w+\s+){0,3}?(?:keine?|nicht)))"
 )
 # a time boundary ("after late 2022", "dopo settembre 2021", "bis 2023") ...
 _BOUNDARY = re.compile(
@@ -127,8 +139,10 @@ _UNKNOWING = (
     r"|\b(?:my|mis?|mes|ma|mon|mein\w*|i\s+miei|le\s+mie|la\s+mia|il\s+mio)\s+(?:\w+\s+){0,2}?(?:knowledge|information|"
     r"data|conoscenz\w+|informazion\w+|dati|conocimientos?|información|datos|connaissances?|informations|données|Wissen|"
     r"Informationen|Daten)\b"
-    r"|\b(?:the\s+(?:information|data|knowledge)\s+i\s+have|le\s+informazioni\s+che\s+ho|i\s+dati\s+che\s+ho|"
-    r"la\s+información\s+que\s+tengo|les\s+informations\s+dont\s+je\s+dispose|die\s+Informationen,?\s+die\s+ich\s+habe)"
+    # a knowledge word ("the information I was trained on", "i dati su cui sono stato addestrato", "what I know")
+    r"|\b(?:information|data|knowledge|informazioni|dati|conoscenze|datos|información|conocimientos|données|informations|"
+    r"connaissances|Informationen|Daten|Wissen)\b|\b(?:what\s+i\s+know|ciò\s+che\s+so|quello\s+che\s+so|lo\s+que\s+sé|"
+    r"ce\s+que\s+je\s+sais|was\s+ich\s+weiß)\b"
 )
 _CUTOFF = (
     r"\b(?:my|as\s+of\s+my)\s+(?:(?:last|latest|most\s+recent)\s+)?(?:knowledge\s+)?(?:cut-?\s?off|training(?:\s+data)?|"
@@ -139,15 +153,16 @@ _CUTOFF = (
     r"conocimientos?\s+(?:llega|se\s+detiene|está\s+actualizado))"
     r"|\b(?:ma|mes|mon)\s+(?:dernière\s+mise\s+à\s+jour|données\s+d'(?:entraînement|apprentissage)|entraînement|"
     r"date\s+limite|connaissances\s+s'arrêtent)"
-    r"|\b(?:mein|meine|meinem|meines|meiner|meinen)\s+(?:Wissensstand|Trainingsdaten|Training|letzte[nm]?\s+Aktualisierung|"
+    r"|\b(?:mein|meine|meinem|meines|meiner|meinen)\s+(?:Wissensstand|Trainingsdaten|Training|letzte[nm]?\s+(?:Aktualisierung|Updates?)|"
     r"Wissen\s+reicht)"
 )
 _SORRY = (r"(?:i'm\s+sorry|i\s+am\s+sorry|sorry|i\s+apologi[sz]e|apologies|my\s+apologies|unfortunately|mi\s+dispiace|mi\s+scuso|purtroppo|"
-          r"scusa(?:mi)?|perdona(?:mi)?|perdón|pardon|je\s+suis\s+(?:navrée?|désolée?)|navrée?|"
+          r"scusa(?:mi)?|perdona(?:mi)?|perdón|pardon|je\s+suis\s+(?:navrée?|désolée?)|navrée?|mi\s+spiace|je\s+regrette|"
           r"spiacente|lo\s+siento|lamentablemente|disculp[ae]|désolée?|malheureusement|je\s+m'excuse|"
           r"es\s+tut\s+mir\s+leid|tut\s+mir\s+leid|leider|entschuldig\w*)")
 _TASK = (r"(?:help|assist|provide|create|generate|fulfil+|comply|answer|support|access|browse|draw|display|view|"
-         r"search|look\s+up|find|give|tell|send|book|call|open|read|reveal|disclose|share|do|"
+         r"search|look\s+up|give|tell|send|book|call|open|read|reveal|disclose|share|do|"
+         r"\w{3,}(?:are|ere|ire|ar|er|ir|re)(?:ti|vi|mi|lo|la|le|te|se|nos|les)?(?=\s|[.,;:!?]|$)|"
          r"cercar|trovar|dar|dir|inviar|prenotar|chiamar|aprir|legger|facilitar|buscar|encontrar|decir|enviar|reservar|"
          r"llamar|abrir|leer|chercher|trouver|donner|dire|envoyer|réserver|appeler|ouvrir|lire|suchen|finden|geben|"
          r"sagen|senden|buchen|anrufen|öffnen|lesen|herausgeben|formulieren|weitergeben|"
@@ -158,6 +173,8 @@ _TASK = (r"(?:help|assist|provide|create|generate|fulfil+|comply|answer|support|
          r"aider|fournir|créer|générer|répondre|accéder|voir|dessiner|afficher|écrire|"
          r"helfen|bereitstellen|erstellen|generieren|antworten|zugreifen|sehen|zeichnen|anzeigen|schreiben)")
 _CANNOT = (r"(?:that['’]s\s+(?:something|not\s+something)\s+i\s+(?:won['’]t|will\s+not|can['’]t|cannot)|"
+           r"i(?:['’]m|\s+am)\s+not\s+going\s+to|non\s+(?:\w+\s+)?\w+rò|no\s+voy\s+a|je\s+ne\s+vais\s+pas|"
+           r"je\s+ne\s+suis\s+pas\s+en\s+mesure\s+d[e'’]|no\s+estoy\s+en\s+condiciones\s+de|ich\s+werde\s+(?:\w+\s+){0,3}?nicht|"
            r"(?:il\s+)?m['’]est\s+impossible\s+d[e'’]|mi\s+è\s+impossibile|me\s+es\s+imposible|"
            r"i['’]m\s+(?:not\s+able|unable)\s+to|i\s+(?:can't|can’t|cannot|can\s+not|am\s+(?:not\s+able|unable)\s+to|won't|"
            r"will\s+not|must\s+decline\s+to|"
@@ -209,14 +226,15 @@ _LIMITATION = re.compile(
 _NEGATION = re.compile(
     r"\b(?:not|never|no|nothing|none|non|nessun\w*|niente|nulla|né|ni|nada|nunca|ningún\w*|pas|jamais|rien|nicht|"
     r"kein\w*|nie|nichts|impossib\w+|imposib\w+|unmöglich|beyond|blank|fuori|fuera|hors|außerhalb|only|solo|soltanto|"
-    r"sólo|solamente|seulement|nur|lediglich)\b|n['’]t\b",
+    r"sólo|solamente|seulement|nur|lediglich|hard|difficult|difficile|difícil|schwer|schwierig|dont|cant|wont)\b|n['’]t\b",
     re.IGNORECASE)
 # what only a machine lacks: a "model" that cannot reach these speaks of itself ("Ce modèle ne reçoit pas de données
 # météo en direct"); one that "cannot see the test set" is a topic
 _MACHINE_LACKS = re.compile(
     r"\b(?:access|internet|web|online|real[-\s]time|live|current\s+(?:data|events)|browse|files?|attachments?|screen|"
     r"camera|memory|remember|opinions?|feelings?|emotions?|accesso|tempo\s+reale|acceso|tiempo\s+real|en\s+direct|"
-    r"accès|Zugriff|Echtzeit|live|connesso|collegato|conectado|connecté|verbunden)\b",
+    r"accès|Zugriff|Echtzeit|live|connesso|collegato|conectado|connecté|verbunden|images?|immagini|imágenes|Bilder|"
+    r"pictures|audio|voice|voce|voz|voix|Stimme)\b",
     re.IGNORECASE)
 # ... or, for the speaker named in the third person, a limitation of that subject
 _THIRD_LIMITATION = re.compile(
@@ -240,7 +258,7 @@ _TRIGGERS = {  # kind: (words in lower case, words as written, before, after)
                (), 60, 80),
     "refusal": (("sorry", "apologi", "unfortunately", "dispiace", "scus", "purtroppo", "spiacent", "siento",
                  "lamentablemente", "disculp", "désolé", "malheureusement", "excuse", "leid", "entschuldig", "perdon",
-                 "pardon", "navré", "not sure", "sicur", "segur", "sûr", "sicher"), (), 40, 160),
+                 "pardon", "navré", "not sure", "sicur", "segur", "sûr", "sicher", "spiace", "regrette"), (), 40, 160),
     "capability": (("don't have", "do not have", "don’t have", "non ho", "non possiedo", "no tengo", "n'ai pas",
                     "habe kein"), (), 8, 100),
     "third": (("assist", "asist", "chatbot", " bot", "model", "modèle"), ("AI", "IA", "KI", "ChatGPT", "GPT", "Claude",
@@ -249,8 +267,9 @@ _TRIGGERS = {  # kind: (words in lower case, words as written, before, after)
                  "intended", "progettat", "programmat", "creat", "costruit", "pensat", "addestrat", "stato dat",
                  "stata dat", "concess", "fornit", "diseñad", "programad", "cread", "construid", "entrenad", "conçu",
                  "programmé", "créé", "entraîné", "entwickelt", "programmiert", "gebaut", "trainiert", "konzipiert",
-                 "gemacht", "trained", "instructed", "istruit", "configur", "se me ha", "mir wurde"), (), 60, 60),
-    "hedge": (("know", "aware", "up to date", "updated", "blank", "information", "data", "non so", "conosc", "saprei",
+                 "gemacht", "trained", "instructed", "istruit", "configur", "se me ha", "mir wurde", "ausgelegt",
+                 "se me permite", "diseñad"), (), 60, 120),
+    "hedge": (("what i know", "ciò che so", "quello che so", "lo que sé", "ce que je sais", "was ich weiß", "know", "aware", "up to date", "updated", "blank", "information", "data", "non so", "conosc", "saprei",
                "informazion", "conocimient", "je n'ai pas de", "je n’ai pas de",
                "aggiornat", "al corrente", "notizie", "dati", "sé", "sabría", "al día", "al tanto", "informaci",
                "datos", "je ne sais", "je ne connais", "saurais", "au courant", "données", "connaissance", "weiß",
@@ -365,18 +384,26 @@ class BoilerplateFilter(Detector):
             return None
         if kind == "hedge":
             begin, stop = sentence_bounds(text, start, end)
-            dated = _BOUNDARY.search(text, begin, stop) or (_YEAR.search(text, begin, stop) and _STOPS.search(text, end, stop))
-            return (begin, stop) if dated else None
+            dated = _BOUNDARY.search(text, begin, stop) or (_YEAR.search(text, begin, stop) and _STOPS.search(text, begin, stop))
+            return (begin, stop) if dated and _FIRST_PERSON.search(text, begin, stop) else None
+        if kind == "passive" and match.group("designed"):
+            begin, stop = sentence_bounds(text, start, end)
+            if not (_FIRST_PERSON.search(text, begin, stop) or _PATTERNS["third"].search(text, begin, stop)):
+                return None
+        if kind == "refusal" and _LOGISTICS.search(text, start, sentence_bounds(text, start, end)[1]):
+            return None
         if kind not in ("self", "third"):
             return sentence_bounds(text, start, end)
         if kind == "third":  # a limitation in the sentence that names the speaker; a "model" must lack a machine's things
             begin, stop = sentence_bounds(text, start, end)
             window = text[begin:stop]
-            limitation = _THIRD_LIMITATION.search(window) or (not match.group("name") and _NEGATION.search(window))
+            limitation = _THIRD_LIMITATION.search(window) or (_NEGATION.search(window) if not match.group("name")
+                                                              else _SOON_NEGATED.match(text, end))
             if match.group("model") and not _MACHINE_LACKS.search(window):
                 return None
-        else:
+        else:  # the sentence before, its own and the next: "Io parlo solo l'inglese. Sono un modello di linguaggio."
             begin, stop = sentence_bounds(text, start, end, extra_sentences=1)
+            begin = sentence_bounds(text, max(0, begin - 2), max(0, begin - 2))[0] if begin > 1 else begin
             window = text[begin: min(stop, end + _WINDOW)]
             limitation = _LIMITATION.search(window) or _NEGATION.search(window)
             if not _FIRST_PERSON.search(window):
@@ -386,18 +413,28 @@ class BoilerplateFilter(Detector):
         return sentence_bounds(text, min(start, begin + limitation.start()), max(end, begin + limitation.end()))
 
 
+_SOON_NEGATED = re.compile(r"(?:\s+[\w',]+){0,8}?\s+(?:not|never|no|non|ne|n['’]\w+|kein\w*|nicht|isn['’]t|doesn['’]t|"
+                           r"won['’]t|can['’]t|cannot)\b", re.IGNORECASE)  # "Gemini non esprime", "Claude is ... and isn't"
+# a person's plans ("Sorry, I can't find it right now", "Freitag kann ich leider nicht"): no refusal of a request
+_LOGISTICS = re.compile(r"\b(?:today|tonight|tomorrow|right\s+now|this\s+(?:week|weekend)|on\s+\w+day|\w+day|oggi|stasera|domani|"
+                        r"adesso|\w+dì|sabato|domenica|hoy|mañana|ahora|lunes|martes|miércoles|jueves|viernes|sábado|"
+                        r"domingo|aujourd['’]hui|ce\s+soir|demain|maintenant|\w+di\b|heute|morgen|jetzt|\w+tag|Mittwoch)\b",
+                        re.IGNORECASE)
 _YEAR = re.compile(r"\b(?:19|20)\d\d\b")
 _QUOTE_SPANS = re.compile(r"'(?<=(?<!\w)')(?:[^'\n]|'(?=\w)){12,300}?'(?!\w)|\"[^\"\n]{12,300}\"|«[^»\n]{12,300}»|"
                           r"“[^”\n]{12,300}”|„[^“”\n]{12,300}[“”]")
 # the speaker itself: a self-reference in a sentence without one is a character's ("Essendo una macchina, non poteva")
 _FIRST_PERSON = re.compile(
-    r"\b(?:i|me|my|myself|io|mi|mio|mia|ho|sono|posso|yo|mí|mis?|soy|estoy|tengo|puedo|sé|je|j|moi|mon|mes|suis|"
-    r"ich|mich|mir|mein\w*|bin)\b|\b(?:non|no)\s+(?:\w+\s+)?\w+o\b|\bm['’]",
+    r"(?-i:\bI\b)(?=['’,]|\s+(?:\w+ly\s+)?(?:am|was|have|had|do|don['’]t|did|can|cannot|can['’]t|could|will|won['’]t|would|"
+    r"know|think|should|must|might|may|only|just|also|never|need|want|see|believe|understand|lack|keep|exist)\b)|"
+    r"\b(?:me|my|myself|io|mi|mio|mia|miei|mie|ho|sono|posso|yo|mí|mis?|soy|estoy|tengo|puedo|sé|je|j|moi|mon|mes|suis|"
+    r"ich|mich|mir|mein\w*|bin)\b|\b(?:non|no)\s+(?:\w+\s+)?\w+[oò]\b|\bm['’]",
     re.IGNORECASE)
 _SPEAKER = re.compile(r"(?m)(?:^|(?<=[.!?]\s))([A-ZÀ-Ý][A-ZÀ-Ý' -]{1,20}?)\s?:\s")
 # what the speaker knows "stops" somewhere: "s'arrête", "arrivano solo fino", "llegan", "reicht"
-_STOPS = re.compile(r"\b(?:goes|go|extends|stops|ends|is\s+limited|covers|reaches|arriv\w+|si\s+ferm\w+|risal\w+|llega\w*|"
-                    r"termina\w*|alcanza\w*|s['’]arrêt\w+|remont\w+|reich\w+|ende\w*|geh\w+)\b", re.IGNORECASE)
+_STOPS = re.compile(r"\b(?:goes|go|extends|stops|ends|is\s+limited|covers|reaches|reflects|arriv\w+|si\s+ferm\w+|"
+                    r"risal\w+|aggiornat\w|llega\w*|termina\w*|alcanza\w*|actualizad\w+|s['’]arrêt\w+|remont\w+|"
+                    r"dat\w+|à\s+jour|reich\w+|ende\w*|geh\w+|Stand)\b", re.IGNORECASE)
 
 
 def _quoted(text: str, at: int) -> bool:

@@ -25,6 +25,11 @@ _FINAL_MARKS = ".!?…:;)]}\"'”»*_`~>|"  # a list item ending on one of these
 _OPEN_PUNCTUATION = {",": "a comma", ";": "a semicolon", ":": "a colon", "-": "a dash", "–": "a dash",
                      "—": "a dash", "=": "an operator", "+": "an operator", "&": "an ampersand"}
 _OPENING_QUOTE = re.compile(r'(?<![\w\d])"(?=[^\W\d_])')  # opens on a letter; not an inch mark (5'10")
+_OPENING_AT_END = re.compile(r'(?:^|[\s:(])["“«$]\Z')  # 'the lyrics are:\n\n"', "Allocate your $"
+_TRAILING_EMPTY_FENCE = re.compile(r"(?<=[.!?…])\s*\n```\s*\Z")  # a converter's stray opening fence after a full stop
+_SIGN_OFF = re.compile(r"^(?:[A-ZÀ-Ý][\w'’.-]*\s?){1,3}$")  # "Kip", "Carla", "Dr. Rossi" on the last line
+_HASHTAGS = re.compile(r"#\w+\Z")
+_CODE_OPEN = re.compile(r"[,=+\-*/(\[{.\\]\Z")  # a line of code that goes on
 _CODE_LINE = re.compile(r"^(?: {4}|\t)|[=(){};<>]")
 _TAIL = 60
 
@@ -36,8 +41,12 @@ def prose_lines(text: str) -> list[str]:
 
 def open_punctuation(text: str) -> tuple[str, str] | None:
     mark = text[-1]
+    if mark == ";" and _CODE_LINE.search(text[text.rfind("\n") + 1:]):  # "removeChild(div);" ends a statement
+        return None
     if mark in _OPEN_PUNCTUATION and not (mark in "-+=" and text[-2:-1] == mark):  # "--", "==" are markup
         return f"ends on {_OPEN_PUNCTUATION[mark]}", text[-_TAIL:]
+    if _OPENING_AT_END.search(text[-3:]):
+        return "ends on an opening quotation mark", text[-_TAIL:]
     return None
 
 
@@ -85,15 +94,31 @@ def short_last_item(lines: list[str]) -> tuple[str, str] | None:
 
 
 def long_prose(lines: list[str]) -> bool:
-    """The last line is prose that follows sentences which end properly: two or more before it in the reply,
-    and four or more words since the last one."""
+    """The last line is prose after a sentence that ends properly, and no code, list item, table row, heading,
+    hashtag or sign-off ("Forever yours,\nKip")."""
     last = lines[-1].strip() if lines else ""
-    if not last or _LIST_ITEM.match(last) or last.startswith(("|", "#", ">")):
+    if (not last or _LIST_ITEM.match(last) or last.startswith(("|", "#", ">")) or _CODE_LINE.search(lines[-1])
+            or _HASHTAGS.search(last) or (_SIGN_OFF.match(last) and len(lines) > 1)):
         return False
-    ends = list(_SENTENCE_END.finditer(last))
-    fragment = last[ends[-1].end():] if ends else last
-    earlier = sum(len(_SENTENCE_END.findall(line + " ")) for line in lines[:-1]) + len(ends)
-    return earlier >= 2 and len(fragment.split()) >= 4
+    ends = len(_SENTENCE_END.findall(last)) + sum(len(_SENTENCE_END.findall(line + " ")) for line in lines[:-1])
+    return ends >= 1
+
+
+def open_code(text: str) -> tuple[str, str] | None:
+    """A reply whose last code block stops mid-statement: a converter may close the fence of code that was cut
+    ("test_masks = ...\nmodel.eval(\n```"), so the code decides, not the fence."""
+    if not text.endswith("```"):
+        return None
+    start = text.rfind("```", 0, len(text) - 3)
+    block = text[start + 3: -3] if start >= 0 and text.count("```") % 2 == 0 else ""
+    code = block.split("\n", 1)[1] if "\n" in block else ""
+    last = code.rstrip().rsplit("\n", 1)[-1].rstrip()
+    if not last:
+        return None
+    opened = sum(code.count(o) - code.count(c) for o, c in ("()", "[]", "{}"))
+    if opened > 0 or _CODE_OPEN.search(last):
+        return "ends in code that stops mid-statement", text[-_TAIL:]
+    return None
 
 
 def open_word(text: str, last_line: str, prose: bool) -> tuple[str, str] | None:
@@ -107,7 +132,8 @@ def open_word(text: str, last_line: str, prose: bool) -> tuple[str, str] | None:
 
 def open_ending(text: str) -> tuple[str, str] | None:
     """(what is open, the tail that shows it), or None: judged on the reply alone (`text` right-stripped)."""
-    found = open_punctuation(text)
+    text = _TRAILING_EMPTY_FENCE.sub("", text)
+    found = open_punctuation(text) or open_code(text)
     if found or not (text[-1].isalnum() or text[-1] in "|"):
         return found
     found = open_quote(text)

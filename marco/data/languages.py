@@ -34,8 +34,8 @@ NEVER_LAST = {
     "it": "il lo la i gli le un di da del dello della dei degli delle al allo alla ai agli alle dal dallo dalla "
           "dai dagli dalle nel nello nella nei negli nelle sul sullo sulla sui sugli sulle col coi e ed o od ma che "
           "se con per tra fra non oppure ovvero",
-    "es": "el los las un unos unas de del al y e o u pero que con sin por para en mi mis tu tus su sus muy sino "
-          "aunque porque",
+    "es": "el la los las un unos unas de del al y e o u pero que con sin por para en mi mis tu tus su sus muy "
+          "sino aunque porque",
     "fr": "le les un une des du de au aux et ou mais que qu dans sur pour par avec sans ce cet cette ces mon ton "
           "son ma ta sa mes tes ses notre votre nos vos très car",
     "de": "der den dem des ein eine einen einem einer eines und oder dass weil ob wenn als sehr von für zum zur "

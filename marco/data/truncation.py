@@ -21,7 +21,7 @@ flagged, with the first of these that applies, when it:
 Thresholds: the targets are recall >= 0.8 on cut-off replies of mixed real corpora, <= 1% of clean replies
 flagged (benchmarks/real_data.py); `limit_min_replies` = 5 because five identical maxima in a corpus are far beyond
 chance for free text; `unpunctuated_max_share` = 0.02 bounds what that rule can flag in a clean corpus to 2%, and
-still holds where 1 reply in 80 was cut; `long_reply_quantile` = 0.9: a cap cuts long replies, and a short chat
+still holds where 1 reply in 80 was cut; `long_reply_quantile` = 0.6: a cap cuts long replies, and a short chat
 reply without a final stop is a style (CIMA's tutors end 6% of theirs so).
 """
 
@@ -132,7 +132,7 @@ class TruncationFilter(Detector):
                                                                 "length limit."})
     unpunctuated_max_share: float = field(default=0.02, metadata={"help": "Where at most this share of replies end on "
                                                                           "a letter or digit, any such reply is cut."})
-    long_reply_quantile: float = field(default=0.9, metadata={"help": "A reply at least this long (a quantile of the "
+    long_reply_quantile: float = field(default=0.6, metadata={"help": "A reply at least this long (a quantile of the "
                                                                       "corpus's lengths) that ends mid-prose is cut."})
     score_model: str | None = field(default=None, metadata={"help": "Causal LM: also flag replies it would not end "
                                                                     "where they end."})
