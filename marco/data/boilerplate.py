@@ -57,10 +57,10 @@ _SELF_NOUN = (
 ) + _ROLE_AFTER + r"(?![\w-])"
 _ART = r"(?:an?|the|one|un[ao]?|un'|un’|una|une|ein(?:e|en)?|el|la|le|il)\s*"
 # words that may stand between the copula and the noun: "I am, after all, a machine", "sono pur sempre un programma"
-_FILL = (r"(?:\s*,?\s*(?:just|only|merely|simply|but|nothing\s+more\s+than|no\s+more\s+than|after\s+all|ultimately|"
+_FILL = (r"(?:[\s,]+(?:just|only|merely|simply|but|nothing\s+more\s+than|no\s+more\s+than|after\s+all|ultimately|"
          r"basically|essentially|still|in\s+the\s+end|solo|soltanto|semplicemente|solamente|pur\s+sempre|dopotutto|"
          r"in\s+fondo|sólo|al\s+fin\s+y\s+al\s+cabo|después\s+de\s+todo|seulement|juste|simplement|après\s+tout|"
-         r"au\s+fond|nur|lediglich|bloß|eben|schließlich|letztlich)\s*,?)*\s*")
+         r"au\s+fond|nur|lediglich|bloß|eben|schließlich|letztlich)\b)*[\s,]*")
 _SELF = (
     r"\b(?:as|being|i\s+am|i'm|i’m|me\s+being|(?:since|because|given\s+that|as|now\s+that)\s+i(?:'m|’m|\s+am|m))"
     rf"{_FILL}(?:{_ART})?(?:[\w-]+\s+)?{_SELF_NOUN}"
@@ -75,9 +75,9 @@ _SELF = (
     rf"|\b(?:als\s+(?:[\w-]+\s+){{0,2}}?|ich\s+bin\s+|bin\s+ich\s+|bin\s+(?:ja\s+|doch\s+|halt\s+|eben\s+)*(?=ne\s|n\s|eine?\s))"
     rf"{_FILL}(?:{_ART}|ne\s+|n\s+)?(?:[\w-]+\s+)?{_SELF_NOUN}"
     rf"|\b(?:da|weil|wenn|obwohl)\s+ich{_FILL}(?:{_ART})?(?:[\w-]+\s+)?{_SELF_NOUN}"
-    rf"|(?:{_ART})(?:\w+\s+)?{_SELF_NOUN}\w*\s+(?:like\s+(?:me|myself)|come\s+me|como\s+yo|comme\s+moi|wie\s+(?:ich|mich|mir))\b"
+    rf"|\b{_SELF_NOUN}\w*\s+(?:like\s+(?:me|myself)|come\s+me|como\s+yo|comme\s+moi|wie\s+(?:ich|mich|mir))\b"
     rf"|\b(?:i|io|yo|moi|ich)\s*,\s*(?:{_ART})?(?:[\w-]+\s+)?{_SELF_NOUN}"  # "I, a text-only assistant,"
-    rf"|\b(?:da\s+|como\s+|en\s+)?(?:{_ART})?{_SELF_NOUN}\s+(?:quale|che|que|qui|der|die)\s+(?:sono|soy|je\s+suis|suis|ich\s+bin|bin)\b"
+    rf"|\b{_SELF_NOUN}\s+(?:quale|che|que|qui|der|die)\s+(?:sono|soy|je\s+suis|suis|ich\s+bin|bin)\b"
 )
 # the speaker named in the third person: "this assistant", "the AI you are chatting with", "ChatGPT"
 _THIRD = (
@@ -250,12 +250,10 @@ _THIRD_LIMITATION = re.compile(
 _TRIGGERS = {  # kind: (words in lower case, words as written, before, after)
     "self": (("model", "modèl", "assist", "asist", "program", "chatbot", "chat bot", " bot", "-bot", "intelligen",
               "inteligen", "machine", "llm", "gpt", "software", "logiciel", "algorit", "macchin", "máquina", "maschin",
-              "neural", "generator", "sistema", "system", "systè"), ("AI", "A.I.", "IA", "KI"), 120, 80),
+              "neural", "generator", "sistema", "system", "systè"), ("AI", "A.I.", "IA", "KI"), 70, 80),
     "cutoff": (("update", "training", "aggiornament", "addestrament", "cut-off", "cutoff", "cut off", "limite",
                 "conoscenz", "actualizaci", "entrenamient", "fecha de corte", "conocimient", "mise à", "entraîn",
-                "apprentissage", "connaissances", "wissen", "aktualisierung", "knowledge", "information", "data",
-                "dati", "informazion", "notizie", "datos", "informaci", "données", "formation", "daten", "kenntnisse"),
-               (), 60, 80),
+                "apprentissage", "connaissances", "wissen", "aktualisierung"), (), 50, 80),
     "refusal": (("sorry", "apologi", "unfortunately", "dispiace", "scus", "purtroppo", "spiacent", "siento",
                  "lamentablemente", "disculp", "désolé", "malheureusement", "excuse", "leid", "entschuldig", "perdon",
                  "pardon", "navré", "not sure", "sicur", "segur", "sûr", "sicher", "spiace", "regrette"), (), 40, 160),
@@ -263,12 +261,11 @@ _TRIGGERS = {  # kind: (words in lower case, words as written, before, after)
                     "habe kein"), (), 8, 100),
     "third": (("assist", "asist", "chatbot", " bot", "model", "modèle"), ("AI", "IA", "KI", "ChatGPT", "GPT", "Claude",
                                                                       "Bard", "Gemini", "Copilot"), 40, 60),
-    "passive": (("designed", "programmed", "built", "created", "engineered", "configured", "made to", "made for", "meant",
-                 "intended", "progettat", "programmat", "creat", "costruit", "pensat", "addestrat", "stato dat",
-                 "stata dat", "concess", "fornit", "diseñad", "programad", "cread", "construid", "entrenad", "conçu",
-                 "programmé", "créé", "entraîné", "entwickelt", "programmiert", "gebaut", "trainiert", "konzipiert",
-                 "gemacht", "trained", "instructed", "istruit", "configur", "se me ha", "mir wurde", "ausgelegt",
-                 "se me permite", "diseñad"), (), 60, 120),
+    "passive": (("designed", "programmed", "built", "engineered", "configured", "made to", "made for", "meant", "intended",
+                 "progettat", "programmat", "pensat", "addestrat", "stato dat", "stata dat", "concess", "diseñad",
+                 "programad", "entrenad", "conçu", "programmé", "entraîné", "entwickelt", "programmiert", "trainiert",
+                 "konzipiert", "trained", "instructed", "istruit", "se me ha", "mir wurde", "ausgelegt",
+                 "se me permite"), (), 60, 120),
     "hedge": (("what i know", "ciò che so", "quello che so", "lo que sé", "ce que je sais", "was ich weiß", "know", "aware", "up to date", "updated", "blank", "information", "data", "non so", "conosc", "saprei",
                "informazion", "conocimient", "je n'ai pas de", "je n’ai pas de",
                "aggiornat", "al corrente", "notizie", "dati", "sé", "sabría", "al día", "al tanto", "informaci",
@@ -304,6 +301,8 @@ def candidates(replies: list[str]) -> dict[int, list[tuple[int, str, int, int]]]
                     at = haystack.find(needle, at + 1)
     spans = {}
     for index, found in hits.items():
+        if not _YEAR.search(replies[index]):  # a cut-off hedge names its date
+            found = [hit for hit in found if hit[1] != "hedge"]
         merged = []
         for begin, kind, end in sorted(found):
             same = [i for i, span in enumerate(merged) if span[1] == kind and begin <= span[3]]
