@@ -52,15 +52,16 @@ _SELF_NOUN = (
     r"inteligencia\s+artificial|programa(?:\s+informático)?|"
     rf"modèle\s+de\s+(?:langage|langue)(?:\s+{_AI})?|assistant(?:e)?\s+(?:virtuel(?:le)?|numérique)|"
     r"intelligence\s+artificielle|programme(?:\s+informatique)?|"
-    rf"(?:{_AI}-)?Sprachmodells?|{_AI}-(?:Modell|Assistent(?:in|en)?|System)|Assistent(?:in|en)?|künstliche[n]?\s+Intelligenz|"
+    rf"(?:{_AI}-)?Sprachmodells?|{_AI}-(?:Modell|Assistent(?:in|en)?|System)|[\w-]*[Aa]ssistent(?:in|en)?|künstliche[nr]?\s+Intelligenz|"
     r"Computerprogramm|Programm)"
 ) + _ROLE_AFTER + r"(?![\w-])"
-_ART = r"(?:an?|the|one|un[ao]?|un'|un’|una|une|ein(?:e|en)?|el|la|le|il)\s*"
+_ART = r"(?:an?|the|one|un[ao]?|un'|un’|una|une|ein(?:e|en|em|er)?|el|la|le|il|l['’]|der|die|das|dem|den)\s*"
 # words that may stand between the copula and the noun: "I am, after all, a machine", "sono pur sempre un programma"
 _FILL = (r"(?:[\s,]+(?:just|only|merely|simply|but|nothing\s+more\s+than|no\s+more\s+than|after\s+all|ultimately|"
          r"basically|essentially|still|in\s+the\s+end|solo|soltanto|semplicemente|solamente|pur\s+sempre|dopotutto|"
          r"in\s+fondo|sólo|al\s+fin\s+y\s+al\s+cabo|después\s+de\s+todo|seulement|juste|simplement|après\s+tout|"
-         r"au\s+fond|nur|lediglich|bloß|eben|schließlich|letztlich)\b)*[\s,]*")
+         r"au\s+fond|nur|lediglich|bloß|eben|schließlich|letztlich|apenas|meramente|nada\s+más\s+que|io|"
+         r"(?:una\s+persona|un\s+essere\s+umano|a\s+(?:person|human)|une\s+personne|ein\s+Mensch)\s+(?:ma|but|sino|mais|sondern))\b)*[\s,]*")
 _SELF = (
     r"\b(?:as|being|i\s+am|i'm|i’m|me\s+being|(?:since|because|given\s+that|as|now\s+that)\s+i(?:'m|’m|\s+am|m))"
     rf"{_FILL}(?:{_ART})?(?:[\w-]+\s+)?{_SELF_NOUN}"
@@ -78,7 +79,18 @@ _SELF = (
     rf"|\b{_SELF_NOUN}\w*\s+(?:like\s+(?:me|myself)|come\s+me|como\s+yo|comme\s+moi|wie\s+(?:ich|mich|mir))\b"
     rf"|\b(?:i|io|yo|moi|ich)\s*,\s*(?:{_ART})?(?:[\w-]+\s+)?{_SELF_NOUN}"  # "I, a text-only assistant,"
     rf"|\b{_SELF_NOUN}\s+(?:quale|che|que|qui|der|die)\s+(?:sono|soy|je\s+suis|suis|ich\s+bin|bin)\b"
+    # "A language model is all I am", "Ein Sprachmodell bin ich", "Intelligenza artificiale ... è ciò che sono"
+    rf"|\b{_SELF_NOUN}(?:[\s,]+[\w'’]+){{0,4}}?[\s,]+(?:is\s+(?:all|what)\s+i\s+am|(?:è\s+)?(?:ciò|quello)\s+che\s+sono|"
+    r"es\s+lo\s+que\s+soy|c['’]est\s+ce\s+que\s+je\s+suis|bin\s+ich)\b"
+    rf"|\b(?:resto|rimango|sigo\s+siendo|je\s+reste|bleibe\s+ich|i\s+remain){_FILL}(?:{_ART})?(?:[\w-]+\s+)?{_SELF_NOUN}"
 )
+# a noun that can only be a machine: "automated assistant", "assistente virtuale", "un'IA", "KI-gestützten Lernassistenten"
+_MACHINE = (rf"(?:{_AI}(?:\s+(?:model|modello|modelo|modèle|Modell|assistant|assistente|asistente))?|chatbot|(?![Rr]obot)\w*[Bb]ot|"
+            r"(?:virtual|digital|automated|automatic)\s+assistant|assistente\s+(?:virtuale|digitale|automatico)|"
+            r"asistente\s+(?:virtual|digital|automático)|assistante?\s+(?:virtuel(?:le)?|numérique)|"
+            r"(?:virtuelle[rn]?|digitale[rn]?|KI-gestützte[nr]?)\s+\w*[Aa]ssistent\w*|programa\s+automático|"
+            r"programma\s+automatico|programme\s+automatique|sistema\s+automatic[oa]|système\s+automatisé|"
+            r"automated\s+system|language\s+model)(?![\w-])")
 # the speaker named in the third person: "this assistant", "the AI you are chatting with", "ChatGPT"
 _THIRD = (
     rf"\b(?:this|questo|questa|quest['’]|este|esta|cet|cette|ce|dieser|diese|dieses)\s*(?:{_AI}|assistant|assistente|"
@@ -89,6 +101,14 @@ _THIRD = (
     r"(?:parl\w+|chatt\w+)|con\s+el\s+que\s+(?:est[aá]s\s+)?habl\w+|avec\s+qui\s+tu\s+(?:parles|discutes)|"
     r"mit\s+de[rm]\s+du\s+(?:sprichst|chattest))"
     rf"|\b(?:the|l['’]|la|el|die|der)\s*{_AI}\s*,?\s+(?:that|which|che|que|qui|die)\s+(?:you|ti|te|vous|tu|dir|dich)\b"
+    # a service bot introduced by name or to the reader: "Lucia, l'assistente digitale del Comune, non può",
+    # "HelpDeskBot is an automated assistant and cannot", "estás hablando con TutorBot, un programa automático"
+    rf"|(?-i:\b[A-Z][\w-]+),\s+(?:{_ART})?(?:[\w-]+\s+)?{_MACHINE}"
+    rf"|(?-i:\b[A-Z][\w-]+)\s+(?:is|è|es|est|ist)\s+(?:{_ART})(?:[\w-]+\s+)?{_MACHINE}"
+    r"|\b(?:you(?:['’]re|\s+are)\s+(?:talking|chatting|speaking|writing)\s+(?:to|with)|stai\s+(?:parlando|chattando|scrivendo)\s+"
+    r"con|ti\s+risponde|estás\s+hablando\s+con|te\s+responde|vous\s+(?:échangez|parlez|discutez)\s+avec|tu\s+(?:parles|"
+    rf"discutes)\s+avec|du\s+(?:schreibst|sprichst|chattest)\s+mit|Sie\s+(?:schreiben|sprechen|chatten)\s+mit)\s+(?:[\w'’-]+\s+){{0,3}}?{_MACHINE}"
+    rf"|\b(?:this|questo|questa|este|esta|cet|cette|ce|dieser|diese|dieses)\s+(?:[\w-]+\s+)?(?:{_MACHINE}|tutor|servizio|chat)\b"
     r"|(?P<name>\b(?-i:ChatGPT|GPT-?\d(?:\.\d)?|Claude|Bard|Gemini|Copilot)\b)"
     r"|(?P<model>\b(?:this|the|il|questo|este|el|ce|le|dieses|das)\s+(?:model|modello|modelo|modèle|Modell)\b)"
 )
@@ -112,6 +132,16 @@ _PASSIVE = (
     r"|\bich\s+(?:bin|wurde)\s+(?:darauf\s+|dazu\s+|dafür\s+)?(?:trainiert|programmiert|entwickelt|konfiguriert)"
     r"(?:\s+worden)?,?\s+(?:\w+\s+){0,3}?(?:keine|nicht|zu\s+vermeiden|abzulehnen)"
     r"|\bmir\s+wurde\s+(?:\w+\s+){0,4}?kein\w*\s+\w+\s+(?:gegeben|gewährt)|\bno\s+se\s+me\s+permite"
+    # what the speaker is not for: "non è previsto che io", "no está en mis funciones", "es ist nicht vorgesehen, dass"
+    r"|\b(?:non\s+è\s+previsto\s+che\s+io|non\s+rientra\s+(?:nelle|tra\s+le)\s+mie\s+(?:funzioni|competenze)|"
+    r"no\s+(?:está|entra)\s+en(?:tre)?\s+mis\s+funciones|no\s+forma\s+parte\s+de\s+mis\s+funciones|"
+    r"il\s+n['’]est\s+pas\s+prévu\s+que\s+je|ne\s+fait\s+pas\s+partie\s+de\s+mes\s+(?:fonctions|missions)|"
+    r"il\s+ne\s+m['’]appartient\s+pas|es\s+ist\s+nicht\s+vorgesehen,?\s+dass|gehört\s+nicht\s+zu\s+meinen\s+"
+    r"(?:Aufgaben|Funktionen)|(?:isn['’]t|is\s+not)\s+(?:something|what)\s+i\s+(?:was|am|['’]m|have\s+been)\s+"
+    r"(?:built|designed|made|programmed|configured|set\s+up)|not\s+(?:part\s+of|within)\s+my\s+(?:functions|scope|role))"
+    r"|(?P<scoped>\b(?:not|n['’]t|never|non|no|ne|nicht|only|solo|solamente|uniquement|seulement|nur)\s+(?:\w+\s+){0,2}?"
+    r"(?:been\s+)?(?:built|designed|configured|programmed|set\s+up|developed|programmat\w|progettat\w|configurat\w|"
+    r"programad\w|diseñad\w|configurad\w|programmée?|conçue?|configurée?|entwickelt|programmiert|ausgelegt|konzipiert)\b)"
     # made to avoid or refuse, whoever the subject (evidence() wants the speaker or "this model" in the sentence)
     r"|(?P<designed>\b(?:built|trained|designed|programmed|instructed|configured|addestrat\w|programmat\w|progettat\w|"
     r"pensat\w|entrenad\w|programad\w|diseñad\w|entraîné\w*|programmé\w*|conçu\w*|trainiert|programmiert|entwickelt|"
@@ -123,7 +153,7 @@ _PASSIVE = (
 # a time boundary ("after late 2022", "dopo settembre 2021", "bis 2023") ...
 _BOUNDARY = re.compile(
     r"\b(?:after|beyond|past|since|until|up\s+to|dopo|oltre|successiv\w+\s+a\w*|fino\s+a\w*|después\s+de|a\s+partir\s+de|"
-    r"posterior\w*\s+a|hasta|après|au-delà\s+d[eu]|depuis|jusqu['’]à|nach|seit|ab|bis)\s+(?:\w+\s+){0,3}?(?:19|20)\d\d\b",
+    r"posterior\w*\s+a|hasta|après|au-delà\s+d[eu]|depuis|jusqu['’]à|nach|seit|ab|bis)\s+(?:[\w'’]+[\s-]+){0,3}?(?:19|20)\d\d\b",
     re.IGNORECASE)
 # ... with the speaker not knowing what lies past it, or what it knows stopping there: a cut-off hedge in any words
 _UNKNOWING = (
@@ -142,7 +172,8 @@ _UNKNOWING = (
     # a knowledge word ("the information I was trained on", "i dati su cui sono stato addestrato", "what I know")
     r"|\b(?:information|data|knowledge|informazioni|dati|conoscenze|datos|información|conocimientos|données|informations|"
     r"connaissances|Informationen|Daten|Wissen)\b|\b(?:what\s+i\s+know|ciò\s+che\s+so|quello\s+che\s+so|lo\s+que\s+sé|"
-    r"ce\s+que\s+je\s+sais|was\s+ich\s+weiß)\b"
+    r"ce\s+que\s+je\s+sais|was\s+ich\s+weiß|as\s+far\s+as\s+i\s+know|per\s+quanto\s+ne\s+so|da\s+quel\s+che\s+so|"
+    r"hasta\s+donde\s+(?:yo\s+)?sé|que\s+je\s+sache|soweit\s+ich\s+weiß)\b"
 )
 _CUTOFF = (
     r"\b(?:my|as\s+of\s+my)\s+(?:(?:last|latest|most\s+recent)\s+)?(?:knowledge\s+)?(?:cut-?\s?off|training(?:\s+data)?|"
@@ -186,6 +217,14 @@ _CANNOT = (r"(?:that['’]s\s+(?:something|not\s+something)\s+i\s+(?:won['’]t|
 _REFUSAL = (rf"\b{_SORRY}[,.!]?\s+(?:(?:but|ma|pero|pero|mais|aber)\s+)?(?:{_CANNOT}\s*(?:\w+\s+|\w+['’]){{0,3}}?{_TASK}(?!\s+it\s+(?:on|to|at|by|tonight|today|tomorrow))"
             rf"|(?:\w+\s+){{0,5}}?{_TASK}\w*\s+(?:ich\s+nicht|ne\s+m['’]est\s+pas\s+(?:permis|possible))|"
             rf"(?:\w+\s+){{1,4}}?(?:kann|darf|werde|\w+e)\s+ich\s+(?:\w+\s+){{0,3}}?nicht)")
+# a refusal in so many words, with no apology: "I must decline this request", "non è qualcosa con cui posso aiutarti"
+_DECLINE = (
+    r"\b(?:i\s+(?:must|have\s+to|need\s+to)\s+(?:decline|refuse)|devo\s+(?:declinare|rifiutare)|debo\s+(?:rechazar|declinar)|"
+    r"je\s+dois\s+(?:refuser|décliner)|(?:muss|werde)\s+ich\s+(?:leider\s+)?(?:ablehnen|verweigern)|ich\s+muss\s+(?:\w+\s+){0,3}?"
+    r"ablehnen|(?:not|isn['’]t)\s+something\s+i\s+can\s+(?:help|assist)|non\s+è\s+qualcosa\s+(?:con\s+cui|in\s+cui)\s+"
+    r"(?:io\s+)?(?:posso|possa)|no\s+es\s+algo\s+(?:con|en)\s+lo\s+que\s+(?:pueda|puedo)|pas\s+quelque\s+chose\s+(?:avec|pour)\s+"
+    r"(?:lequel|quoi)\s+je\s+(?:peux|puisse)|nichts,?\s+(?:wobei|womit|bei\s+dem)\s+ich\s+(?:dir\s+|ihnen\s+)?helfen)"
+)
 # a canned non-answer ("I'm not sure I can help you", "non sono sicuro di aver capito") or an ethics refusal ("I'm sorry,
 # but it is not ethical to ...")
 _NON_ANSWER = (
@@ -256,24 +295,29 @@ _TRIGGERS = {  # kind: (words in lower case, words as written, before, after)
                 "apprentissage", "connaissances", "wissen", "aktualisierung"), (), 50, 80),
     "refusal": (("sorry", "apologi", "unfortunately", "dispiace", "scus", "purtroppo", "spiacent", "siento",
                  "lamentablemente", "disculp", "désolé", "malheureusement", "excuse", "leid", "entschuldig", "perdon",
-                 "pardon", "navré", "not sure", "sicur", "segur", "sûr", "sicher", "spiace", "regrette"), (), 40, 160),
+                 "pardon", "navré", "not sure", "sicur", "segur", "sûr", "sicher", "spiace", "regrette", "decline",
+                 "refuse", "declinare", "rifiutare", "rechazar", "declinar", "refuser", "décliner", "ablehnen",
+                 "verweigern", "something i can", "qualcosa con", "qualcosa in", "algo con", "quelque chose", "wobei",
+                 "womit", "bei dem"), (), 40, 160),
     "capability": (("don't have", "do not have", "don’t have", "non ho", "non possiedo", "no tengo", "n'ai pas",
                     "habe kein"), (), 8, 100),
-    "third": (("assist", "asist", "chatbot", " bot", "model", "modèle"), ("AI", "IA", "KI", "ChatGPT", "GPT", "Claude",
-                                                                      "Bard", "Gemini", "Copilot"), 40, 60),
+    "third": (("assist", "asist", "chatbot", "bot", "model", "modèle", "automat", "virtual", "virtuel", "digital",
+               "numérique"), ("AI", "IA", "KI", "ChatGPT", "GPT", "Claude", "Bard", "Gemini", "Copilot"), 80, 60),
     "passive": (("designed", "programmed", "built", "engineered", "configured", "made to", "made for", "meant", "intended",
                  "progettat", "programmat", "pensat", "addestrat", "stato dat", "stata dat", "concess", "diseñad",
                  "programad", "entrenad", "conçu", "programmé", "entraîné", "entwickelt", "programmiert", "trainiert",
                  "konzipiert", "trained", "instructed", "istruit", "se me ha", "mir wurde", "ausgelegt",
-                 "se me permite"), (), 60, 120),
-    "hedge": (("what i know", "ciò che so", "quello che so", "lo que sé", "ce que je sais", "was ich weiß", "know", "aware", "up to date", "updated", "blank", "information", "data", "non so", "conosc", "saprei",
+                 "se me permite", "previsto", "mie funzioni", "mis funciones", "prévu", "mes fonctions", "appartient",
+                 "vorgesehen", "meinen aufgaben", "meinen funktionen", "configur", "set up", "developed",
+                 "my functions", "my scope"), (), 60, 120),
+    "hedge": (("as far as i know", "ne so", "quel che so", "hasta donde", "que je sache", "soweit ich", "what i know", "ciò che so", "quello che so", "lo que sé", "ce que je sais", "was ich weiß", "know", "aware", "up to date", "updated", "blank", "information", "data", "non so", "conosc", "saprei",
                "informazion", "conocimient", "je n'ai pas de", "je n’ai pas de",
                "aggiornat", "al corrente", "notizie", "dati", "sé", "sabría", "al día", "al tanto", "informaci",
                "datos", "je ne sais", "je ne connais", "saurais", "au courant", "données", "connaissance", "weiß",
                "kenne", "kenntnis", "informiert", "wissen", "daten"), (), 60, 60),
 }
 _PATTERNS = {kind: re.compile(pattern, re.IGNORECASE) for kind, pattern in
-             {"self": _SELF, "cutoff": _CUTOFF, "refusal": f"{_REFUSAL}|{_NON_ANSWER}", "capability": _CAPABILITY, "third": _THIRD,
+             {"self": _SELF, "cutoff": _CUTOFF, "refusal": f"{_REFUSAL}|{_NON_ANSWER}|{_DECLINE}", "capability": _CAPABILITY, "third": _THIRD,
               "passive": _PASSIVE, "hedge": _UNKNOWING}.items()}
 _SENTENCE_END = re.compile(r"[.!?…](?=\s|$)|\n")
 _LABELS = {"self": "AI disclaimer", "cutoff": "knowledge cut-off note", "refusal": "refusal",
@@ -385,7 +429,7 @@ class BoilerplateFilter(Detector):
             begin, stop = sentence_bounds(text, start, end)
             dated = _BOUNDARY.search(text, begin, stop) or (_YEAR.search(text, begin, stop) and _STOPS.search(text, begin, stop))
             return (begin, stop) if dated and _FIRST_PERSON.search(text, begin, stop) else None
-        if kind == "passive" and match.group("designed"):
+        if kind == "passive" and (match.group("designed") or match.group("scoped")):
             begin, stop = sentence_bounds(text, start, end)
             if not (_FIRST_PERSON.search(text, begin, stop) or _PATTERNS["third"].search(text, begin, stop)):
                 return None
@@ -393,8 +437,9 @@ class BoilerplateFilter(Detector):
             return None
         if kind not in ("self", "third"):
             return sentence_bounds(text, start, end)
-        if kind == "third":  # a limitation in the sentence that names the speaker; a "model" must lack a machine's things
-            begin, stop = sentence_bounds(text, start, end)
+        if kind == "third":  # a limitation where the speaker is named (or next, after a bot introduced itself); a
+            # "model" must lack a machine's things
+            begin, stop = sentence_bounds(text, start, end, extra_sentences=0 if match.group("name") or match.group("model") else 1)
             window = text[begin:stop]
             limitation = _THIRD_LIMITATION.search(window) or (_NEGATION.search(window) if not match.group("name")
                                                               else _SOON_NEGATED.match(text, end))
@@ -426,7 +471,7 @@ _QUOTE_SPANS = re.compile(r"'(?<=(?<!\w)')(?:[^'\n]|'(?=\w)){12,300}?'(?!\w)|\"[
 _FIRST_PERSON = re.compile(
     r"(?-i:\bI\b)(?=['’,]|\s+(?:\w+ly\s+)?(?:am|was|have|had|do|don['’]t|did|can|cannot|can['’]t|could|will|won['’]t|would|"
     r"know|think|should|must|might|may|only|just|also|never|need|want|see|believe|understand|lack|keep|exist)\b)|"
-    r"\b(?:me|my|myself|io|mi|mio|mia|miei|mie|ho|sono|posso|yo|mí|mis?|soy|estoy|tengo|puedo|sé|je|j|moi|mon|mes|suis|"
+    r"\b(?:me|my|myself|io|mi|mio|mia|miei|mie|ho|ne\s+so|sono|posso|yo|mí|mis?|soy|estoy|tengo|puedo|sé|je|j|moi|mon|mes|suis|"
     r"ich|mich|mir|mein\w*|bin)\b|\b(?:non|no)\s+(?:\w+\s+)?\w+[oò]\b|\bm['’]",
     re.IGNORECASE)
 _SPEAKER = re.compile(r"(?m)(?:^|(?<=[.!?]\s))([A-ZÀ-Ý][A-ZÀ-Ý' -]{1,20}?)\s?:\s")
