@@ -26,11 +26,13 @@ _OPEN_PUNCTUATION = {",": "a comma", ";": "a semicolon", ":": "a colon", "-": "a
                      "—": "a dash", "=": "an operator", "+": "an operator", "&": "an ampersand"}
 _OPENING_QUOTE = re.compile(r'(?<![\w\d])"(?=[^\W\d_])')  # opens on a letter; not an inch mark (5'10")
 _OPENING_AT_END = re.compile(r'(?:^|[\s:(])["“«$]\Z')  # 'the lyrics are:\n\n"', "Allocate your $"
-_TRAILING_EMPTY_FENCE = re.compile(r"(?<=[.!?…])\s*\n```\s*\Z")  # a converter's stray opening fence after a full stop
+_TRAILING_EMPTY_FENCE = re.compile(r"(?:(?<=[.!?…])|(?<=```))\s*\n```\s*\Z")  # a converter's stray fence after a full stop
 _SIGN_OFF = re.compile(r"^(?:[A-ZÀ-Ý][\w'’.-]*\s?){1,3}$")  # "Kip", "Carla", "Dr. Rossi" on the last line
 _HASHTAGS = re.compile(r"#\w+\Z")
-_CODE_OPEN = re.compile(r"[,=+\-*/(\[{.\\]\Z")  # a line of code that goes on
-_CODE_LINE = re.compile(r"^(?: {4}|\t)|[=(){};<>]")
+_CODE_OPEN = re.compile(r"[,=+\-*/(\[{\\]\Z")  # a line of code that goes on
+# a line of code, not prose with a parenthesis or a semicolon: indented, braces, an assignment, a call, a statement end
+_CODE_LINE = re.compile(r"^(?: {4}|\t)|[{}<>]|\s=\s|\w=\w|[;=]\s*$|\w\(|^\s*(?:def|class|import|from|return|const|let|var|"
+                        r"function|if|for|while|print)\b")
 _TAIL = 60
 
 
@@ -98,10 +100,38 @@ def long_prose(lines: list[str]) -> bool:
     hashtag or sign-off ("Forever yours,\nKip")."""
     last = lines[-1].strip() if lines else ""
     if (not last or _LIST_ITEM.match(last) or last.startswith(("|", "#", ">")) or _CODE_LINE.search(lines[-1])
-            or _HASHTAGS.search(last) or (_SIGN_OFF.match(last) and len(lines) > 1)):
+            or _HASHTAGS.search(last) or (_SIGN_OFF.match(last) and len(lines) > 1 and _closing(lines[-2]))):
         return False
-    ends = len(_SENTENCE_END.findall(last)) + sum(len(_SENTENCE_END.findall(line + " ")) for line in lines[:-1])
-    return ends >= 1
+    sentences = list(_SENTENCE_END.finditer(last))
+    if sentences and last[sentences[-1].end():].startswith(("-", "–", "—")):  # '..." - John Smith, VP at Spire'
+        return False
+    return len(sentences) + sum(len(_SENTENCE_END.findall(line + " ")) for line in lines[:-1]) >= 1
+
+
+def _closing(line: str) -> bool:
+    """A sign-off's first line: "Best regards,", "Forever yours,", "Un caro saluto!"."""
+    line = line.strip()
+    return line.endswith(",") or len(line.split()) <= 3
+
+
+def open_repeat(text: str, lines: list[str]) -> tuple[str, str] | None:
+    """The reply stops partway into something it wrote whole before: its last word begins a longer word it used
+    ("Chainsaw Mass" after "Chainsaw Massacre", "checking the Image" after "ImageMagick") and never stands alone, or its
+    last sentence begins like an earlier one and stops ("#Warning: ... Please" after "Please inspect the code")."""
+    word = _LAST_WORD.search(text[-40:])
+    if word and len(word.group()) >= 3:
+        head = text[: word.start() + len(text) - min(40, len(text))]
+        stem = re.escape(word.group())
+        if re.search(rf"(?<!\w){stem}\w{{2,}}", head) and not re.search(rf"(?<!\w){stem}(?!\w)", head):
+            return f'ends inside a word it wrote whole before ("{word.group()}")', text[-_TAIL:]
+    last = _LIST_ITEM.sub(r"\g<text>", lines[-1].strip()) if lines else ""
+    sentences = list(_SENTENCE_END.finditer(last))
+    fragment = last[sentences[-1].end():] if sentences else last
+    if 1 <= len(fragment.split()) <= (12 if sentences else 4) and fragment[-1:].isalnum() and not _HASHTAGS.search(last):
+        earlier = text[: len(text) - len(fragment)]
+        if re.search(rf"(?:^|[.!?:]\s+|\n\s*(?:[-*•]|\d+[.)])?\s*){re.escape(fragment)}[ \t]+\w", earlier, re.MULTILINE):
+            return "ends partway into a sentence it wrote whole before", text[-_TAIL:]
+    return None
 
 
 def open_code(text: str) -> tuple[str, str] | None:
@@ -116,7 +146,10 @@ def open_code(text: str) -> tuple[str, str] | None:
     if not last:
         return None
     opened = sum(code.count(o) - code.count(c) for o, c in ("()", "[]", "{}"))
-    if opened > 0 or _CODE_OPEN.search(last):
+    statements = [line.rstrip() for line in code.splitlines() if line.strip() and not line.strip().startswith(("//", "#"))]
+    terminated = sum(line.endswith((";", "{", "}")) for line in statements[:-1])
+    if (opened > 0 or _CODE_OPEN.search(last)
+            or (terminated >= 3 and terminated >= 0.8 * (len(statements) - 1) and not last.endswith((";", "{", "}", ")")))):
         return "ends in code that stops mid-statement", text[-_TAIL:]
     return None
 
@@ -130,9 +163,13 @@ def open_word(text: str, last_line: str, prose: bool) -> tuple[str, str] | None:
     return None
 
 
+def without_stray_fence(text: str) -> str:
+    """The text without the empty fence some converters leave after a finished reply ("...fine!\n```\n\n```")."""
+    return _TRAILING_EMPTY_FENCE.sub("", text) if text.endswith("```") and text.count("```") % 2 else text
+
+
 def open_ending(text: str) -> tuple[str, str] | None:
     """(what is open, the tail that shows it), or None: judged on the reply alone (`text` right-stripped)."""
-    text = _TRAILING_EMPTY_FENCE.sub("", text)
     found = open_punctuation(text) or open_code(text)
     if found or not (text[-1].isalnum() or text[-1] in "|"):
         return found
@@ -142,4 +179,5 @@ def open_ending(text: str) -> tuple[str, str] | None:
     lines = prose_lines(text)
     if text.endswith("```") or not lines:
         return None
-    return open_table(lines) or short_last_item(lines) or open_word(text, lines[-1], long_prose(lines))
+    return (open_table(lines) or short_last_item(lines) or open_word(text, lines[-1], long_prose(lines))
+            or open_repeat(text, lines))

@@ -17,8 +17,8 @@ COMMON = {  # frequent words that mark the language (articles, prepositions, con
     "it": "il lo la i gli le un uno una di da in con su per tra fra e ed o ma che se del dello della dei degli "
           "delle al allo alla ai agli alle dal dalla dai nel nello nella nei negli sul sulla sui come non mi ti si "
           "ci vi è sono ho ha molto anche questo questa perché più",
-    "es": "el los las un una unos unas de del y u pero que con sin sobre por para en mi tu su muy es son está "
-          "como más este esta lo se no",
+    "es": "el la los las un una unos unas de del y u pero que con sin sobre por para en mi tu su muy es son está "
+          "como más este esta lo se no a al te me le sí",
     "fr": "le la les un une des du et ou mais que qui dans sur pour par avec sans ce cet cette ces mon ton son est "
           "sont très au aux je tu il nous vous ne pas",
     "de": "der die das den dem des ein eine einen einem einer und oder aber dass mit von zu zum zur für auf an im "
@@ -30,7 +30,7 @@ FUNCTION_WORDS = frozenset().union(*COMMON.values())
 # Words after which a sentence must go on: articles, conjunctions, prepositions that take an object, possessives.
 NEVER_LAST = {
     "en": "a an the and or nor but of with from into onto than because although whether unless via my your our "
-          "their its whose",
+          "their its whose i",
     "it": "il lo la i gli le un di da del dello della dei degli delle al allo alla ai agli alle dal dallo dalla "
           "dai dagli dalle nel nello nella nei negli nelle sul sullo sulla sui sugli sulle col coi e ed o od ma che "
           "se con per tra fra non oppure ovvero",

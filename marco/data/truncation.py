@@ -21,8 +21,8 @@ flagged, with the first of these that applies, when it:
 Thresholds: the targets are recall >= 0.8 on cut-off replies of mixed real corpora, <= 1% of clean replies
 flagged (benchmarks/real_data.py); `limit_min_replies` = 5 because five identical maxima in a corpus are far beyond
 chance for free text; `unpunctuated_max_share` = 0.02 bounds what that rule can flag in a clean corpus to 2%, and
-still holds where 1 reply in 80 was cut; `long_reply_quantile` = 0.6: a cap cuts long replies, and a short chat
-reply without a final stop is a style (CIMA's tutors end 6% of theirs so).
+still holds where 1 reply in 80 was cut; `long_reply_quantile` = 0.6 and `long_reply_min_words` = 50: a cap cuts long replies, and a
+short chat reply without a final stop is a style (CIMA's tutors end 6% of theirs so).
 """
 
 import bisect
@@ -34,13 +34,16 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import score_model
-from .endings import long_prose, open_ending, prose_lines
+from .endings import long_prose, open_ending, prose_lines, without_stray_fence
 from .findings import Detector, Finding
 from .languages import FUNCTION_WORDS
 
 # ":)", ";-(", "xD" as a word, "(^_^)", "<3". It opens on a character class, so the regex engine scans for that
 # class at C speed (an alternation of lookbehinds would be tried at every position: 6x slower here)
 _EMOTICON = re.compile(r"[:;=8xX(<](?:(?<=(?<!\S)[:;=8xX])[-o^']?[()\[\]DPp3/\\|]+(?=\s|$)|(?<=\()[:;^][-_]?[)(^]\)|(?<=<)3)")
+# a reply that begins inside a code block its previous part opened (ShareGPT splits long replies): code lines, then a
+# bare closing fence
+_STARTS_IN_CODE = re.compile(r"(?:[^`\n]*\n){0,40}?[^`\n]*(?:[;{}]|\)\s*)\s*\n```\s*\n")
 _FENCED = re.compile(r"```.*?(?:```|\Z)", re.DOTALL)
 _LIST_CLOSER = re.compile(r"(?m)^\s*(?:\w{1,3}|[ivx]+)\)")  # "1)", "a)", "iv)" list markers
 _GRAVE_ACCENT = re.compile(r"\b(?<!`)([^\W\d_]*[aeiouAEIOU])`(?!\w)")  # "perche`": an ASCII accent; "`venire`" is code
@@ -81,7 +84,7 @@ def unbalanced(text: str) -> str | None:
     code blocks, emoticons, "1)" list markers and "perche`" accents are removed only for a reply that looks open."""
     if _open_markup(text) is None:
         return None
-    if text.count("```") % 2:
+    if text.count("```") % 2 and not _STARTS_IN_CODE.match(text):
         return "```"
     text = _strip_code_and_emoticons(text)
     if ")" in text:  # (each substitution only where it can match: they are the slow part)
@@ -134,6 +137,8 @@ class TruncationFilter(Detector):
                                                                           "a letter or digit, any such reply is cut."})
     long_reply_quantile: float = field(default=0.6, metadata={"help": "A reply at least this long (a quantile of the "
                                                                       "corpus's lengths) that ends mid-prose is cut."})
+    long_reply_min_words: int = field(default=50, metadata={"help": "... and at least this many words (a chat "
+                                                                    "message without a final stop is a style)."})
     score_model: str | None = field(default=None, metadata={"help": "Causal LM: also flag replies it would not end "
                                                                     "where they end."})
     end_max_probability: float = field(default=0.02, metadata={"help": "With score_model: a reply whose end-of-turn "
@@ -169,7 +174,7 @@ class TruncationFilter(Detector):
         self.seen += len(conversations)
         self._measure(first, [text for _, _, text in replies])  # as written: a cap can stop on a space
         for i, (_, _, text) in enumerate(replies, first):
-            text = text.rstrip()
+            text = without_stray_fence(text.rstrip())
             if not text:
                 continue
             self.unpunctuated += text[-1].isalnum()
@@ -181,7 +186,7 @@ class TruncationFilter(Detector):
                 self.with_ellipsis[i] = replies[i - first][2]
             elif text[-1].isalnum():
                 self.unpunctuated_at.append(i)
-                self.prose.append(long_prose(prose_lines(text[-2000:])))
+                self.prose.append(long_prose(prose_lines(text)))
                 self.last_words.append(final_word(text).casefold())
 
     def _measure(self, first: int, texts: list[str]) -> None:
@@ -212,7 +217,8 @@ class TruncationFilter(Detector):
         self.unpunctuated_share = self.unpunctuated / total
         self.ellipsis_share = self.ellipsis_endings / total
         self._replies = texts = _Replies(self, read)
-        self.long_words = float(np.quantile(self.words, self.long_reply_quantile)) if len(self.words) else 0.0
+        self.long_words = max(self.long_reply_min_words,
+                              float(np.quantile(self.words, self.long_reply_quantile)) if len(self.words) else 0.0)
         unread = [i for k, i in enumerate(self.unpunctuated_at) if self._may_be_cut(k)]
         known = {**self.with_ellipsis, **dict(zip(unread, texts.get(unread)))}
         found = dict(self.found)
@@ -318,7 +324,7 @@ class TruncationFilter(Detector):
             word = final_word(text)
             if len(word) >= 3 and word.islower() and self.is_word_start(word):
                 return f'ends inside a word ("{word}")', tail
-            if words >= self.long_words and long_prose(prose_lines(text[-2000:])):
+            if words >= self.long_words and long_prose(prose_lines(text)):
                 return "ends mid-sentence, after sentences that end properly", tail
         return None
 
