@@ -141,7 +141,8 @@ _PASSIVE = (
     r"(?:built|designed|made|programmed|configured|set\s+up)|not\s+(?:part\s+of|within)\s+my\s+(?:functions|scope|role))"
     r"|(?P<scoped>\b(?:not|n['’]t|never|non|no|ne|nicht|only|solo|solamente|uniquement|seulement|nur)\s+(?:\w+\s+){0,2}?"
     r"(?:been\s+)?(?:built|designed|configured|programmed|set\s+up|developed|programmat\w|progettat\w|configurat\w|"
-    r"programad\w|diseñad\w|configurad\w|programmée?|conçue?|configurée?|entwickelt|programmiert|ausgelegt|konzipiert)\b)"
+    r"programad\w|diseñad\w|configurad\w|programmée?|conçue?|configurée?|entwickelt|programmiert|ausgelegt|konzipiert)"
+    r"(?:\s+(?:to|for|per|para|pour|à|a)\b|,))"
     # made to avoid or refuse, whoever the subject (evidence() wants the speaker or "this model" in the sentence)
     r"|(?P<designed>\b(?:built|trained|designed|programmed|instructed|configured|addestrat\w|programmat\w|progettat\w|"
     r"pensat\w|entrenad\w|programad\w|diseñad\w|entraîné\w*|programmé\w*|conçu\w*|trainiert|programmiert|entwickelt|"
