@@ -8,6 +8,7 @@ USAGE = """usage: python -m marco COMMAND ...
 commands:
   data audit INPUT [--out DIR]                 report on a dataset, change nothing
   data clean INPUT --out DIR [options]         write kept.jsonl, rejected.jsonl, report.json, report.html
+                   [--overrides FILE]          ... with a reader's Keep/Drop decisions (app.py --data-review DIR)
   eval --adapter DIR_OR_HUB_ID [--model BASE]  base vs fine-tuned on the probes: a table and JSON
   eval --answers FILE [--judge-model M ...]    the same figures, judge and gate for answers made anywhere
   space OUTPUT_DIR --repo-id USER/NAME [--push SPACE_ID] [--votes-repo U/N]  a Space folder (and upload): the demo
@@ -55,6 +56,9 @@ def data_command(argv: list) -> int:
     parser.add_argument("--probes", dest="decontaminate_probes", metavar="FILE",
                         help="the evaluation probes: reject training conversations that ask a probe's question "
                              "(same as --decontaminate_probes)")
+    parser.add_argument("--overrides", dest="data_overrides", metavar="FILE",
+                        help="a reader's decisions (DIR/overrides.jsonl from `python app.py --data-review DIR`), "
+                             "applied last (same as --data_overrides)")
     try:
         cfg, args = parser.parse_args_into_dataclasses(argv)
     except ValueError as error:  # CleaningConfig.__post_init__ says what to fix

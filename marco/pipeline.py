@@ -18,6 +18,8 @@ def main(marco_args, cleaning, comparing, policy, judging, training_args, model_
     recipe = training.recipe(marco_args, cleaning, comparing, policy, judging, training_args, model_args)  # before the edits below
     repo_id = hub.push_target(training_args)  # checked now: a missing id or token must not surface after hours of training
     compare.load_probes(comparing.probes)  # checked now too: a bad probe must not surface after training
+    if cleaning.data_overrides:  # and a reader's decisions
+        training.check_overrides(cleaning.data_overrides, training_args.output_dir, marco_args.overwrite_output_dir)
     if training_args.process_index == 0:  # refuses `.` or a stranger's folder before anything is written
         run_dir.claim(training_args.output_dir, recipe, training.resume_asked(training_args.resume_from_checkpoint),
                       marco_args.overwrite_output_dir)

@@ -64,6 +64,24 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+@contextlib.contextmanager
+def browsing(ui):
+    """A headless Chromium page on the gradio app `ui`, launched on a free local port; both closed afterwards."""
+    from playwright.sync_api import sync_playwright
+
+    _, url, _ = ui.launch(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True)
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path="/usr/bin/chromium",
+                                                 args=["--no-sandbox"] if os.geteuid() == 0 else [])
+            page = browser.new_page()
+            page.goto(url)
+            yield page
+            browser.close()
+    finally:
+        ui.close()
+
+
 def chat(user: str, assistant: str, **fields) -> dict:
     return {**fields, "messages": [{"role": "user", "content": user}, {"role": "assistant", "content": assistant}]}
 

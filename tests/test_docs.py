@@ -70,6 +70,20 @@ NOT_RUN = {
         "publishes to the Hub: tests/test_hub.py::test_merged_and_gguf_exports_are_published_beside_the_adapter",
     "python train.py --config configs/marco_qwen2.5-7b_qlora.yaml --push_to_hub --hub_model_id USER/NAME --push_dataset": GPU,
     "ollama create marco-tiny -f outputs/gguf/Modelfile": "Ollama is not installed here; tests/test_export.py reads the GGUF back with transformers",
+    "python app.py --data-review outputs/v1_clean":
+        "a server: tests/test_data_review.py::test_the_tab_writes_decisions_that_data_clean_applies_without_loading_a_model "
+        "starts app.py --data-review and marks records through it",
+    "python app.py --data-review outputs/marco-tiny":
+        "a server: tests/test_data_review.py::test_a_training_run_folder_is_reviewed_and_train_py_applies_data_overrides "
+        "reads a run's data/ folder the way the tab does",
+    "python -m marco data clean data/examples/v1_templated.jsonl --out outputs/v1_clean --overrides "
+    "outputs/v1_clean/overrides.jsonl":
+        "needs a reader's decisions: tests/test_data_review.py::test_the_tab_writes_decisions_that_data_clean_applies_"
+        "without_loading_a_model applies the tab's into the same folder",
+    "python train.py --config configs/marco_tiny.yaml --data_overrides outputs/marco-tiny/data/overrides.jsonl "
+    "--output_dir outputs/marco-tiny-reviewed":
+        "trains for minutes: tests/test_data_review.py::test_a_training_run_folder_is_reviewed_and_train_py_applies_"
+        "data_overrides parses these arguments with train.py's parser and prepares the data as train.py does",
     "python app.py":
         "a server: tests/test_app.py::test_app_py_serves_the_adapter_named_in_marco_adapter starts app.py and asks it",
     "python app.py --adapter USER/NAME [--model BASE] [--host 0.0.0.0] [--port 7860]":

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
-from . import filters, metrics, report_examples, templates
+from . import filters, metrics, overrides, report_examples, templates
 from .config import CleaningConfig
 from .corpus import ROLE_NAMES, Corpus, normalized_conversation
 from .coverage import coverage
@@ -222,6 +222,7 @@ def run(source: str, cfg: CleaningConfig = None, tokenizer=None, split: str = "t
     """Audit and clean `source` (a .jsonl/.json file or a Hub dataset name). Writes nothing."""
     cfg = cfg or CleaningConfig()
     questions = probe_questions(cfg.decontaminate_probes) if cfg.decontaminate_probes else []  # a bad probes file fails before any work
+    decisions = overrides.read(cfg.data_overrides) if cfg.data_overrides else None  # so does a bad overrides file
     data = open_source(source, cfg.max_chars, split)
     filtering = filters.Filtering(data, cfg)  # the content filters, on the other core while duplicates are found
     corpus = Corpus(data, cfg, tokenizer, questions, filtering.observe)
@@ -254,9 +255,12 @@ def run(source: str, cfg: CleaningConfig = None, tokenizer=None, split: str = "t
     finally:
         corpus.spill.close()
     result = CleanResult(rows, report, data)
+    if decisions is not None:  # the reader's decisions, last, over every filter's; the counts are those after them
+        report["review"] = overrides.apply(rows, corpus.names, decisions, cfg.data_overrides)
+        report.update(_counts(rows))
     if tokenizer is not None:  # what the tokenizer cannot carry of the messages that will be trained on
         report["tokenizer_coverage"] = coverage(tokenizer, [m["content"] for r in result.kept for m in r["messages"]])
-    report["warnings"] = _warnings(report)
+    report["warnings"] = _warnings(report) + overrides.warnings(report.get("review"))
     return result
 
 
@@ -278,16 +282,26 @@ def _clusters(rows: list, names: list, reason: str, top: int = 20) -> dict:
             "largest": [{"kept": kept, "size": len(dups) + 1, "duplicates": dups[:10]} for kept, dups in biggest]}
 
 
+def _reasons(rows: list) -> list:
+    return [r.rejection["reason"] if r.rejection else None for r in rows]
+
+
+def _counts(rows: list) -> dict:
+    """report.json's `counts` and the `reasons` they give."""
+    reasons = _reasons(rows)
+    by_reason = Counter(r for r in reasons if r)
+    return {"counts": {"input": len(rows), "kept": reasons.count(None), "rejected": len(rows) - reasons.count(None),
+                       "by_reason": dict(by_reason.most_common()), "flagged": sum(bool(r.flags) for r in rows)},
+            "reasons": {key: REASONS[key].meaning for key in by_reason}}
+
+
 def _report(source, cfg, corpus, scan, replies, normalized, kept_replies, characters) -> dict:
     rows, names = corpus.rows, corpus.names
-    reasons = [r.rejection["reason"] if r.rejection else None for r in rows]
-    by_reason = Counter(r for r in reasons if r)
+    reasons = _reasons(rows)
     return {
         "source": source,
         "settings": asdict(cfg),
-        "counts": {"input": len(rows), "kept": reasons.count(None), "rejected": len(rows) - reasons.count(None),
-                   "by_reason": dict(by_reason.most_common()), "flagged": sum(bool(r.flags) for r in rows)},
-        "reasons": {key: REASONS[key].meaning for key in by_reason},
+        **_counts(rows),
         "formats": dict(corpus.formats),
         "exact_duplicates": _clusters(rows, names, "exact_duplicate"),
         "near_duplicates": _clusters(rows, names, "near_duplicate"),

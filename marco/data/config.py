@@ -79,6 +79,14 @@ class CleaningConfig:
                           "is an exact or near duplicate of a probe question (reason probe_overlap). train.py always "
                           "uses the run's `probes` when this is unset; `marco data` takes it as --probes."},
     )
+    data_overrides: Optional[str] = field(
+        default=None,
+        metadata={"help": "A reader's decisions (overrides.jsonl, written by the Data review tab of `python app.py "
+                          "--data-review DIR`), applied last: a kept record marked drop is rejected (reason "
+                          "reviewer_drop), a rejected one marked keep is kept, flagged reviewer_keep; report.json's "
+                          "`review` says how often the reader agreed with each filter. `marco data` takes it as "
+                          "--overrides."},
+    )
     group_by: Optional[list[str]] = field(
         default=None,
         metadata={"help": "Record fields to break duplicates down by (default: those of topic, type, category, level present)."},

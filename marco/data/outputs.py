@@ -1,7 +1,9 @@
 """Writing a cleaning result: the set (kept, rejected, report.json, report.html) is whole or absent.
 
 The set is written into a temporary folder beside the target and renamed into place when complete, so a kill
-or a full disk leaves either the old complete set or none; leftovers of a killed run are removed next time.
+or a full disk leaves either the old complete set or none; leftovers of a killed run are removed next time. What a
+reader's review wrote into the folder (READER_FILES: the Data review tab's decisions and its pseudonym key) is
+carried into the new set, hard-linked: the same file, so a decision appended meanwhile is not lost.
 """
 
 import functools
@@ -11,8 +13,10 @@ import tempfile
 
 from .fork import Forked, can_fork
 from .load import UnusableInput, to_json
+from .overrides import OVERRIDES_FILE
 
 OUTPUTS = ("kept.jsonl", "rejected.jsonl", "report.json", "report.html")
+READER_FILES = (OVERRIDES_FILE, ".review_key")  # the decisions, and the key of the reviewers' pseudonyms
 _TMP = ".marco-tmp-"  # prefix of the temporary folders and files beside the target
 _LINES_AT_A_TIME = 4096
 
@@ -36,15 +40,18 @@ def _replace_set(folder: str, write) -> None:
     """Call `write(tmp)` to fill a temporary folder beside `folder`, then swap it into place."""
     folder = os.path.abspath(folder)
     parent, name = os.path.split(folder)
-    if os.path.isdir(folder) and set(os.listdir(folder)) - set(OUTPUTS):
-        raise UnusableInput(f"{folder}: holds files other than marco's outputs ({', '.join(OUTPUTS)}); "
-                            "give a new or empty folder")
+    if os.path.isdir(folder) and set(os.listdir(folder)) - set(OUTPUTS) - set(READER_FILES):
+        raise UnusableInput(f"{folder}: holds files other than marco's outputs ({', '.join(OUTPUTS)}) and a "
+                            f"review's ({', '.join(READER_FILES)}); give a new or empty folder")
     os.makedirs(parent, exist_ok=True)
     _remove_leftovers(parent, name)
     tmp = tempfile.mkdtemp(dir=parent, prefix=f"{_TMP}{name}.")
     previous = f"{tmp}.previous"  # where the old set waits during the swap
     try:
         write(tmp)
+        for reader_file in READER_FILES:
+            if os.path.exists(os.path.join(folder, reader_file)):
+                os.link(os.path.join(folder, reader_file), os.path.join(tmp, reader_file))
         if os.path.isdir(folder):
             os.replace(folder, previous)
         os.replace(tmp, folder)

@@ -40,6 +40,10 @@ REASONS = {r.key: r for r in [
            False),
     Reason("probe_overlap", "a user turn that is (nearly) one of the evaluation probes: training on it voids the "
            "comparison", False),
+    Reason("reviewer_drop", "a reader dropped it in the Data review tab (its note quoted): --overrides / data_overrides",
+           False),
+    Reason("reviewer_keep", "a flag: a reader kept it over the filter named in `overruled` (--overrides / "
+           "data_overrides)", False),
 ]}
 VALIDATION = frozenset(key for key, r in REASONS.items() if r.validation)
 

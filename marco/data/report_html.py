@@ -83,6 +83,16 @@ def _examples(report: dict) -> str:
     return "".join(parts) or "<p>nothing rejected</p>"
 
 
+def _review(review: dict) -> str:
+    """A reader's decisions (--overrides): how often the reader, taken as right, agreed with each verdict."""
+    rows = [(verdict, t["reviewed"], t["agreed"], f"{t['precision']:.0%}") for verdict, t in review["by_verdict"].items()]
+    return (f"<h2>Reviewed by a reader</h2><p>{review['records_reviewed']} records reviewed ({review['reviewers']} "
+            f"reviewers, <code>{escape(review['overrides'])}</code>): {review['dropped']} kept records dropped, "
+            f"{review['kept']} rejected records kept. A rejection or a flag is agreed with by a Drop, a kept record "
+            "by a Keep; precision is the share agreed with, on what was reviewed.</p>"
+            + _table(["verdict", "reviewed", "reader agreed", "precision"], rows))
+
+
 def _prompt_side(side: dict) -> str:
     if not side:
         return "<p>no valid conversations</p>"
@@ -121,6 +131,7 @@ def render(report: dict) -> str:
 {f'<h2>Findings</h2><ul class="warn">{warnings}</ul>' if warnings else '<h2>Findings</h2><p>No duplicates, templates or invalid lines found.</p>'}
 <p>Formats read: {escape(', '.join(f"{k} ({v})" for k, v in report.get('formats', {}).items()) or 'none')}</p>
 <h2>Rejections by reason</h2>{_bars(list(counts['by_reason'].items()), color='#d0604a')}
+{_review(report['review']) if report.get('review') else ''}
 <h2>Examples by reason (matched words highlighted)</h2>{_examples(report)}
 <h2>Prompt side</h2>{_prompt_side(report.get('prompts'))}
 <h2>Template patterns ({tmpl['templated_replies']} of {tmpl['replies_scanned']} replies; action {escape(tmpl['action'])}: a pattern in {tmpl['reject_share']:.0%} of replies or more rejects; {_acted(tmpl)})</h2>

@@ -21,6 +21,9 @@ def print_summary(report: dict, console: Console = None) -> None:
     table.add_row("rejected", str(counts["rejected"]))
     for reason, n in counts["by_reason"].items():
         table.add_row(f"  {reason}", str(n))
+    if review := report.get("review"):
+        table.add_row("reviewed by a reader", f"{review['records_reviewed']} ({review['dropped']} dropped, "
+                      f"{review['kept']} kept over a filter)")
     table.add_row("templated replies", f"{tmpl['templated_replies']} of {tmpl['replies_scanned']} ({tmpl['template_rate']:.1%})")
     table.add_row("distinct-2 (kept)", f"{div['kept']['distinct_2']:.3f}")
     table.add_row("top opening share (kept)", Text(f"{div['kept']['top_opening_share']:.1%} '{div['kept']['top_opening']}'"))

@@ -12,6 +12,7 @@ import glob
 import json
 import os
 import secrets
+from contextlib import contextmanager, nullcontext
 
 from marco.errors import MarcoError
 
@@ -28,6 +29,21 @@ def read_jsonl(path: str) -> list:
             if line.endswith("\n") and line.strip():
                 records.append(json.loads(line))
     return records
+
+
+@contextmanager
+def locked(path: str):
+    """`path` open for appending under an exclusive lock (flock): one writer at a time, across processes on one disk."""
+    with open(path, "a+", encoding="utf-8") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield handle
+
+
+def write_line(handle, record: dict) -> None:
+    """One JSON line, on disk before the lock is let go."""
+    handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+    handle.flush()
+    os.fsync(handle.fileno())
 
 
 class Votes:
@@ -81,18 +97,13 @@ class Votes:
         """Write one vote unless its pair id has one (then 0), after `check(earlier votes)`, which raises to refuse;
         the number of votes, this one included. The votes are read once, under the file lock, which keeps two
         processes on one disk apart, and the scheduler's, which keeps a commit from sending half a line."""
-        from contextlib import nullcontext
-
-        with open(self.path, "a+", encoding="utf-8") as handle, (self.scheduler.lock if self.scheduler else nullcontext()):
-            fcntl.flock(handle, fcntl.LOCK_EX)
+        with (self.scheduler.lock if self.scheduler else nullcontext()), locked(self.path) as handle:
             earlier = self.read()
             if any(vote["pair_id"] == record["pair_id"] for vote in earlier):
                 return 0
             if check:
                 check(earlier)
-            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
+            write_line(handle, record)
         return len(earlier) + 1
 
     def commit(self) -> None:

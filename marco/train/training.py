@@ -40,6 +40,21 @@ def decontaminated(cleaning, comparing):
     return replace(cleaning, decontaminate_probes=cleaning.decontaminate_probes or comparing.probes)
 
 
+def check_overrides(path: str, output_dir: str, overwrite: bool) -> None:
+    """A reader's decisions (data_overrides), read before anything is written: a bad line fails now, and so does a
+    file that --overwrite_output_dir would delete before the data is cleaned (one inside output_dir)."""
+    from marco.data import UnusableInput, overrides
+
+    try:
+        overrides.read(path)
+    except UnusableInput as error:
+        raise MarcoError(str(error)) from None
+    folder = os.path.abspath(output_dir)
+    if overwrite and os.path.commonpath([os.path.abspath(path), folder]) == folder:
+        raise MarcoError(f"data_overrides {path} is inside output_dir {output_dir}, which --overwrite_output_dir "
+                         "empties first: copy it out, or train into a new output_dir")
+
+
 def prepare_data(marco_args, cleaning, output_dir: str, seed: int, is_main: bool, tokenizer=None) -> tuple[list, list, dict]:
     """(train, eval, data report). The audit always runs and its outputs go to OUTPUT_DIR/data/; with the run's
     tokenizer it counts lengths in its tokens and reports the characters it cannot carry (tokenizer_coverage)."""
