@@ -72,4 +72,26 @@ def test_cima_shifted_replies_are_suspects():
     tree = next(i for i, c in enumerate(conversations) if c[0]["content"].endswith("What is tree again?"))
     assert found[tree] is not None and '"tree"' in found[tree].detail
     plain = [i for i, c in enumerate(conversations) if c[0]["content"] == "Can you help me learn Italian grammar?"]
-    assert not any(found[i] for i in plain)  # a prompt that asks for no term is never a suspect
+    assert not any(found[i] and found[i].detail.startswith("asks about") for i in plain)  # it asks for no term
+
+
+def test_a_reply_that_answers_the_next_prompt_is_a_suspect_and_look_alikes_are_not():
+    pairs = [("How long should I boil an egg for a runny yolk?", "Use my_list.reverse() to reverse the list in place."),
+             ("How do I reverse a list in Python?", "'Ciao' means hello, and it is also used to say goodbye."),
+             ("What does 'ciao' mean?", "Six minutes in boiling water, then into cold water."),
+             ("Come si dice 'thank you' in italiano?", "Grazie, o grazie mille per dare più enfasi."),  # no shared word
+             ("Is this sentence correct: 'io sono andato'?", "Sì, esatto."),  # too short to judge
+             ("What should I cook tonight?", "Una carbonara: guanciale, uova, pecorino e pepe."),  # another language
+             ("Any tips for a risotto?", "Toast the rice first, add warm stock slowly and stir often.")]
+    found = AlignmentFilter().find(_pairs(pairs))
+    assert [f is not None for f in found] == [True, True, False, False, False, False, False]
+    assert "shares no word with its prompt but 2 with the prompt of conversation 2" in found[0].detail
+
+
+def test_neighbouring_prompts_are_scored_with_the_model():
+    pairs = [(f"Domanda {i} sul passato prossimo?", f"Risposta {i}: si usa avere.") for i in range(4)]
+    every = AlignmentFilter(score_model="marco-tiny", ifd_threshold=99, neighbour_margin=-99.0)
+    found = every.find(_pairs(pairs))
+    assert sorted(every.neighbour_gain) == [0, 1, 2, 3]  # each against its previous and next prompt
+    assert all(f is not None and "neighbouring conversation's prompt" in f.detail for f in found)
+    assert AlignmentFilter(score_model="marco-tiny", ifd_threshold=99, neighbour_margin=99.0).find(_pairs(pairs)) == [None] * 4

@@ -3,6 +3,7 @@
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from marco.data.truncation import TruncationFilter
@@ -108,3 +109,82 @@ def test_cima_broken_tails_are_found():
     assert all(found[i] is not None for i in broken)
     others = len(conversations) - len(broken)
     assert sum(f is not None for f in found) - len(broken) <= 0.01 * others
+
+
+# A mixed corpus (code, lists, tables, chat) ends many complete replies without a final stop, so the per-reply
+# endings must hold on their own there: these are cut in any corpus ...
+MIXED = [*CORPUS, *(f"Run it:\n```python\nprint({i})\n```" for i in range(20)),
+         *(f"Options:\n- tomato sauce\n- pesto number {i}" for i in range(20)),
+         *(f"| word | meaning |\n| --- | --- |\n| casa {i} | house |" for i in range(20)), *("Sì" for _ in range(20))]
+OPEN_IN_ANY_CORPUS = {
+    "comma": "Mix the flour, the eggs, a pinch of salt,",
+    "colon": "There are three ways to say it in Italian, and each one fits a different register:",
+    "a word that cannot end": "Fry the onion, add soy sauce, grated ginger, garlic, salt, and",
+    "an article": "The useState hook lets you manage state with a",
+    "Italian article": "Per fare il ragù serve un soffritto di cipolla, carota e sedano, poi la carne e il",
+    "open quotation": 'The error message says "cannot import name',
+    "table row": "| word | meaning |\n| --- | --- |\n| casa | house |\n| cane",
+    "list item": "Steps:\n1. Boil the water.\n2. Add the salt.\n3. Add the pasta and",
+    "short last item": "Tips:\n- Read every day.\n- Speak with natives.\n- Write a short diary",
+    "code cut mid-statement": "Here:\n```js\nconst a = 1;\nconst b = 2;\nconst c = 3;\nconst total = a +\n```",
+    "code with a bracket open": "Here:\n```python\nconfig = {\n    'lr': 1e-4,\n    'epochs': 3,\n```",
+    "a word it wrote whole before": "ImageMagick may be missing. Reinstall ImageMagick, then try checking the Image",
+    "a sentence it began before": "Please check the code. #Warning: experimental. Please check the code. #Warning: experimental. Please",
+}
+# ... and these are complete, in a corpus that ends replies without a stop
+COMPLETE_WITHOUT_A_STOP = {
+    "quoted Italian article": "No, it should be e dietro il",
+    "gloss of a mentioned phrase": "e dietro means is behind the",
+    "code ending on a name": "Try:\n    x = a",
+    "list without stops": "You need:\n- flour\n- eggs\n- a pinch of salt",
+    "table": "| word | meaning |\n| --- | --- |\n| casa | house |",
+    "sign-off": "I will send the recipe tomorrow.\n\nBest regards,\nKip",
+    "hashtags": "Our new menu is out! Come and try it. #pasta #Bologna",
+    "statement ending on a semicolon": "div.innerHTML = 'Ciao';\ndocument.body.appendChild(div);",
+    "a converter's stray fence": "```\nUna storia.\n```\nLa storia finisce qui.\n```\n\n```",
+    "repeated list item": "Ideas:\n1. SeaWorld\n2. Zoo\n3. SeaWorld",
+}
+
+
+@pytest.mark.parametrize("kind", OPEN_IN_ANY_CORPUS)
+def test_an_open_ending_is_a_cut_even_where_the_corpus_often_ends_without_a_stop(kind):
+    finding = TruncationFilter().find(_conversations(MIXED + [OPEN_IN_ANY_CORPUS[kind]]))[-1]
+    assert finding is not None, kind
+    assert OPEN_IN_ANY_CORPUS[kind][finding.start: finding.end] == finding.evidence
+
+
+@pytest.mark.parametrize("kind", COMPLETE_WITHOUT_A_STOP)
+def test_complete_replies_without_a_final_stop_are_kept_in_a_mixed_corpus(kind):
+    assert TruncationFilter().find(_conversations(MIXED + [COMPLETE_WITHOUT_A_STOP[kind]]))[-1] is None, kind
+
+
+def test_long_prose_without_a_stop_is_a_cut_only_where_the_corpus_writes_long_replies():
+    long = "The passato prossimo uses avere with most verbs. " * 12 + "With verbs of motion you use essere and the"
+    shorter = [f"Reply {i}: " + "it takes avere here. " * 2 for i in range(40)]
+    found = TruncationFilter().find(_conversations(MIXED + shorter + [long[:-8] + " participle"]))
+    assert "ends mid-sentence" in found[-1].detail
+    style = "Ok so the cat is gatto. Now say the whole sentence please"  # a tutor's short chat message
+    assert TruncationFilter().find(_conversations(MIXED + shorter + [style]))[-1] is None
+
+
+def test_the_score_model_flags_replies_it_would_not_end_there_relative_to_the_corpus():
+    replies = [f"La risposta {'molto ' * i}giusta." for i in range(12)]
+    detector = TruncationFilter(score_model="marco-tiny", end_max_probability=1.0)
+    found = detector.find(_conversations(replies))
+    probability = detector.end_probability
+    assert probability.shape == (12,) and ((probability > 0) & (probability < 1)).all()
+    bar = 0.1 * float(np.median(probability))  # a tenth of the corpus's median: a model that ends all alike flags none
+    assert [i for i, f in enumerate(found) if f is not None] == [i for i, p in enumerate(probability) if p < bar]
+    assert all("end-of-turn probability" in f.detail for f in found if f is not None)
+
+
+def test_the_end_of_a_reply_is_the_chat_templates_end_token():
+    path = SEED.parent / "tokenizers" / "qwen2.5-7b-instruct"
+    if not path.exists():
+        pytest.skip("needs ../shared/tokenizers/qwen2.5-7b-instruct: not in this checkout")
+    from transformers import AutoTokenizer
+
+    from marco.data.score_model import end_of_turn_id
+
+    tokenizer = AutoTokenizer.from_pretrained(str(path))
+    assert tokenizer.convert_ids_to_tokens(end_of_turn_id(tokenizer)) == "<|im_end|>"

@@ -57,6 +57,13 @@ def asked_terms(prompt: str, max_words: int) -> list[str]:
     return [t for t in cleaned if t and len(t.split()) <= max_words]
 
 
+def content_words(text: str) -> set:
+    """The text's content words, a final "s" dropped and cut to six letters (a crude stem: "reversed" and "reverse",
+    "means" and "mean" meet)."""
+    return {(w[:-1] if w.endswith("s") and len(w) > 3 else w)[:6] for w in _WORDS.findall(text.casefold())
+            if len(w) >= 3 and w not in FUNCTION_WORDS}
+
+
 def mentions(reply_words: set, reply_lower: str, term: str) -> bool:
     """True when the reply has one of the term's content words, or the whole phrase for a term of function words."""
     content = [w for w in _WORDS.findall(term) if w not in FUNCTION_WORDS]
@@ -81,8 +88,13 @@ class AlignmentFilter(Detector):
 
     neighbours: int = field(default=2, metadata={"help": "Conversations on each side whose replies are compared."})
     max_term_words: int = field(default=4, metadata={"help": "Longest asked term, in words."})
+    min_shared_words: int = field(default=2, metadata={"help": "Content words a reply must share with a neighbour's "
+                                                                "prompt, and none with its own, to be a suspect."})
     score_model: str | None = field(default=None, metadata={"help": "Causal LM for IFD scores; None: no model."})
     ifd_threshold: float = field(default=1.0, metadata={"help": "IFD at or above which a reply is misaligned."})
+    neighbour_margin: float = field(default=0.5, metadata={"help": "With score_model: nats a token by which a "
+                                                                   "neighbour's prompt must predict a reply better "
+                                                                   "than its own to call it misaligned."})
     batch_size: int = field(default=16, metadata={"help": "Sequences per forward pass when scoring."})
     max_length: int = field(default=512, metadata={"help": "Tokens per scored sequence (prompt cut from the left)."})
 
@@ -94,12 +106,15 @@ class AlignmentFilter(Detector):
     def reset(self) -> None:
         self.seen = self.judged = 0
         self.turns = {}  # conversation -> _last_turns(), while a neighbour may still need it (all of them to score)
+        self.context = {}  # conversation -> content words of everything before its last reply, as long as turns
         self.replies = {}  # conversation -> [lower-cased reply, its words], built only around a question asking a term
-        self.found, self.conversations, self.scores = {}, [], None
+        self.found, self.conversations, self.scores, self.neighbour_gain = {}, [], None, {}
 
     def observe(self, conversations: list[list[dict]]) -> None:
         for messages in conversations:
-            self.turns[self.seen] = _last_turns(messages)
+            self.turns[self.seen] = turn = _last_turns(messages)
+            if turn is not None:
+                self.context[self.seen] = content_words(" ".join(str(x.get("content", "")) for x in messages[: turn[0]]))
             self.seen += 1
         if self.score_model:
             self.conversations.extend(conversations)
@@ -110,6 +125,12 @@ class AlignmentFilter(Detector):
         if self.score_model:
             turns = [self.turns[c] for c in range(self.seen)]
             self.scores = self.ifd(self.conversations, turns)
+            for c, gain in sorted(self.neighbour_gain.items()):
+                if c not in self.found and gain >= self.neighbour_margin:
+                    m, _, reply = turns[c]
+                    self.found[c] = Finding(self.reason, f"a neighbouring conversation's prompt predicts the reply better "
+                                            f"than its own ({gain:.2f} nats a token): \"{' '.join(reply.split())[:80]}\"",
+                                            f"messages[{m}].content", reply, 0, len(reply))
             for c, score in enumerate(self.scores):
                 if c not in self.found and score >= self.ifd_threshold:
                     m, _, reply = turns[c]
@@ -128,6 +149,7 @@ class AlignmentFilter(Detector):
             for n in [n for n in self.turns if n < self.judged - self.neighbours]:
                 del self.turns[n]
                 self.replies.pop(n, None)
+                self.context.pop(n, None)
 
     def _has(self, n: int, term: str) -> bool:
         """mentions(), building the reply's word set only once one of the term's words is in it at all."""
@@ -143,6 +165,8 @@ class AlignmentFilter(Detector):
 
     def _suspect(self, c: int) -> None:
         turn = self.turns[c]
+        if self._off_topic(c):
+            return
         for term in asked_terms(turn[1], self.max_term_words):
             if self._has(c, term):
                 continue
@@ -154,6 +178,26 @@ class AlignmentFilter(Detector):
                     f'{near[0] + 1} does: "{" ".join(turn[2].split())[:80]}"', f"messages[{turn[0]}].content",
                     turn[2], 0, len(turn[2]))
                 return
+
+    def _off_topic(self, c: int) -> bool:
+        """A reply that shares no content word with anything before it in its conversation and at least
+        `min_shared_words` with the prompt of a neighbour whose reply is off its prompt too: the replies were shifted
+        ("How long should I boil an egg?" -> "Use my_list.reverse()", and the next conversation asks how to reverse a
+        list and is answered about eggs)."""
+        turn = self.turns[c]
+        reply = content_words(turn[2])
+        if len(reply) < 3 or reply & self.context[c]:
+            return False
+        shared = {n: len(reply & content_words(self.turns[n][1]))  # a neighbour whose own reply is off its prompt too
+                  for n in range(max(0, c - self.neighbours), min(self.seen, c + self.neighbours + 1))
+                  if n != c and self.turns.get(n) is not None and not content_words(self.turns[n][2]) & self.context[n]}
+        best = max(shared, key=shared.get, default=None)
+        if best is None or shared[best] < self.min_shared_words:
+            return False
+        self.found[c] = Finding(
+            self.reason, f"shares no word with its prompt but {shared[best]} with the prompt of conversation "
+            f'{best + 1}: "{" ".join(turn[2].split())[:80]}"', f"messages[{turn[0]}].content", turn[2], 0, len(turn[2]))
+        return True
 
     def ifd(self, conversations: list[list[dict]], turns: list) -> list[float]:
         """IFD per conversation (nan where there is no prompt and reply), batched, longest first."""
@@ -171,7 +215,21 @@ class AlignmentFilter(Detector):
         alone = [(c, [start] + r, len(r)) for c, (_, r) in pairs.items()]
         with_prompt = mean_nll(model, conditioned, self.batch_size, device)
         without = mean_nll(model, alone, self.batch_size, device)
+        self.neighbour_gain = self._other_prompts(model, pairs, with_prompt, device)
         return [math.exp(with_prompt[c] - without[c]) if c in pairs else math.nan for c in range(len(turns))]
+
+    def _other_prompts(self, model, pairs: dict, own: dict, device: str) -> dict:
+        """Per conversation, how much better (nats per token) the previous or next conversation's prompt predicts its
+        reply than its own prompt does; a reply that a neighbour's prompt explains by `neighbour_margin` or more is
+        misaligned (the shift of a data-generation bug, in any language: "Claustrophobia." after its neighbour's
+        "What's the word for a fear of small enclosed spaces?")."""
+        swapped = [((c, n), pairs[n][0][-(self.max_length - len(r)):] + r, len(r))
+                   for c, (_, r) in pairs.items() for n in (c - 1, c + 1) if n in pairs]
+        other = mean_nll(model, swapped, self.batch_size, device)
+        gain = {}
+        for (c, n), nll in other.items():
+            gain[c] = max(gain.get(c, -math.inf), own[c] - nll)
+        return gain
 
 
 def mean_nll(model, sequences: list[tuple[int, list[int], int]], batch_size: int, device: str) -> dict:
