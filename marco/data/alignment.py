@@ -60,7 +60,7 @@ def asked_terms(prompt: str, max_words: int) -> list[str]:
 def content_words(text: str) -> set:
     """The text's content words, a final "s" dropped and cut to six letters (a crude stem: "reversed" and "reverse",
     "means" and "mean" meet)."""
-    return {(w[:-1] if w.endswith("s") and len(w) > 3 else w)[:6] for w in _WORDS.findall(text.casefold())
+    return {(w[:-1] if w.endswith("s") and len(w) > 3 else w)[:6] for w in set(_WORDS.findall(text.casefold()))
             if len(w) >= 3 and w not in FUNCTION_WORDS}
 
 
@@ -106,7 +106,8 @@ class AlignmentFilter(Detector):
     def reset(self) -> None:
         self.seen = self.judged = 0
         self.turns = {}  # conversation -> _last_turns(), while a neighbour may still need it (all of them to score)
-        self.context = {}  # conversation -> content words of everything before its last reply, as long as turns
+        self.context = {}  # conversation -> the text before its last reply, as long as turns
+        self.words = {}  # conversation -> content words of (its last reply, its context), once asked for
         self.replies = {}  # conversation -> [lower-cased reply, its words], built only around a question asking a term
         self.found, self.conversations, self.scores, self.neighbour_gain = {}, [], None, {}
 
@@ -114,7 +115,8 @@ class AlignmentFilter(Detector):
         for messages in conversations:
             self.turns[self.seen] = turn = _last_turns(messages)
             if turn is not None:
-                self.context[self.seen] = content_words(" ".join(str(x.get("content", "")) for x in messages[: turn[0]]))
+                before = " ".join(str(x.get("content", "")) for x in messages[: turn[0]])
+                self.context[self.seen] = before[-2000:]  # the turns just before say what was asked
             self.seen += 1
         if self.score_model:
             self.conversations.extend(conversations)
@@ -150,6 +152,7 @@ class AlignmentFilter(Detector):
                 del self.turns[n]
                 self.replies.pop(n, None)
                 self.context.pop(n, None)
+                self.words.pop(n, None)
 
     def _has(self, n: int, term: str) -> bool:
         """mentions(), building the reply's word set only once one of the term's words is in it at all."""
@@ -184,20 +187,28 @@ class AlignmentFilter(Detector):
         `min_shared_words` with the prompt of a neighbour whose reply is off its prompt too: the replies were shifted
         ("How long should I boil an egg?" -> "Use my_list.reverse()", and the next conversation asks how to reverse a
         list and is answered about eggs)."""
-        turn = self.turns[c]
-        reply = content_words(turn[2])
-        if len(reply) < 3 or reply & self.context[c]:
+        head = self.turns[c][2][:1000].casefold()
+        if any(word in head for word in content_words(self.turns[c][1])):  # most replies: a word of the prompt, cheap
+            return False
+        reply, context = self._words(c)
+        if len(reply) < 3 or reply & context:
             return False
         shared = {n: len(reply & content_words(self.turns[n][1]))  # a neighbour whose own reply is off its prompt too
                   for n in range(max(0, c - self.neighbours), min(self.seen, c + self.neighbours + 1))
-                  if n != c and self.turns.get(n) is not None and not content_words(self.turns[n][2]) & self.context[n]}
+                  if n != c and self.turns.get(n) is not None and not self._words(n)[0] & self._words(n)[1]}
         best = max(shared, key=shared.get, default=None)
         if best is None or shared[best] < self.min_shared_words:
             return False
+        turn = self.turns[c]
         self.found[c] = Finding(
             self.reason, f"shares no word with its prompt but {shared[best]} with the prompt of conversation "
             f'{best + 1}: "{" ".join(turn[2].split())[:80]}"', f"messages[{turn[0]}].content", turn[2], 0, len(turn[2]))
         return True
+
+    def _words(self, n: int) -> tuple[set, set]:
+        if n not in self.words:
+            self.words[n] = content_words(self.turns[n][2][:1000]), content_words(self.context[n])
+        return self.words[n]
 
     def ifd(self, conversations: list[list[dict]], turns: list) -> list[float]:
         """IFD per conversation (nan where there is no prompt and reply), batched, longest first."""

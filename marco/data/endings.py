@@ -43,7 +43,7 @@ def prose_lines(text: str) -> list[str]:
 
 def open_punctuation(text: str) -> tuple[str, str] | None:
     mark = text[-1]
-    if mark == ";" and _CODE_LINE.search(text[text.rfind("\n") + 1:]):  # "removeChild(div);" ends a statement
+    if mark == ";" and is_code(text[text.rfind("\n") + 1:]):  # "removeChild(div);" ends a statement
         return None
     if mark in _OPEN_PUNCTUATION and not (mark in "-+=" and text[-2:-1] == mark):  # "--", "==" are markup
         return f"ends on {_OPEN_PUNCTUATION[mark]}", text[-_TAIL:]
@@ -99,13 +99,18 @@ def long_prose(lines: list[str]) -> bool:
     """The last line is prose after a sentence that ends properly, and no code, list item, table row, heading,
     hashtag or sign-off ("Forever yours,\nKip")."""
     last = lines[-1].strip() if lines else ""
-    if (not last or _LIST_ITEM.match(last) or last.startswith(("|", "#", ">")) or _CODE_LINE.search(lines[-1])
-            or _HASHTAGS.search(last) or (_SIGN_OFF.match(last) and len(lines) > 1 and _closing(lines[-2]))):
+    if (not last or _LIST_ITEM.match(last) or last.startswith(("|", "#", ">")) or is_code(lines[-1])
+            or _HASHTAGS.search(last[-60:]) or (_SIGN_OFF.match(last) and len(lines) > 1 and _closing(lines[-2]))):
         return False
     sentences = list(_SENTENCE_END.finditer(last))
     if sentences and last[sentences[-1].end():].startswith(("-", "–", "—")):  # '..." - John Smith, VP at Spire'
         return False
-    return len(sentences) + sum(len(_SENTENCE_END.findall(line + " ")) for line in lines[:-1]) >= 1
+    return bool(sentences) or _SENTENCE_END.search("\n".join(lines[:-1]) + "\n.") is not None
+
+
+def is_code(line: str) -> bool:
+    """A line of code ("x = a", "for i in"); a line of 160 characters or more is prose whatever it holds."""
+    return len(line) < 160 and _CODE_LINE.search(line) is not None
 
 
 def _closing(line: str) -> bool:
@@ -122,14 +127,15 @@ def open_repeat(text: str, lines: list[str]) -> tuple[str, str] | None:
     if word and len(word.group()) >= 3:
         head = text[: word.start() + len(text) - min(40, len(text))]
         stem = re.escape(word.group())
-        if re.search(rf"(?<!\w){stem}\w{{2,}}", head) and not re.search(rf"(?<!\w){stem}(?!\w)", head):
+        if (word.group() in head and re.search(rf"(?<!\w){stem}\w{{2,}}", head)
+                and not re.search(rf"(?<!\w){stem}(?!\w)", head)):
             return f'ends inside a word it wrote whole before ("{word.group()}")', text[-_TAIL:]
     last = _LIST_ITEM.sub(r"\g<text>", lines[-1].strip()) if lines else ""
     sentences = list(_SENTENCE_END.finditer(last))
     fragment = last[sentences[-1].end():] if sentences else last
     if 1 <= len(fragment.split()) <= (12 if sentences else 4) and fragment[-1:].isalnum() and not _HASHTAGS.search(last):
         earlier = text[: len(text) - len(fragment)]
-        if re.search(rf"(?:^|[.!?:]\s+|\n\s*(?:[-*•]|\d+[.)])?\s*){re.escape(fragment)}[ \t]+\w", earlier, re.MULTILINE):
+        if fragment in earlier and re.search(rf"(?:^|[.!?:]\s+|\n\s*(?:[-*•]|\d+[.)])?\s*){re.escape(fragment)}[ \t]+\w", earlier, re.MULTILINE):
             return "ends partway into a sentence it wrote whole before", text[-_TAIL:]
     return None
 
@@ -158,7 +164,7 @@ def open_word(text: str, last_line: str, prose: bool) -> tuple[str, str] | None:
     """A last word that cannot end a sentence; not on a line of code ("x = a", "for i in"), which may end on any
     name."""
     word = _LAST_WORD.search(text[-40:])
-    if word and not _CODE_LINE.search(last_line) and cannot_end(text, word.group(), prose):
+    if word and not is_code(last_line) and cannot_end(text, word.group(), prose):
         return f'ends mid-sentence on "{word.group()}"', text[-_TAIL:]
     return None
 
@@ -168,16 +174,16 @@ def without_stray_fence(text: str) -> str:
     return _TRAILING_EMPTY_FENCE.sub("", text) if text.endswith("```") and text.count("```") % 2 else text
 
 
-def open_ending(text: str) -> tuple[str, str] | None:
-    """(what is open, the tail that shows it), or None: judged on the reply alone (`text` right-stripped)."""
+def judge_ending(text: str) -> tuple[tuple[str, str] | None, bool]:
+    """((what is open, the tail that shows it) or None, whether the reply ends in long prose), judged on the reply
+    alone (`text` right-stripped)."""
     found = open_punctuation(text) or open_code(text)
     if found or not (text[-1].isalnum() or text[-1] in "|"):
-        return found
+        return found, False
     found = open_quote(text)
-    if found:
-        return found
     lines = prose_lines(text)
-    if text.endswith("```") or not lines:
-        return None
-    return (open_table(lines) or short_last_item(lines) or open_word(text, lines[-1], long_prose(lines))
-            or open_repeat(text, lines))
+    if found or text.endswith("```") or not lines:
+        return found, False
+    prose = long_prose(lines)
+    return (open_table(lines) or short_last_item(lines) or open_word(text, lines[-1], prose)
+            or open_repeat(text, lines)), prose

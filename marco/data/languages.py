@@ -77,6 +77,7 @@ def cannot_end(text: str, word: str, long_prose: bool) -> bool:
     """Whether `word`, the text's last word, leaves a sentence open in the text's own language. A text in two
     languages (a tutor glossing "e di fronte alla" as "is in front of the") is not judged unless it is long prose:
     its last words may be the mentioned phrase."""
+    text = text[-600:]  # the last few sentences say which language the reply ends in
     lang, top = next(iter(language_counts(text).items()))
     if top == 0 or (not long_prose and mixed(text, lang)):
         return False

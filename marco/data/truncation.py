@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import score_model
-from .endings import long_prose, open_ending, prose_lines, without_stray_fence
+from .endings import judge_ending, long_prose, prose_lines, without_stray_fence
 from .findings import Detector, Finding
 from .languages import FUNCTION_WORDS
 
@@ -179,14 +179,16 @@ class TruncationFilter(Detector):
                 continue
             self.unpunctuated += text[-1].isalnum()
             self.ellipsis_endings += text.rstrip(_CLOSING_QUOTES).endswith(("...", "…"))
-            problem = self.markup_problem(text) or open_ending(text)
+            problem = self.markup_problem(text)
+            ending, prose = judge_ending(text) if problem is None else (None, False)
+            problem = problem or ending
             if problem:
                 self.found[i] = self._finding(i, replies[i - first][2], *problem)
             elif "..." in text or "…" in text:
                 self.with_ellipsis[i] = replies[i - first][2]
             elif text[-1].isalnum():
                 self.unpunctuated_at.append(i)
-                self.prose.append(long_prose(prose_lines(text)))
+                self.prose.append(prose)
                 self.last_words.append(final_word(text).casefold())
 
     def _measure(self, first: int, texts: list[str]) -> None:
