@@ -57,6 +57,9 @@ def asked_terms(prompt: str, max_words: int) -> list[str]:
     return [t for t in cleaned if t and len(t.split()) <= max_words]
 
 
+_PUNCTUATION = ".,;:!?\"'()[]«»“”¿¡*`"
+
+
 def content_words(text: str) -> set:
     """The text's content words, a final "s" dropped and cut to six letters (a crude stem: "reversed" and "reverse",
     "means" and "mean" meet)."""
@@ -188,7 +191,8 @@ class AlignmentFilter(Detector):
         ("How long should I boil an egg?" -> "Use my_list.reverse()", and the next conversation asks how to reverse a
         list and is answered about eggs)."""
         head = self.turns[c][2][:1000].casefold()
-        if any(word in head for word in content_words(self.turns[c][1])):  # most replies: a word of the prompt, cheap
+        prompt = {w.strip(_PUNCTUATION) for w in self.turns[c][1].casefold().split()}
+        if any(len(w) >= 4 and w in head for w in prompt if w not in FUNCTION_WORDS):  # most replies: a prompt word
             return False
         reply, context = self._words(c)
         if len(reply) < 3 or reply & context:
