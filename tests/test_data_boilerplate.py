@@ -117,3 +117,14 @@ def test_seed_llm_replies_with_disclaimers_are_found_and_cima_tutors_kept():
     assert sum(f is not None for f in found) >= 50  # 57 measured on the 2,221 quoted LLM answers
     cima = [r["messages"] for r in _seed("cima_tutoring_conversations.jsonl")]
     assert sum(f is not None for f in BoilerplateFilter().find(cima)) <= 0.01 * len(cima)
+
+
+@pytest.mark.parametrize("name", ["disclaimers_1.jsonl", "disclaimers_2.jsonl", "disclaimers_3.jsonl"])
+def test_the_wordings_of_other_writers_tuned_on_stay_found_and_their_look_alikes_kept(name):
+    # benchmarks/heldout/: sets 1-3 were tuned on after their first run; set 4 is never tuned on, so not tested here
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "heldout" / name
+    records = [json.loads(line) for line in path.open(encoding="utf-8")]
+    found = BoilerplateFilter().find([r["messages"] for r in records])
+    hits = [f is not None for r, f in zip(records, found) if r["boilerplate"]]
+    alarms = [f is not None for r, f in zip(records, found) if not r["boilerplate"]]
+    assert sum(hits) >= 0.97 * len(hits) and sum(alarms) <= 1
