@@ -109,7 +109,7 @@ class AlignmentFilter(Detector):
     def reset(self) -> None:
         self.seen = self.judged = 0
         self.turns = {}  # conversation -> _last_turns(), while a neighbour may still need it (all of them to score)
-        self.context = {}  # conversation -> the text before its last reply, as long as turns
+        self.context = {}  # conversation -> the messages before its last reply, as long as turns
         self.words = {}  # conversation -> content words of (its last reply, its context), once asked for
         self.replies = {}  # conversation -> [lower-cased reply, its words], built only around a question asking a term
         self.found, self.conversations, self.scores, self.neighbour_gain = {}, [], None, {}
@@ -118,8 +118,7 @@ class AlignmentFilter(Detector):
         for messages in conversations:
             self.turns[self.seen] = turn = _last_turns(messages)
             if turn is not None:
-                before = " ".join(str(x.get("content", "")) for x in messages[: turn[0]])
-                self.context[self.seen] = before[-2000:]  # the turns just before say what was asked
+                self.context[self.seen] = messages[: turn[0]]
             self.seen += 1
         if self.score_model:
             self.conversations.extend(conversations)
@@ -211,7 +210,8 @@ class AlignmentFilter(Detector):
 
     def _words(self, n: int) -> tuple[set, set]:
         if n not in self.words:
-            self.words[n] = content_words(self.turns[n][2][:1000]), content_words(self.context[n])
+            before = " ".join(str(m.get("content", "")) for m in self.context[n][-2:])[-1000:]  # what was just asked
+            self.words[n] = content_words(self.turns[n][2][:600]), content_words(before)
         return self.words[n]
 
     def ifd(self, conversations: list[list[dict]], turns: list) -> list[float]:
