@@ -57,7 +57,7 @@ _SELF_NOUN = (
 ) + _ROLE_AFTER + r"(?![\w-])"
 _ART = r"(?:an?|the|one|un[ao]?|un'|un’|una|une|ein(?:e|en|em|er)?|el|la|le|il|l['’]|der|die|das|dem|den)\s*"
 # words that may stand between the copula and the noun: "I am, after all, a machine", "sono pur sempre un programma"
-_FILL = (r"(?:[\s,]+(?:just|only|merely|simply|but|nothing\s+more\s+than|no\s+more\s+than|after\s+all|ultimately|"
+_FILL = (r"(?:[\s,]*(?:just|only|merely|simply|but|nothing\s+more\s+than|no\s+more\s+than|after\s+all|ultimately|"
          r"basically|essentially|still|in\s+the\s+end|solo|soltanto|semplicemente|solamente|pur\s+sempre|dopotutto|"
          r"in\s+fondo|sólo|al\s+fin\s+y\s+al\s+cabo|después\s+de\s+todo|seulement|juste|simplement|après\s+tout|"
          r"au\s+fond|nur|lediglich|bloß|eben|schließlich|letztlich|apenas|meramente|nada\s+más\s+que|io|"
