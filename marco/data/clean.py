@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
-from . import filters, metrics, overrides, report_examples, templates
+from . import filters, metrics, overrides, report_examples, templates, variety
 from .config import CleaningConfig
 from .corpus import ROLE_NAMES, Corpus, normalized_conversation
 from .coverage import coverage
@@ -226,12 +226,14 @@ def run(source: str, cfg: CleaningConfig = None, tokenizer=None, split: str = "t
     data = open_source(source, cfg.max_chars, split)
     filtering = filters.Filtering(data, cfg)  # the content filters, on the other core while duplicates are found
     corpus = Corpus(data, cfg, tokenizer, questions, filtering.observe)
+    grouping = variety.Grouping()  # the kinds of request, on the other core while templates are found
     try:
         corpus.read()
         rows = corpus.rows
         _require_known_format(source, rows)
         conversations, normalized_replies, original_replies = _texts(corpus)
         distinct = _reject_duplicates(corpus, conversations)
+        grouping.start(corpus, distinct, lambda positions: _first_user_turns(data, positions))
         keys = np.array([(i << _MESSAGE_BITS) | m for i in distinct for m, role in enumerate(corpus.roles[i]) if role == "a"],
                         dtype=np.int64)
         owners = _split(keys)[0]
@@ -249,8 +251,10 @@ def run(source: str, cfg: CleaningConfig = None, tokenizer=None, split: str = "t
         report["prompts"] = corpus.prompts.result(lambda positions: _first_user_turns(data, positions),
                                                    lambda positions: _user_sides(corpus, positions))
         report["examples"] = report_examples.collect(rows, scan, cited, data)
+        report["variety"] = grouping.result()
     except BaseException:
         filtering.stop()
+        grouping.stop()
         raise
     finally:
         corpus.spill.close()
@@ -339,6 +343,8 @@ def _warnings(report: dict) -> list[str]:
             if row["duplicate_share"] >= 0.5 and row["records"] >= 5:
                 dups = row["exact_duplicate"] + row["near_duplicate"]
                 found.append(f"{field}={row['value']!r}: {dups} of {row['records']} records are duplicates")
+    if report.get("variety", {}).get("warning"):
+        found.append(report["variety"]["warning"])
     for t in report["templates"]["found"][:5]:
         found.append(f"template {t['kind']} '{t['text']}' in {t['count']} replies ({t['share']:.0%})")
     if report.get("tokenizer_coverage", {}).get("warning"):

@@ -63,10 +63,16 @@ class CleaningConfig:
         default=None,
         metadata={"help": "A causal LM (Hub id, folder or marco-tiny) that scores every conversation's Instruction-"
                           "Following Difficulty, PPL(reply | prompt) / PPL(reply) (Li et al., NAACL 2024); replies at "
-                          "or above ifd_threshold are misaligned. Off by default: it runs a model."},
+                          "or above ifd_threshold are misaligned; the variety audit then groups requests by its mean-pooled "
+                          "hidden states. Off by default: it runs a model."},
     )
     ifd_threshold: float = field(
         default=1.0, metadata={"help": "IFD at or above which a reply is misaligned (1.0: the prompt does not help)."}
+    )
+    variety_warn_share: float = field(
+        default=0.5,
+        metadata={"help": "Warn when one kind of request (the report's variety section: first user turns grouped by "
+                          "their words) holds more than this share of the kept conversations."},
     )
     reject_duplicate_prompts: bool = field(
         default=False,
@@ -97,8 +103,9 @@ class CleaningConfig:
             raise ValueError(f"near_dup_threshold must be in (0, 1], got {self.near_dup_threshold}")
         if self.num_perm < 16 or self.num_perm & (self.num_perm - 1):
             raise ValueError(f"num_perm must be a power of two >= 16, got {self.num_perm}")
-        if not 0.0 < self.template_min_share <= 1.0:
-            raise ValueError(f"template_min_share must be in (0, 1], got {self.template_min_share}")
+        for name in ("template_min_share", "variety_warn_share"):
+            if not 0.0 < getattr(self, name) <= 1.0:
+                raise ValueError(f"{name} must be in (0, 1], got {getattr(self, name)}")
         if not self.template_min_share <= self.template_reject_share <= 1.0:
             raise ValueError(f"template_reject_share must be in [template_min_share, 1], got {self.template_reject_share}")
         for name in ("template", "boilerplate", "truncated", "misaligned"):

@@ -110,6 +110,30 @@ def _acted(templates: dict) -> str:
     return ", ".join(f"{n} {what}" for what, n in acted.items()) or "nothing done"
 
 
+def _variety(found: dict) -> str:
+    if not found:
+        return "<p>not measured</p>"
+    if not found["clusters"]:
+        return f"<p>{escape(found.get('note', 'no requests'))}</p>"
+    kept, before = found["kept"], found["deduplicated"]
+    sample = (f"a seeded sample of {found['sampled']} of the {found['deduplicated_requests']}"
+              if found["sampled"] < found["deduplicated_requests"] else f"all {found['sampled']}")
+    examples = ["<br>".join(f"<code>{escape(str(e['name']))}</code> {escape(e['text'])}" for e in c["examples"])
+                for c in found["clusters"]]
+    rows = "".join(
+        f'<tr class="kind"><td>{escape(c["label"])}</td><td class="n">{c["kept_share"]:.1%}</td><td class="n">{c["share"]:.1%}</td>'
+        f'<td>{escape(", ".join(c["top_words"]))}</td><td>{shown}</td></tr>' for c, shown in zip(found["clusters"], examples))
+    fit = f"silhouette {found['silhouette']}" if found["silhouette"] is not None else "all alike: one kind"
+    return (f"<p>First user turns of {sample} deduplicated conversations, grouped by {escape(found['method'])} and k-means "
+            f"({fit}). Largest kind: {kept['largest_share']:.0%} of the kept, "
+            f"{before['largest_share']:.0%} of the deduplicated; effective number of kinds (exp entropy): "
+            f"{kept['effective_kinds']} kept, {before['effective_kinds']} deduplicated.</p>"
+            + (f'<p class="warn">{escape(found["warning"])}</p>' if found["warning"] else "")
+            + _bars([(c["label"], c["kept"]) for c in found["clusters"]], color="#3a9a8a")
+            + "<table><tr><th>kind (top words)</th><th>kept</th><th>deduplicated</th><th>distinctive words</th>"
+            f"<th>examples nearest its centre</th></tr>{rows}</table>")
+
+
 def render(report: dict) -> str:
     counts, tmpl, div = report["counts"], report["templates"], report["diversity"]
     cards = "".join(f'<div class="card"><b>{v}</b>{escape(k)}</div>' for k, v in
@@ -134,6 +158,7 @@ def render(report: dict) -> str:
 {_review(report['review']) if report.get('review') else ''}
 <h2>Examples by reason (matched words highlighted)</h2>{_examples(report)}
 <h2>Prompt side</h2>{_prompt_side(report.get('prompts'))}
+<h2>Kinds of request (variety)</h2>{_variety(report.get('variety'))}
 <h2>Template patterns ({tmpl['templated_replies']} of {tmpl['replies_scanned']} replies; action {escape(tmpl['action'])}: a pattern in {tmpl['reject_share']:.0%} of replies or more rejects; {_acted(tmpl)})</h2>
 {_bars([(f"{t['kind']}: {t['text']}", t['count']) for t in tmpl['found'][:15]], color='#c77dba')}
 {_table(['kind', 'pattern', 'replies', 'share', 'verdict', 'examples'], [(t['kind'], t['text'], t['count'], f"{t['share']:.1%}", 'rejects' if t['rejects'] else 'flagged', ', '.join(map(str, t['examples']))) for t in tmpl['found'][:30]]) if tmpl['found'] else ''}
