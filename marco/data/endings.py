@@ -29,6 +29,12 @@ _OPENING_AT_END = re.compile(r'(?:^|[\s:(])["“«$]\Z')  # 'the lyrics are:\n\n
 _TRAILING_EMPTY_FENCE = re.compile(r"(?:(?<=[.!?…])|(?<=```))\s*\n```\s*\Z")  # a converter's stray fence after a full stop
 _SIGN_OFF = re.compile(r"^(?:[A-ZÀ-Ý][\w'’.-]*\s?){1,3}$")  # "Kip", "Carla", "Dr. Rossi" on the last line
 _HASHTAGS = re.compile(r"#\w+\Z")
+_CELL_OPEN = re.compile(r"<\w*\Z")  # "Metal round aviator glasses<br |": a tag cut in its cell
+_CODE_KEYWORD = re.compile(r"^\s*(?:class|def|if|elif|else|for|while|with|try|except|import|from|function|const|let|var)\s*$")
+_LEAD_IN = re.compile(r"^(?:(?:sure|certainly|of\s+course|ok(?:ay)?)[,!.]?\s*)?(?:here(?:['’]s|\s+is|\s+are)|below\s+is|ecco|"
+                      r"aquí\s+(?:está|tienes)|voici|hier\s+ist)\b[^\n.:!?\"“«]{0,200}[.:!]?\Z", re.IGNORECASE)  # one sentence, no content
+_CJK_END = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]\Z")
+_STORY_END = re.compile(r"\b(?:the\s+end|fine|fin|ende)\Z", re.IGNORECASE)
 _CODE_OPEN = re.compile(r"[,=+\-*/(\[{\\]\Z")  # a line of code that goes on
 # a line of code, not prose with a parenthesis or a semicolon: indented, braces, an assignment, a call, a statement end
 _CODE_LINE = re.compile(r"^(?: {4}|\t)|[{}<>]|\s=\s|\w=\w|[;=]\s*$|\w\(|^\s*(?:def|class|import|from|return|const|let|var|"
@@ -75,7 +81,9 @@ def open_table(lines: list[str]) -> tuple[str, str] | None:
     header, last = lines[first], lines[-1]
     if first == len(lines) - 1:
         return None
-    if last.count("|") < header.count("|") or (header.endswith("|") and not last.endswith("|")):
+    cells = [cell.strip() for cell in last.strip("|").split("|") if cell.strip()]
+    if (last.count("|") < header.count("|") or (header.endswith("|") and not last.endswith("|"))
+            or (cells and (_CELL_OPEN.search(cells[-1]) or open_punctuation(cells[-1])))):
         return "ends inside a table row", last[-_TAIL:]
     return None
 
@@ -99,13 +107,24 @@ def long_prose(lines: list[str]) -> bool:
     """The last line is prose after a sentence that ends properly, and no code, list item, table row, heading,
     hashtag or sign-off ("Forever yours,\nKip")."""
     last = lines[-1].strip() if lines else ""
-    if (not last or _LIST_ITEM.match(last) or last.startswith(("|", "#", ">")) or is_code(lines[-1])
-            or _HASHTAGS.search(last[-60:]) or (_SIGN_OFF.match(last) and len(lines) > 1 and _closing(lines[-2]))):
+    if complete_form(lines) or _STORY_END.search(last):
         return False
     sentences = list(_SENTENCE_END.finditer(last))
     if sentences and last[sentences[-1].end():].startswith(("-", "–", "—")):  # '..." - John Smith, VP at Spire'
         return False
     return bool(sentences) or _SENTENCE_END.search("\n".join(lines[:-1]) + "\n.") is not None
+
+
+def complete_form(lines: list[str]) -> bool:
+    """The reply ends in a form that needs no final stop: a list item, a table row, a heading, a hashtag, a sign-off, a
+    line of code, or a run of short lines without sentence ends ("1522 – Antiviolenza donna\n1533 – Prenotazione")."""
+    last = lines[-1].strip() if lines else ""
+    tail = lines[-3:]
+    return (not last or bool(_LIST_ITEM.match(last)) or last.startswith(("|", "#", ">")) or is_code(lines[-1])
+            or bool(_HASHTAGS.search(last[-60:])) or (bool(_SIGN_OFF.match(last)) and len(lines) > 1 and _closing(lines[-2]))
+            or (len(tail) == 3 and all(len(line.split()) <= 12 and not _SENTENCE_END.search(line + " ") for line in tail))
+            or any(line.strip().lower().rstrip(",").endswith(("regards", "saluti", "saludos", "cordialement", "grüße"))
+                   for line in lines[-4:-1]))
 
 
 def is_code(line: str) -> bool:
@@ -154,7 +173,7 @@ def open_code(text: str) -> tuple[str, str] | None:
     opened = sum(code.count(o) - code.count(c) for o, c in ("()", "[]", "{}"))
     statements = [line.rstrip() for line in code.splitlines() if line.strip() and not line.strip().startswith(("//", "#"))]
     terminated = sum(line.endswith((";", "{", "}")) for line in statements[:-1])
-    if (opened > 0 or _CODE_OPEN.search(last)
+    if (opened > 0 or _CODE_OPEN.search(last) or _CODE_KEYWORD.match(last)
             or (terminated >= 3 and terminated >= 0.8 * (len(statements) - 1) and not last.endswith((";", "{", "}", ")")))):
         return "ends in code that stops mid-statement", text[-_TAIL:]
     return None
@@ -178,6 +197,10 @@ def judge_ending(text: str) -> tuple[tuple[str, str] | None, bool]:
     """((what is open, the tail that shows it) or None, whether the reply ends in long prose), judged on the reply
     alone (`text` right-stripped)."""
     found = open_punctuation(text) or open_code(text)
+    if not found and len(text.split()) <= 30 and _LEAD_IN.match(text.strip()):
+        found = "announces what follows, and nothing follows", text[-_TAIL:]
+    if not found and _CJK_END.search(text) and sum(text.count(mark) for mark in "。！？") >= 2:
+        found = "ends mid-sentence (no 。 after sentences that have one)", text[-_TAIL:]
     if found or not (text[-1].isalnum() or text[-1] in "|"):
         return found, False
     found = open_quote(text)

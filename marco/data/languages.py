@@ -30,10 +30,10 @@ FUNCTION_WORDS = frozenset().union(*COMMON.values())
 # Words after which a sentence must go on: articles, conjunctions, prepositions that take an object, possessives.
 NEVER_LAST = {
     "en": "a an the and or nor but of with from into onto than because although whether unless via my your our "
-          "their its whose i",
+          "their its whose i here's",
     "it": "il lo la i gli le un di da del dello della dei degli delle al allo alla ai agli alle dal dallo dalla "
           "dai dagli dalle nel nello nella nei negli nelle sul sullo sulla sui sugli sulle col coi e ed o od ma che "
-          "se con per tra fra non oppure ovvero",
+          "se con per tra fra non oppure ovvero in a",
     "es": "el la los las un unos unas de del al y e o u pero que con sin por para en mi mis tu tus su sus muy "
           "sino aunque porque",
     "fr": "le les un une des du de au aux et ou mais que qu dans sur pour par avec sans ce cet cette ces mon ton "
@@ -44,7 +44,7 @@ NEVER_LAST = {
 # ... and words that rarely end one: auxiliaries and "to"-like particles, a cut only at the end of longer prose
 # (German is verb-final: "..., wenn es nötig ist" ends on its auxiliary, so it has none here)
 RARELY_LAST = {
-    "en": "to is are was were been being has have had will would can could should must may might shall",
+    "en": "to is are was were been being has have had will would can could should must may might shall they we he she",
     "it": "è sono ho ha hanno era erano essere avere può possono deve devono",
     "es": "es son está están ha han era fue puede pueden debe",
     "fr": "est sont a ont était être avoir peut doit",

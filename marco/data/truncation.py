@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import score_model
-from .endings import judge_ending, long_prose, prose_lines, without_stray_fence
+from .endings import complete_form, judge_ending, long_prose, prose_lines, without_stray_fence
 from .findings import Detector, Finding
 from .languages import FUNCTION_WORDS
 
@@ -321,7 +321,8 @@ class TruncationFilter(Detector):
                         and not text.rstrip().endswith((")", "]"))):  # "(a kilo of...)": closed, so not cut there
                     return 'ends in "..." where the corpus\'s replies almost never do', tail
         if text[-1].isalnum():
-            if self.unpunctuated_share <= self.unpunctuated_max_share:
+            if (self.unpunctuated_share <= self.unpunctuated_max_share and words >= 4
+                    and not complete_form(prose_lines(text))):  # "Test", "5. Roots", "#Tech" are complete
                 return "ends without final punctuation", tail
             word = final_word(text)
             if len(word) >= 3 and word.islower() and self.is_word_start(word):
