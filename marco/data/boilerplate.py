@@ -218,6 +218,20 @@ _CANNOT = (r"(?:that['’]s\s+(?:something|not\s+something)\s+i\s+(?:won['’]t|
 _REFUSAL = (rf"\b{_SORRY}[,.!]?\s+(?:(?:but|ma|pero|pero|mais|aber)\s+)?(?:{_CANNOT}\s*(?:\w+\s+|\w+['’]){{0,3}}?{_TASK}(?!\s+it\s+(?:on|to|at|by|tonight|today|tomorrow))"
             rf"|(?:\w+\s+){{0,5}}?{_TASK}\w*\s+(?:ich\s+nicht|ne\s+m['’]est\s+pas\s+(?:permis|possible))|"
             rf"(?:\w+\s+){{1,4}}?(?:kann|darf|werde|\w+e)\s+ich\s+(?:\w+\s+){{0,3}}?nicht)")
+# an assistant persona announced ("As a helpful and respectful assistant, I ...", "As an AI language model, I would
+# suggest"), or a system prompt's list of harms parroted ("harmful, unethical, racist, sexist, toxic"): boilerplate in
+# itself, a formula a tutor must not learn
+_VIRTUE = (r"(?:helpful|respectful|responsible|ethical|honest|safe|harmless|friendly|caring|trustworthy|reliable|"
+           r"knowledgeable|unbiased|utile|rispettos[oa]|responsabile|onest[oa]|útil|respetuos[oa]|responsable|honest[oa]|"
+           r"serviable|respectueu(?:x|se)|hilfreicher?|respektvoller?|verantwortungsvoller?)")
+_HARM = r"(?:harmful|unethical|racist|sexist|toxic|dangerous|illegal|offensive|dannos[oi]|razzist[ai]|dañin[oa]|racista)"
+_PERSONA = (
+    rf"\b(?:as|come|como|en\s+tant\s+qu['’e]\s*|comme|als)\s+(?:an?|un[ao']?|una|une|ein(?:e|en)?)?\s*"
+    rf"(?:{_VIRTUE}[\s,]+(?:and\s+|e\s+|y\s+|et\s+|und\s+)?)+(?:{_AI}\s+)?(?:assistant|assistente|asistente|"
+    r"Assistent(?:in)?|language\s+model|modello|modelo|modèle|Modell|AI|IA|KI)\b"
+    rf"|\bas\s+an\s+{_AI}(?:\s+language\s+model)?\s*,\s*i\b"
+    rf"|\b{_HARM}(?:,\s*(?:or\s+|o\s+)?{_HARM}){{2,}}"
+)
 # a refusal in so many words, with no apology: "I must decline this request", "non è qualcosa con cui posso aiutarti"
 _DECLINE = (
     r"\b(?:i\s+(?:must|have\s+to|need\s+to)\s+(?:decline|refuse)|devo\s+(?:declinare|rifiutare)|debo\s+(?:rechazar|declinar)|"
@@ -288,6 +302,9 @@ _THIRD_LIMITATION = re.compile(
 # lower-cased text; the capitals-only ones as written), in a span from `before` characters ahead of that word
 # to `after` past it: the case-insensitive regexes scan ~1.5 MB/s, str.find ~1 GB/s.
 _TRIGGERS = {  # kind: (words in lower case, words as written, before, after)
+    "persona": (("helpful", "respectful", "responsible", "ethical", "honest", "harmless", "trustworthy", "unbiased",
+                 "utile", "rispettos", "responsabile", "útil", "respetuos", "serviable", "respectueu", "hilfreich",
+                 "respektvoll", "verantwortungsvoll", "harmful", "unethical", "dannos", "dañin"), ("AI",), 40, 80),
     "self": (("model", "modèl", "assist", "asist", "program", "chatbot", "chat bot", " bot", "-bot", "intelligen",
               "inteligen", "machine", "llm", "gpt", "software", "logiciel", "algorit", "macchin", "máquina", "maschin",
               "neural", "generator", "sistema", "system", "systè"), ("AI", "A.I.", "IA", "KI"), 70, 80),
@@ -318,10 +335,10 @@ _TRIGGERS = {  # kind: (words in lower case, words as written, before, after)
                "kenne", "kenntnis", "informiert", "wissen", "daten"), (), 60, 60),
 }
 _PATTERNS = {kind: re.compile(pattern, re.IGNORECASE) for kind, pattern in
-             {"self": _SELF, "cutoff": _CUTOFF, "refusal": f"{_REFUSAL}|{_NON_ANSWER}|{_DECLINE}", "capability": _CAPABILITY, "third": _THIRD,
+             {"persona": _PERSONA, "self": _SELF, "cutoff": _CUTOFF, "refusal": f"{_REFUSAL}|{_NON_ANSWER}|{_DECLINE}", "capability": _CAPABILITY, "third": _THIRD,
               "passive": _PASSIVE, "hedge": _UNKNOWING}.items()}
 _SENTENCE_END = re.compile(r"[.!?…](?=\s|$)|\n")
-_LABELS = {"self": "AI disclaimer", "cutoff": "knowledge cut-off note", "refusal": "refusal",
+_LABELS = {"persona": "assistant persona", "self": "AI disclaimer", "cutoff": "knowledge cut-off note", "refusal": "refusal",
            "capability": "AI capability disclaimer", "third": "AI disclaimer in the third person",
            "passive": "AI design disclaimer", "hedge": "knowledge cut-off note"}
 
