@@ -30,8 +30,9 @@ from marco.evaluate.votes import read_jsonl  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SEED = os.path.join(os.path.dirname(HERE), "..", "shared", "seed-project")
-LABELS = {"tuned on": os.path.join(HERE, "real", "labels_tuned.jsonl"),
-          "held out": os.path.join(HERE, "real", "labels_held_out.jsonl")}
+LABELS = {"set 1, tuned on": os.path.join(HERE, "real", "labels_tuned.jsonl"),
+          "set 2, tuned on after its first run": os.path.join(HERE, "real", "labels_held_out.jsonl"),
+          "set 3, never tuned on": os.path.join(HERE, "real", "labels_held_out_2.jsonl")}
 HELD_OUT = {  # disclaimer sets, each written by a different writer who saw neither marco's filters nor the other sets
     "disclaimers_1.jsonl": "tuned on after its first run (0.543 then)",
     "disclaimers_2.jsonl": "tuned on after its first run (0.688 then)",

