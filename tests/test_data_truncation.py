@@ -130,6 +130,11 @@ OPEN_IN_ANY_CORPUS = {
     "code with a bracket open": "Here:\n```python\nconfig = {\n    'lr': 1e-4,\n    'epochs': 3,\n```",
     "a word it wrote whole before": "ImageMagick may be missing. Reinstall ImageMagick, then try checking the Image",
     "a sentence it began before": "Please check the code. #Warning: experimental. Please check the code. #Warning: experimental. Please",
+    "a second item cut short": "Benefits:\n1. Renewable source: the heat of the Earth is always there.\n2. Low",
+    "table cells left empty": "| id | qty | date |\n| --- | --- | --- |\n| 1 | 100 | 2022-09-01 |\n| 2 |  |  |",
+    "a lead-in with nothing after it": "Here is a Python 3 file that extracts the text from any website.",
+    "a bare keyword closing the code": "Here:\n```python\nimport os\nprint(os.getcwd())\nclass\n```",
+    "Chinese mid-sentence": "這是第一句。這是第二句。然後我們可以透過與他人",
 }
 # ... and these are complete, in a corpus that ends replies without a stop
 COMPLETE_WITHOUT_A_STOP = {
@@ -143,6 +148,10 @@ COMPLETE_WITHOUT_A_STOP = {
     "statement ending on a semicolon": "div.innerHTML = 'Ciao';\ndocument.body.appendChild(div);",
     "a converter's stray fence": "```\nUna storia.\n```\nLa storia finisce qui.\n```\n\n```",
     "repeated list item": "Ideas:\n1. SeaWorld\n2. Zoo\n3. SeaWorld",
+    "a lead-in with its link": "Here's a [training split](https://example.org/split) for you.",
+    "a run of short lines": "Numeri utili.\n1522 – Antiviolenza donna\n1525 – Soccorso ambientale\n1533 – Prenotazione sanitaria",
+    "a story's last words": "He had finally found the belonging he had always been searching for. The end",
+    "a lead-in answered": "Here's a hint: 'blue' is 'blu'.",
 }
 
 

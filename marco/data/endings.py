@@ -81,22 +81,28 @@ def open_table(lines: list[str]) -> tuple[str, str] | None:
     header, last = lines[first], lines[-1]
     if first == len(lines) - 1:
         return None
-    cells = [cell.strip() for cell in last.strip("|").split("|") if cell.strip()]
-    if (last.count("|") < header.count("|") or (header.endswith("|") and not last.endswith("|"))
-            or (cells and (_CELL_OPEN.search(cells[-1]) or open_punctuation(cells[-1])))):
+    cells = [cell.strip() for cell in last.strip("|").split("|")]
+    above = [cell.strip() for cell in lines[-2].strip("|").split("|")] if len(lines) - first > 2 else []
+    filled = [cell for cell in cells if cell]
+    emptied = (len(above) == len(cells) > 2 and not cells[-1] and not cells[-2] and above[-1] and above[-2]
+               and not set(above[-1]) <= set("-: "))  # two cells left empty where the row above fills them
+    if (last.count("|") < header.count("|") or (header.endswith("|") and not last.endswith("|")) or emptied
+            or (filled and (_CELL_OPEN.search(filled[-1]) or open_punctuation(filled[-1])))):
         return "ends inside a table row", last[-_TAIL:]
     return None
 
 
 def short_last_item(lines: list[str]) -> tuple[str, str] | None:
-    """The last list item has no final mark where every sibling before it (at least two) has one."""
+    """The last list item has no final mark where every sibling before it has one: at least two siblings, or one whose
+    item is twice as long ("1. Renewable energy source: ... heat.\n2. Low")."""
     items = []
     for line in reversed(lines):
         item = _LIST_ITEM.match(line)
         if not item:
             break
         items.append(item.group("text").rstrip())
-    if len(items) < 3 or items[0][-1] in _FINAL_MARKS or not items[0][-1].isalnum():
+    if (len(items) < 2 or items[0][-1] in _FINAL_MARKS or not items[0][-1].isalnum()
+            or (len(items) == 2 and 2 * len(items[0].split()) > len(items[1].split()))):
         return None
     if all(sibling[-1] in ".!?…" for sibling in items[1:]):
         return "ends on a list item cut short (its siblings end with a full stop)", lines[-1][-_TAIL:]
@@ -197,7 +203,7 @@ def judge_ending(text: str) -> tuple[tuple[str, str] | None, bool]:
     """((what is open, the tail that shows it) or None, whether the reply ends in long prose), judged on the reply
     alone (`text` right-stripped)."""
     found = open_punctuation(text) or open_code(text)
-    if not found and len(text.split()) <= 30 and _LEAD_IN.match(text.strip()):
+    if not found and len(text.split()) <= 30 and _LEAD_IN.match(text.strip()) and "](" not in text:
         found = "announces what follows, and nothing follows", text[-_TAIL:]
     if not found and _CJK_END.search(text) and sum(text.count(mark) for mark in "。！？") >= 2:
         found = "ends mid-sentence (no 。 after sentences that have one)", text[-_TAIL:]

@@ -30,7 +30,7 @@ FUNCTION_WORDS = frozenset().union(*COMMON.values())
 # Words after which a sentence must go on: articles, conjunctions, prepositions that take an object, possessives.
 NEVER_LAST = {
     "en": "a an the and or nor but of with from into onto than because although whether unless via my your our "
-          "their its whose i here's",
+          "their its whose i here's if",
     "it": "il lo la i gli le un di da del dello della dei degli delle al allo alla ai agli alle dal dallo dalla "
           "dai dagli dalle nel nello nella nei negli nelle sul sullo sulla sui sugli sulle col coi e ed o od ma che "
           "se con per tra fra non oppure ovvero in a",
