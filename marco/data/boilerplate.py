@@ -229,7 +229,7 @@ _PERSONA = (
     rf"\b(?:as|come|como|en\s+tant\s+qu['’e]\s*|comme|als)\s+(?:an?|un[ao']?|una|une|ein(?:e|en)?)?\s*"
     rf"(?:{_VIRTUE}[\s,]+(?:and\s+|e\s+|y\s+|et\s+|und\s+)?)+(?:{_AI}\s+)?(?:assistant|assistente|asistente|"
     r"Assistent(?:in)?|language\s+model|modello|modelo|modèle|Modell|AI|IA|KI)\b"
-    rf"|\bas\s+an\s+{_AI}(?:\s+language\s+model)?\s*,\s*i\b"
+    rf"|\bas\s+an\s+{_AI}(?:\s+language\s+model)?\s*,\s*i\b|\bas\s+an?\s+(?:{_AI}\s+)?assistant\s*,\s*i\b"
     rf"|\b{_HARM}(?:,\s*(?:or\s+|o\s+)?{_HARM}){{2,}}"
 )
 # a refusal in so many words, with no apology: "I must decline this request", "non è qualcosa con cui posso aiutarti"
@@ -248,6 +248,9 @@ _NON_ANSWER = (
     r"\bno\s+estoy\s+segur[oa]\s+de\s+(?:poder\s+ayudar\w*|entender\w*|qué\s+quier\w+\s+decir)|"
     r"\bje\s+ne\s+suis\s+pas\s+sûre?\s+de\s+(?:pouvoir\s+(?:t['’]|vous\s+)?aider|comprendre|ce\s+que\s+(?:tu|vous)\s+voul\w+)|"
     r"\bich\s+bin\s+(?:mir\s+)?nicht\s+sicher,?\s+(?:ob\s+ich\s+(?:dir\s+|ihnen\s+)?helfen\s+kann|was\s+du\s+meinst)|"
+    rf"\b{_SORRY}[,.!]?\s+(?:but\s+)?i\s+(?:don['’]t|do\s+not)\s+understand\s+(?:the|your)\s+question|\bnon\s+(?:capisco|ho\s+capito)\s+la\s+(?:tua\s+)?domanda|\bno\s+entiendo\s+(?:la|tu)\s+"
+    r"pregunta|\bje\s+ne\s+comprends\s+pas\s+(?:la|ta|votre)\s+question|\bich\s+verstehe\s+(?:die|deine|Ihre)\s+Frage\s+nicht|"
+    r"\b(?:it['’]s|it\s+is)\s+not\s+(?:appropriate|ethical)\s+to\b|"
     rf"\b{_SORRY}[,.!]?\s+(?:(?:but|ma|pero|mais|aber)\s+)?(?:it\s+is|it['’]s|it\s+would\s+be|that\s+is|that['’]s|non\s+è|no\s+es|"
     r"(?:il|ce)\s+n['’]est|(?:es|das)\s+ist)\s+(?:not\s+|pas\s+|nicht\s+)?(?:un)?(?:ethical|appropriate|legal|etico|"
     r"appropriato|legale|ético|apropiado|éthique|approprié|ethisch|angemessen)"
@@ -304,7 +307,8 @@ _THIRD_LIMITATION = re.compile(
 _TRIGGERS = {  # kind: (words in lower case, words as written, before, after)
     "persona": (("helpful", "respectful", "responsible", "ethical", "honest", "harmless", "trustworthy", "unbiased",
                  "utile", "rispettos", "responsabile", "útil", "respetuos", "serviable", "respectueu", "hilfreich",
-                 "respektvoll", "verantwortungsvoll", "harmful", "unethical", "dannos", "dañin"), ("AI",), 40, 80),
+                 "respektvoll", "verantwortungsvoll", "harmful", "unethical", "dannos", "dañin", "assistant"), ("AI",),
+                40, 80),
     "self": (("model", "modèl", "assist", "asist", "program", "chatbot", "chat bot", " bot", "-bot", "intelligen",
               "inteligen", "machine", "llm", "gpt", "software", "logiciel", "algorit", "macchin", "máquina", "maschin",
               "neural", "generator", "sistema", "system", "systè"), ("AI", "A.I.", "IA", "KI"), 70, 80),
@@ -313,7 +317,8 @@ _TRIGGERS = {  # kind: (words in lower case, words as written, before, after)
                 "apprentissage", "connaissances", "wissen", "aktualisierung"), (), 50, 80),
     "refusal": (("sorry", "apologi", "unfortunately", "dispiace", "scus", "purtroppo", "spiacent", "siento",
                  "lamentablemente", "disculp", "désolé", "malheureusement", "excuse", "leid", "entschuldig", "perdon",
-                 "pardon", "navré", "not sure", "sicur", "segur", "sûr", "sicher", "spiace", "regrette", "decline",
+                 "pardon", "navré", "not sure", "capisco", "capito", "entiendo", "comprends", "verstehe", "appropriate",
+                 "ethical", "sicur", "segur", "sûr", "sicher", "spiace", "regrette", "decline",
                  "refuse", "declinare", "rifiutare", "rechazar", "declinar", "refuser", "décliner", "ablehnen",
                  "verweigern", "something i can", "qualcosa con", "qualcosa in", "algo con", "quelque chose", "wobei",
                  "womit", "bei dem"), (), 40, 160),
