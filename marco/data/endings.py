@@ -2,14 +2,18 @@
 
 A mixed corpus (code, lists, tables, chat) ends many complete replies without a final full stop, so "no final
 mark" alone says little there; these endings are cuts in any corpus:
-- on a comma, semicolon, colon, dash or operator (what it announces is missing);
+- on a comma, semicolon, colon, dash or operator, or an opening quote (what it announces is missing);
 - inside a quotation it opened, on a letter, with no sentence end since ('The error says "cannot find the');
-- inside a table, on a row with fewer cells than its header;
-- on a list item without the final mark every sibling before it has;
+- inside a table: a row with fewer cells than its header, a cell left open ("<br", "500-"), cells emptied;
+- in a code block that stops mid-statement (a converter may have closed its fence);
+- on a list item without the final mark its siblings have;
 - on a word that cannot end a sentence in the reply's own language (languages.py): "...garlic, salt, and",
-  "...manage state with a". A word from another language is content ("it should be e dietro il").
-`long_prose` says whether the last paragraph is prose after sentences that end properly, the shape in which a
-missing final mark is a cut and not a style (the caller decides with the corpus's lengths).
+  "...manage state with a". A word from another language is content ("it should be e dietro il");
+- partway into a word or a sentence the reply wrote whole before; on a lead-in with nothing after it; CJK text
+  without its final 。.
+`judge_ending` also says whether the reply ends in long prose after sentences that end properly, the shape in which
+a missing final mark is a cut and not a style (the caller decides with the corpus's lengths), and `complete_form`
+names the endings that need no final stop (list items, tables, sign-offs, hashtags, code, runs of short lines).
 """
 
 import re
