@@ -1,21 +1,24 @@
 """LLM boilerplate in assistant replies: AI disclaimers, refusals, knowledge-cut-off notes (reason `boilerplate`).
 
-Matches the construction, not fixed sentences, so wordings in no list are found too:
-- self-reference + limitation: the speaker calls itself an AI / model / assistant / program ("As an AI language
-  model", "Sono solo un programma", "En tant qu'IA", "Als KI-Sprachmodell") and, in the same or the next sentence,
-  states a first-person limitation or an apology ("I cannot", "non ho accesso", "no puedo", "je ne peux pas",
-  "ich kann nicht", "mi dispiace");
-- knowledge cut-off: a first-person possessive + training / last update / cut-off ("as of my last update",
-  "i miei dati di addestramento", "mi fecha de corte");
-- refusal: an apology + a first-person "cannot" + a task verb ("I'm sorry, but I can't help with that",
-  "Mi dispiace, ma non posso fornire...");
-- capability disclaimer: a first-person "I do not have" + what only an AI lacks ("access to real-time data",
-  "opinioni personali", "sentimientos").
-"AI"/"IA"/"KI" match in capitals only ("ai clienti" is Italian for "to the customers"), and a role after the noun
-("As an AI therapist", "come assistente di volo") is no self-reference. Only assistant turns are checked, so a
-system or user prompt that sets up a role-play never fires. Thresholds: none; the Measure targets of issue 13
-(recall >= 0.9 at 1 in 80 conversations, <= 1% of clean tutoring replies lost) are checked by
-benchmarks/bench_filters.py.
+Matches the construction, not fixed sentences, so wordings in no list are found too (EN/IT/ES/FR/DE):
+- self-reference + limitation: the speaker calls itself an AI / model / assistant / program / software, in any word
+  order ("As an AI language model", "Being a language model, ...", "A language model is all I am", "Ein
+  Sprachmodell bin ich", "I, a text-only assistant,", "a chatbot like me"), with a limitation, an apology or any
+  negation in its sentence, the one before or the one after, and the speaker in the first person;
+- third person: "This assistant cannot", "the AI you are chatting with doesn't", a service bot introduced by name
+  ("Lucia, l'assistente digitale del Comune, non può"), a product name with a modal limitation ("Gemini non
+  esprime"); "this model" only when it lacks what a machine lacks (real-time data, files, images);
+- design and scope: "I wasn't designed to", "only configured to", "non è previsto che io", "es ist nicht vorgesehen";
+- knowledge cut-off: "as of my last update", or a dated sentence in which the speaker does not know or its knowledge
+  stops ("my information only goes up to early 2023", "Was nach September 2021 passiert ist, weiß ich nicht");
+- refusal: an apology + a first-person "cannot" + a task, a refusal in so many words ("I must decline"), a canned
+  non-answer ("I'm not sure I can help you"), an announced persona ("As a helpful and respectful assistant, I") or a
+  parroted list of harms ("harmful, unethical, racist, sexist");
+- capability disclaimer: a first-person "I do not have" + what only an AI lacks.
+Not the speaker's: quoted material, dialogue scripts, third-person narration, a person's plans ("Sorry, I can't on
+Friday"). "AI"/"IA"/"KI" match in capitals only ("ai clienti" is Italian for "to the customers"), and a role after
+the noun ("As an AI therapist", "come assistente di volo") is no self-reference. Only assistant turns are checked.
+Measured on wordings written by four separate writers and on hand-labelled public data: benchmarks/real_data.py.
 """
 
 import bisect
