@@ -1,15 +1,20 @@
 """Replies that answer another prompt (reason `misaligned`).
 
-Two signals, both corpus-wide:
+Three signals, all corpus-wide:
 - asked terms, no model: the words a question asks about (a quoted term; X in "how do I say X", "what is X",
   "come si dice X", "cómo se dice X", "comment dit-on X", "wie sagt man X") are missing from its reply, while the
   reply of a conversation within `neighbours` of it has them: the reply was shifted (CIMA's conversion: "What is
   tree again?" -> '"Pink" is "rosa"', and the next conversation's reply is '"tree" is "l'albero"'). A suspect,
   not a proof, so only terms of up to `max_term_words` words count (a whole quoted sentence is no asked term).
+- shared words, no model: a reply that shares no content word with the turns before it and at least
+  `min_shared_words` with the prompt of a neighbour whose own reply is off its prompt too (replies shifted by a
+  data-generation bug answer each other's prompts);
 - with `score_model` (a causal LM name or path; "marco-tiny" is the built-in one): Instruction-Following Difficulty,
   Li et al., NAACL 2024, "From Quantity to Quality" (Cherry LLM): IFD = PPL(reply | prompt) / PPL(reply). A prompt
   that helps predict its reply gives IFD < 1; the paper drops samples with IFD >= 1 ("the instruction gives no
-  help"), hence the default `ifd_threshold` = 1.0. The per-conversation scores are kept in `self.scores`.
+  help"), hence the default `ifd_threshold` = 1.0. The per-conversation scores are kept in `self.scores`. The same
+  model also scores each reply after its neighbours' prompts: one that predicts it better by `neighbour_margin` nats
+  a token marks it misaligned, in any language.
 """
 
 import math
