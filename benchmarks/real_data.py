@@ -32,7 +32,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 SEED = os.path.join(os.path.dirname(HERE), "..", "shared", "seed-project")
 LABELS = {"set 1, tuned on": os.path.join(HERE, "real", "labels_tuned.jsonl"),
           "set 2, tuned on after its first run": os.path.join(HERE, "real", "labels_held_out.jsonl"),
-          "set 3, never tuned on": os.path.join(HERE, "real", "labels_held_out_2.jsonl")}
+          "set 3, tuned on after its first run": os.path.join(HERE, "real", "labels_held_out_2.jsonl"),
+          "set 4, never tuned on": os.path.join(HERE, "real", "labels_held_out_3.jsonl")}
 HELD_OUT = {  # disclaimer sets, each written by a different writer who saw neither marco's filters nor the other sets
     "disclaimers_1.jsonl": "tuned on after its first run (0.543 then)",
     "disclaimers_2.jsonl": "tuned on after its first run (0.688 then)",
