@@ -150,17 +150,6 @@ def _cite(scan, hits: list, reply: str) -> tuple[int, str]:
     return best[2], best[3]
 
 
-def _templated(corpus: Corpus, scan, replies):
-    """(reply, its text, owner row, message index, its templates) of every templated reply of a kept row."""
-    rows = corpus.rows
-    flagged = [k for k, hits in enumerate(scan.hits) if hits]
-    for first in range(0, len(flagged), _CITED_AT_A_TIME):
-        batch = flagged[first: first + _CITED_AT_A_TIME]
-        for k, text, owner, m in zip(batch, replies.take(batch), *_split(replies.keys[batch])):
-            if rows[owner].rejection is None:
-                yield k, text, owner, m, scan.hits[k]
-
-
 def _template_finding(scan, hits: list, text: str, m: int) -> tuple[Finding, int]:
     t, evidence = _cite(scan, hits, text)
     template = scan.templates[t]
@@ -171,41 +160,46 @@ def _template_finding(scan, hits: list, text: str, m: int) -> tuple[Finding, int
                    start + len(evidence) if start >= 0 else -1), t
 
 
-def _reject_templates(corpus: Corpus, scan, replies) -> dict:
-    """Reject the conversations whose replies use a pattern common enough to teach a formula (template_reject_share),
-    quoting its words; returns {row: template cited}."""
-    rows, cfg, cited = corpus.rows, corpus.cfg, {}
-    if cfg.template not in ("reject", "strip"):
-        return cited
-    for _, text, owner, m, hits in _templated(corpus, scan, replies):
-        common = [t for t in hits if scan.templates[t].share >= cfg.template_reject_share]
-        if common and rows[owner].rejection is None:
-            finding, cited[owner] = _template_finding(scan, common, text, m)
-            reject(rows[owner], "template", f"{rows[owner].where}: {finding.detail}", finding.field,
-                   evidence=finding.evidence)
-    return cited
+def _judge_templates(corpus: Corpus, scan, replies) -> tuple[dict, dict]:
+    """One pass over the templated replies: reject the conversations whose replies use a pattern common enough to teach
+    a formula (template_reject_share; none with template=flag), quoting its words. Returns ({row: template cited},
+    {row: the findings of its rarer patterns}, for `_act_on_rare_templates` once the filters have acted)."""
+    rows, cfg, cited, rare = corpus.rows, corpus.cfg, {}, {}
+    if cfg.template == "off":
+        return cited, rare
+    flagged = [k for k, hits in enumerate(scan.hits) if hits]
+    for first in range(0, len(flagged), _CITED_AT_A_TIME):
+        batch = flagged[first: first + _CITED_AT_A_TIME]
+        for k, text, owner, m in zip(batch, replies.take(batch), *_split(replies.keys[batch])):
+            if rows[owner].rejection is not None:
+                continue
+            hits = scan.hits[k]
+            common = [t for t in hits if scan.templates[t].share >= cfg.template_reject_share]
+            if common and cfg.template != "flag":
+                finding, cited[owner] = _template_finding(scan, common, text, m)
+                reject(rows[owner], "template", f"{rows[owner].where}: {finding.detail}", finding.field,
+                       evidence=finding.evidence)
+            else:
+                rare.setdefault(owner, []).append(_template_finding(scan, hits, text, m)[0])
+    return cited, rare
 
 
-def _act_on_rare_templates(corpus: Corpus, scan, replies) -> dict:
-    """Flag, or strip (template=strip), the templated replies of the conversations still kept: patterns below
-    template_reject_share, or all of them with template=flag. Returns the counts."""
+def _act_on_rare_templates(corpus: Corpus, rare: dict) -> dict:
+    """Flag, or strip (template=strip), the rarer patterns' replies of the conversations still kept. Returns the
+    counts."""
     rows, cfg = corpus.rows, corpus.cfg
     counts = {"rejected": 0, "stripped": 0, "flagged": 0}
-    if cfg.template != "off":
-        found = {}
-        for _, text, owner, m, hits in _templated(corpus, scan, replies):
-            found.setdefault(owner, []).append(_template_finding(scan, hits, text, m)[0])
-        owners = sorted(found)
-        for owner, full in zip(owners, corpus.source.reread(owners) if cfg.template == "strip" else [None] * len(owners)):
-            row = rows[owner]
-            row.messages = row.messages or (full.messages if full else None)
-            for finding in found[owner]:
-                if row.rejection is None:
-                    finding = _located(row.messages, finding) if cfg.template == "strip" else finding
-                    counts[filters.act(row, finding, "strip" if finding.start >= 0 and cfg.template == "strip"
-                                       else "flag")] += 1
-            if not any(flag.get("action") == "stripped" for flag in row.flags or []):
-                row.messages = None  # only a stripped conversation keeps its messages
+    owners = sorted(o for o in rare if rows[o].rejection is None)
+    for owner, full in zip(owners, corpus.source.reread(owners) if cfg.template == "strip" else [None] * len(owners)):
+        row = rows[owner]
+        row.messages = row.messages or (full.messages if full else None)
+        for finding in rare[owner]:
+            if row.rejection is None:
+                finding = _located(row.messages, finding) if cfg.template == "strip" else finding
+                counts[filters.act(row, finding, "strip" if finding.start >= 0 and cfg.template == "strip"
+                                   else "flag")] += 1
+        if not any(flag.get("action") == "stripped" for flag in row.flags or []):
+            row.messages = None  # only a stripped conversation keeps its messages
     counts["rejected"] = sum(r.rejection is not None and r.rejection["reason"] == "template" for r in rows)
     return counts
 
@@ -239,9 +233,9 @@ def run(source: str, cfg: CleaningConfig = None, tokenizer=None, split: str = "t
         owners = _split(keys)[0]
         replies, normalized = LazyTexts(keys, original_replies), LazyTexts(keys, normalized_replies)
         scan = templates.scan(replies, [corpus.names[i] for i in owners], cfg, normalized)
-        cited = _reject_templates(corpus, scan, replies)
+        cited, rare = _judge_templates(corpus, scan, replies)
         filter_counts = filtering.finish(rows)
-        template_counts = _act_on_rare_templates(corpus, scan, replies)
+        template_counts = _act_on_rare_templates(corpus, rare)
         kept_replies = np.flatnonzero([rows[i].rejection is None for i in owners])
         characters = (sum(corpus.assistant_characters[i] for i in distinct),
                       sum(corpus.assistant_characters[i] for i in distinct if rows[i].rejection is None))

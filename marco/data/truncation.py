@@ -321,13 +321,14 @@ class TruncationFilter(Detector):
                         and not text.rstrip().endswith((")", "]"))):  # "(a kilo of...)": closed, so not cut there
                     return 'ends in "..." where the corpus\'s replies almost never do', tail
         if text[-1].isalnum():
+            lines = prose_lines(text)
             if (self.unpunctuated_share <= self.unpunctuated_max_share and words >= 4
-                    and not complete_form(prose_lines(text))):  # "Test", "5. Roots", "#Tech" are complete
+                    and not complete_form(lines)):  # "Test", "5. Roots", "#Tech" are complete
                 return "ends without final punctuation", tail
             word = final_word(text)
             if len(word) >= 3 and word.islower() and self.is_word_start(word):
                 return f'ends inside a word ("{word}")', tail
-            if words >= self.long_words and long_prose(prose_lines(text)):
+            if words >= self.long_words and long_prose(lines):
                 return "ends mid-sentence, after sentences that end properly", tail
         return None
 
