@@ -449,7 +449,7 @@ class BoilerplateFilter(Detector):
         """The sentence(s) to cite, or None when the words are quoted material, a line of a dialogue script, or a
         self-reference with no limitation (a knowledge word with no time boundary)."""
         start, end = match.span()
-        if _quoted(text, start) or _in_dialogue(text, start):
+        if _quoted(text, start) or _in_dialogue(text):
             return None
         if kind == "hedge":
             begin, stop = sentence_bounds(text, start, end)
@@ -513,7 +513,7 @@ def _quoted(text: str, at: int) -> bool:
     return any(m.start() < at < m.end() for m in _QUOTE_SPANS.finditer(text, max(0, at - 300), at + 300))
 
 
-def _in_dialogue(text: str, at: int) -> bool:
-    """Whether `at` is in a script of two or more speakers in capitals ("ECHO: I am a program, Mira.")."""
+def _in_dialogue(text: str) -> bool:
+    """Whether the reply is a script of two or more speakers in capitals ("ECHO: I am a program, Mira.")."""
     speakers = {m.group(1).strip() for m in _SPEAKER.finditer(text)}
     return len(speakers) >= 2

@@ -207,8 +207,7 @@ def _act_on_rare_templates(corpus: Corpus, rare: dict) -> dict:
 def _located(messages: list, finding: Finding) -> Finding:
     """The finding's offsets in the messages as they are now (another filter may have stripped a sentence); a
     finding not found there is only flagged."""
-    index = int(finding.field.split("[", 1)[1].split("]", 1)[0])
-    start = messages[index]["content"].find(finding.evidence) if finding.evidence else -1
+    start = messages[filters.message_index(finding.field)]["content"].find(finding.evidence) if finding.evidence else -1
     return replace(finding, start=start, end=start + len(finding.evidence) if start >= 0 else -1)
 
 

@@ -55,12 +55,17 @@ def sentence_span(text: str, start: int, end: int) -> tuple[int, int]:
     return left, right
 
 
+def message_index(field: str) -> int | None:
+    """The message a finding's field names ("messages[3].content" -> 3), or None."""
+    match = _MESSAGE_INDEX.match(field)
+    return int(match.group(1)) if match else None
+
+
 def stripped(messages: list, finding: Finding):
     """A copy of the messages with the finding's sentence removed, or None when nothing would be left of the turn."""
-    match = _MESSAGE_INDEX.match(finding.field)
-    if not match or finding.start < 0:
+    index = message_index(finding.field)
+    if index is None or finding.start < 0:
         return None
-    index = int(match.group(1))
     content = messages[index]["content"]
     left, right = sentence_span(content, finding.start, finding.end)
     rest = (content[:left] + content[right:]).strip()

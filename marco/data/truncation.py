@@ -275,7 +275,7 @@ class TruncationFilter(Detector):
         self.end_probability = probability
         bar = min(self.end_max_probability, 0.1 * float(np.nanmedian(probability))) if sequences else 0.0
         texts = self._replies
-        low = [i for i in np.flatnonzero(probability < bar).tolist()]
+        low = np.flatnonzero(probability < bar).tolist()
         return {i: self._finding(i, text, f"the score model would not end the reply here (end-of-turn probability "
                                           f"{probability[i]:.4f})", text.rstrip()[-_TAIL_CHARS:])
                 for i, text in zip(low, texts.get(low))}
