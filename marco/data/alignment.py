@@ -198,12 +198,15 @@ class AlignmentFilter(Detector):
         prompt = {w.strip(_PUNCTUATION) for w in self.turns[c][1].casefold().split()}
         if any(len(w) >= 4 and w in head for w in prompt if w not in FUNCTION_WORDS):  # most replies: a prompt word
             return False
+        near = [n for n in range(max(0, c - self.neighbours), min(self.seen, c + self.neighbours + 1))
+                if n != c and self.turns.get(n) is not None]
+        if self.min_shared_words > 0 and c not in self.words and not self._may_share(c, near):
+            return False
         reply, context = self._words(c)
         if len(reply) < 3 or reply & context:
             return False
         shared = {n: len(reply & content_words(self.turns[n][1]))  # a neighbour whose own reply is off its prompt too
-                  for n in range(max(0, c - self.neighbours), min(self.seen, c + self.neighbours + 1))
-                  if n != c and self.turns.get(n) is not None and not self._words(n)[0] & self._words(n)[1]}
+                  for n in near if not self._words(n)[0] & self._words(n)[1]}
         best = max(shared, key=shared.get, default=None)
         if best is None or shared[best] < self.min_shared_words:
             return False
@@ -212,6 +215,14 @@ class AlignmentFilter(Detector):
             self.reason, f"shares no word with its prompt but {shared[best]} with the prompt of conversation "
             f'{best + 1}: "{" ".join(turn[2].split())[:80]}"', f"messages[{turn[0]}].content", turn[2], 0, len(turn[2]))
         return True
+
+    def _may_share(self, c: int, near: list) -> bool:
+        """False when no neighbour's prompt can share `min_shared_words` content words with the reply: a content word
+        is a prefix of a word of its text, so each shared one is a substring of that prompt. Most tutoring replies
+        stop here, before the word sets of their context and of their neighbours are built."""
+        reply = content_words(self.turns[c][2][:600])
+        return len(reply) >= 3 and any(sum(w in prompt for w in reply) >= self.min_shared_words
+                                       for prompt in (self.turns[n][1].casefold() for n in near))
 
     def _words(self, n: int) -> tuple[set, set]:
         if n not in self.words:

@@ -20,6 +20,9 @@ from .load import reject
 
 FILTERS = {"boilerplate": "marco.data.boilerplate", "truncated": "marco.data.truncation",
            "misaligned": "marco.data.alignment"}  # CleaningConfig field (= reason) -> module
+# run in this process even where the others fork: the cheapest filter, where the main process has time to spare
+# (the forked filters are the critical path of a clean; bench_clean.py --vs-parse times its stages)
+_HERE = {"misaligned"}
 _MESSAGE_INDEX = re.compile(r"messages\[(\d+)\]")
 _SENTENCE_BOUNDARY = re.compile(r"(?<=[.!?…])\s+|\n+")
 
@@ -101,14 +104,14 @@ def _stream(source, detectors: dict) -> dict:
 
 class Filtering:
     """Every enabled filter over the valid conversations of a source, in input order (a filter may compare
-    neighbours). Those without a model run in a forked process that reads the source itself, where the platform
-    forks and the source is large enough to pay for it (the parent keeps the other core); the others observe the
-    chunks the caller reads (`observe`). `finish()` acts on the findings."""
+    neighbours). Those without a model (but `_HERE`) run in a forked process that reads the source itself, where the
+    platform forks and the source is large enough to pay for it (the parent keeps the other core); the others observe
+    the chunks the caller reads (`observe`). `finish()` acts on the findings."""
 
     def __init__(self, source, cfg):
         detectors = {reason: detector(module, cfg) for reason, module in FILTERS.items() if getattr(cfg, reason) != "off"}
         fork = can_fork(source.size_hint())
-        forked = {r: d for r, d in detectors.items() if fork and not getattr(d, "score_model", None)}
+        forked = {r: d for r, d in detectors.items() if fork and r not in _HERE and not getattr(d, "score_model", None)}
         self.here = {r: d for r, d in detectors.items() if r not in forked}
         self.cfg, self.source, self.positions = cfg, source, array("q")
         self.background = Forked(functools.partial(_stream, source, forked)) if forked else None

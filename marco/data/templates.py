@@ -86,7 +86,8 @@ def frames_of(replies: list[str]) -> list[set]:
         owners.extend([i] * (len(sentences) + (len(sentences) > 1)))
     frames = [set() for _ in replies]
     for owner, frame in zip(owners, normalize_many(pieces)):
-        if sum(w not in _SLOT_WORDS for w in frame.split()) >= 3:
+        words = frame.split()
+        if len(words) - sum(map(_SLOT_WORDS.__contains__, words)) >= 3:  # 3+ literal words (counted at C speed)
             frames[owner].add(frame)
     return frames
 
