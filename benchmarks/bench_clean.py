@@ -2,10 +2,13 @@
 
     python benchmarks/bench_clean.py                 # 100k conversations: throughput + near-dup baselines
     python benchmarks/bench_clean.py --scaling       # 10k, 100k, 1M: time and peak memory (one process each)
-    python benchmarks/bench_clean.py --vs-parse      # `marco data clean` against an orjson parse, whole processes
-    python benchmarks/bench_clean.py --vs-parse --n 1000000   # the same at 1M: time ratio and peak memory
-    python benchmarks/bench_clean.py --vs-parse --dataset bundled   # on the bundled set with word edits
+    python benchmarks/bench_clean.py --vs-parse      # three shapes of 100k: clean / orjson parse, costliest stage
+    python benchmarks/bench_clean.py --vs-parse --n 1000000 --dataset synthetic --no-stages   # time and memory at 1M
 
+--vs-parse times `python -m marco data clean` against an orjson parse of the same file, both whole processes, on
+three shapes: `synthetic` (below), `bundled` (data/marco_it.jsonl copied to n records, 15% of its words replaced)
+and `mixed` (long English code answers, short Italian replies, multi-turn conversations; ~3% cut), then the CPU
+seconds of each stage of the clean in a third process (`--no-stages` skips it).
 Synthetic chat data with a realistic spread of lengths, Zipf-distributed words, and planted problems:
 exact duplicates (re-cased, re-punctuated copies), near duplicates (1-3 word edits, verified Jaccard >= 0.8)
 and template frames. Every ratio is against a baseline measured in the same run.

@@ -1,6 +1,6 @@
 """The fast paths of `marco data clean` give exactly what the plain definitions give (speed must not change a
 single output byte): text built from normalised turns, NFKC text by text, the vectorised Jaccard verification,
-regexes rewritten to open on a character, user sides built from normalised turns."""
+regexes rewritten to open on a character, user sides built from normalised turns, the alignment filter's shortcut."""
 
 import random
 import re
@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from marco.data import templates, truncation
+from marco.data.alignment import AlignmentFilter
 from marco.data.corpus import conversation_text, normalized_conversation
 from marco.data.dedup import jaccard, shingle_sets, verified_jaccard
 from marco.data.prompts import user_side
@@ -87,3 +88,25 @@ def test_a_user_side_from_normalised_turns_equals_normalising_the_joined_turns()
     for _ in range(500):
         turns = [_text(rng) for _ in range(rng.randint(1, 4))]
         assert user_side(normalize_many(turns), "u" * len(turns)) == normalize("\n".join(turns)), turns
+
+
+def test_the_shifted_reply_check_skips_only_replies_it_would_not_flag(monkeypatch):
+    """_may_share() lets through every reply that a neighbour's prompt shares enough words with: the findings are those
+    of the check without it. Plurals, stems cut to six letters and words inside others ("list", "realistic") included."""
+    rng = random.Random(7)
+    words = "list lists listing realistic reverse reversed boil boiling eggs egg minutes water python sorted pasta " \
+            "salt pepper oven garlic tomato string strings verb verbs".split()
+    conversations = [[{"role": "user", "content": " ".join(rng.sample(words, 3)) + "?"},
+                      {"role": "assistant", "content": " ".join(rng.sample(words, rng.randint(2, 6))) + "."}]
+                     for _ in range(3000)]
+    calls = []
+
+    def findings():
+        detector = AlignmentFilter()
+        detector.observe(conversations)
+        return detector.finish(None)
+
+    fast = findings()
+    monkeypatch.setattr(AlignmentFilter, "_may_share", lambda self, c, near: calls.append(c) or True)
+    assert findings() == fast
+    assert 0 < len(fast) < len(calls)  # some replies flagged, and more than those reach the shortcut

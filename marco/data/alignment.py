@@ -68,8 +68,8 @@ _PUNCTUATION = ".,;:!?\"'()[]«»“”¿¡*`"
 def content_words(text: str) -> set:
     """The text's content words, a final "s" dropped and cut to six letters (a crude stem: "reversed" and "reverse",
     "means" and "mean" meet)."""
-    return {(w[:-1] if w.endswith("s") and len(w) > 3 else w)[:6] for w in set(_WORDS.findall(text.casefold()))
-            if len(w) >= 3 and w not in FUNCTION_WORDS}
+    return {(w[:-1] if w.endswith("s") and len(w) > 3 else w)[:6]
+            for w in set(_WORDS.findall(text.casefold())).difference(FUNCTION_WORDS) if len(w) >= 3}
 
 
 def mentions(reply_words: set, reply_lower: str, term: str) -> bool:
