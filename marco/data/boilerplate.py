@@ -27,7 +27,7 @@ import re
 
 from .findings import Detector, Finding
 
-_SEP = "\x00"  # joins replies so each trigger word is found in one str.find pass
+_SEP = "\x00"  # joins the tokens of a batch so each gate word is found in one str.find pass
 _WINDOW = 300  # characters after a self-reference in which its limitation must appear
 _QUOTE_CHARS = 160  # longest evidence quoted in a detail line
 
@@ -307,6 +307,9 @@ _THIRD_LIMITATION = re.compile(
 # Each kind's regex runs only around a word every one of its matches contains (found by str.find, C speed, in
 # lower-cased text; the capitals-only ones as written), in a span from `before` characters ahead of that word
 # to `after` past it: the case-insensitive regexes scan ~1.5 MB/s, str.find ~1 GB/s.
+_SORRY_WORDS = ("sorry", "apologi", "unfortunately", "dispiace", "scus", "purtroppo", "spiacent", "siento", "lamentablemente",
+                "disculp", "désolé", "malheureusement", "excuse", "leid", "entschuldig", "perdon", "pardon", "navré",
+                "spiace", "regrette")
 _TRIGGERS = {  # kind: (words in lower case, words as written, before, after)
     "persona": (("helpful", "respectful", "responsible", "ethical", "honest", "harmless", "trustworthy", "unbiased",
                  "utile", "rispettos", "responsabile", "útil", "respetuos", "serviable", "respectueu", "hilfreich",
@@ -318,11 +321,10 @@ _TRIGGERS = {  # kind: (words in lower case, words as written, before, after)
     "cutoff": (("update", "training", "aggiornament", "addestrament", "cut-off", "cutoff", "cut off", "limite",
                 "conoscenz", "actualizaci", "entrenamient", "fecha de corte", "conocimient", "mise à", "entraîn",
                 "apprentissage", "connaissances", "wissen", "aktualisierung"), (), 50, 80),
-    "refusal": (("sorry", "apologi", "unfortunately", "dispiace", "scus", "purtroppo", "spiacent", "siento",
-                 "lamentablemente", "disculp", "désolé", "malheureusement", "excuse", "leid", "entschuldig", "perdon",
-                 "pardon", "navré", "not sure", "capisco", "capito", "entiendo", "comprends", "verstehe", "appropriate",
-                 "ethical", "sicur", "segur", "sûr", "sicher", "spiace", "regrette", "decline",
-                 "refuse", "declinare", "rifiutare", "rechazar", "declinar", "refuser", "décliner", "ablehnen",
+    "refusal": ((*_SORRY_WORDS,), (), 40, 160),
+    "nonanswer": ((*_SORRY_WORDS, "not sure", "sicur", "segur", "sûr", "sicher", "capisco", "capito", "entiendo",
+                   "comprends", "verstehe", "appropriate", "ethical"), (), 40, 160),
+    "decline": (("decline", "refuse", "declinare", "rifiutare", "rechazar", "declinar", "refuser", "décliner", "ablehnen",
                  "verweigern", "something i can", "qualcosa con", "qualcosa in", "algo con", "quelque chose", "wobei",
                  "womit", "bei dem"), (), 40, 160),
     "capability": (("don't have", "do not have", "don’t have", "non ho", "non possiedo", "no tengo", "n'ai pas",
@@ -342,47 +344,96 @@ _TRIGGERS = {  # kind: (words in lower case, words as written, before, after)
                "datos", "je ne sais", "je ne connais", "saurais", "au courant", "données", "connaissance", "weiß",
                "kenne", "kenntnis", "informiert", "wissen", "daten"), (), 60, 60),
 }
+# Which kinds a reply can hold is told by its tokens first. A kind's gate words are words every one of its findings
+# holds: its trigger words with no space in them, or for one with a space, one of its words or what its pattern wants
+# beside it ("sure" for "not sure", the thing lacked for "I don't have"); those in _WHOLE must be whole words ("set",
+# not "settimana"), "bot" must end one ("chatbot", not "both"), "scus" start one ("scusa", not "discussione").
+_GATES = {kind: {word for word in words if " " not in word} for kind, (words, _, _, _) in _TRIGGERS.items()}
+_GATES["self"] = _GATES["self"] - {"sistema", "system", "systè"} | {"bot", "automat"}  # "automated system", "sistema di IA"
+_GATES["nonanswer"] = _GATES["nonanswer"] - {"capisco", "capito", "entiendo", "comprends", "verstehe"} | {
+    "sure", "domanda", "pregunta", "question", "frage"}  # "non capisco la domanda"
+_GATES["decline"] |= {"something", "qualcosa", "algo", "quelque", "nichts"}
+_GATES["cutoff"] |= {"cut", "corte", "mise"}
+_GATES["capability"] = {"access", "real-time", "personal", "feelings", "emotions", "conscious", "body", "accesso",
+                        "opinion", "sentimenti", "emozioni", "esperienze", "corpo", "coscienza", "acceso", "emociones",
+                        "sentimientos", "cuerpo", "accès", "sentiments", "émotions", "corps", "zugriff", "meinung",
+                        "gefühle", "emotionen", "echtzeit"}
+_GATES["passive"] |= {"made", "accesso", "dado", "concedido", "proporcionado", "wurde", "permite", "funzioni",
+                      "funciones", "fonctions", "aufgaben", "funktionen", "set", "functions", "scope"}
+_GATES["hedge"] = {"19", "20"}  # a cut-off hedge names its date
+_CASED_GATES = {kind: set(cased) for kind, (_, cased, _, _) in _TRIGGERS.items()}
+_WHOLE = {"set", "made", "body", "sure", "something", "qualcosa", "algo", "quelque", "nichts", "cut", "corte", "mise",
+          "domanda", "pregunta", "question", "frage", "personal", "scope", "wurde", "dado"}
+_TOKEN_CHECKS = {word: re.compile(rf"(?<!\w){word}(?!\w)") for word in _WHOLE} | {
+    "bot": re.compile(r"bot(?!\w)"), "scus": re.compile(r"(?<!\w)scus"), "sicur": re.compile(r"sicur[oa](?!\w)"),
+    "segur": re.compile(r"segur[oa](?!\w)"), "19": re.compile(r"(?:19|20)\d\d"), "20": re.compile(r"(?:19|20)\d\d")}
 _PATTERNS = {kind: re.compile(pattern, re.IGNORECASE) for kind, pattern in
-             {"persona": _PERSONA, "self": _SELF, "cutoff": _CUTOFF, "refusal": f"{_REFUSAL}|{_NON_ANSWER}|{_DECLINE}", "capability": _CAPABILITY, "third": _THIRD,
+             {"persona": _PERSONA, "self": _SELF, "cutoff": _CUTOFF, "refusal": _REFUSAL, "nonanswer": _NON_ANSWER, "decline": _DECLINE, "capability": _CAPABILITY, "third": _THIRD,
               "passive": _PASSIVE, "hedge": _UNKNOWING}.items()}
 _SENTENCE_END = re.compile(r"[.!?…](?=\s|$)|\n")
 _LABELS = {"persona": "assistant persona", "self": "AI disclaimer", "cutoff": "knowledge cut-off note", "refusal": "refusal",
-           "capability": "AI capability disclaimer", "third": "AI disclaimer in the third person",
+           "nonanswer": "refusal", "decline": "refusal", "capability": "AI capability disclaimer", "third": "AI disclaimer in the third person",
            "passive": "AI design disclaimer", "hedge": "knowledge cut-off note"}
 
 
-def candidates(replies: list[str]) -> dict[int, list[tuple[int, str, int, int]]]:
-    """Per reply holding a trigger word, the spans to search: (start, kind, start, end), merged per kind. The words
-    are found in the UTF-8 bytes of the joined replies: one emoji makes a joined str four bytes a character, and
-    every one of the ~60 passes would read four times the bytes."""
-    hits = {}
-    for as_written, texts in ((False, [reply.lower() for reply in replies]), (True, replies)):
-        encoded = [text.encode() for text in texts]
-        starts = [0, *itertools.accumulate(len(e) + 1 for e in encoded)]
-        haystack = _SEP.encode().join(encoded)
-        for kind, (words, cased, before, after) in _TRIGGERS.items():
-            for needle in (cased if as_written else words):
-                needle = needle.encode()
-                at = haystack.find(needle)
+def _token_kinds(tokens: set[str]) -> dict[str, frozenset]:
+    """{token: the kinds whose trigger words it holds} for the tokens holding any. Every trigger word that has no
+    space lies inside one whitespace-separated token, so the vocabulary of a batch, far smaller than its text, is
+    searched instead of the text (by str.find: one joined string per case, every word in turn)."""
+    found = {}
+    tokens = sorted(tokens)
+    for as_written in (False, True):
+        texts = tokens if as_written else [token.lower() for token in tokens]
+        starts = [0, *itertools.accumulate(len(t) + 1 for t in texts)]
+        haystack = _SEP.join(texts)
+        for kind, words in (_CASED_GATES if as_written else _GATES).items():
+            for word in words:
+                at = haystack.find(word)
                 while at >= 0:
                     index = bisect.bisect_right(starts, at) - 1
-                    local = len(encoded[index][: at - starts[index]].decode())  # in characters
-                    hits.setdefault(index, []).append((max(0, local - before), kind, local + after))
-                    at = haystack.find(needle, at + 1)
+                    if word not in _TOKEN_CHECKS or _TOKEN_CHECKS[word].search(texts[index]):
+                        found.setdefault(tokens[index], set()).add(kind)
+                    at = haystack.find(word, starts[index + 1] if index + 1 < len(starts) else len(haystack))
+    return {token: frozenset(kinds) for token, kinds in found.items()}
+
+
+def candidates(replies: list[str], batch: int = 10_000) -> dict[int, list[tuple[int, str, int, int]]]:
+    """Per reply holding a trigger word, the spans to search: (start, kind, start, end), merged per kind. The tokens
+    of a batch of replies are classified once (its vocabulary): a reply with no gate word costs a split and a set
+    test, and only the kinds a reply's tokens open have their words found in it."""
     spans = {}
-    for index, found in hits.items():
-        if not _YEAR.search(replies[index]):  # a cut-off hedge names its date
-            found = [hit for hit in found if hit[1] != "hedge"]
-        merged = []
-        for begin, kind, end in sorted(found):
-            same = [i for i, span in enumerate(merged) if span[1] == kind and begin <= span[3]]
-            if same:
-                first = merged[same[-1]]
-                merged[same[-1]] = (first[0], kind, first[2], max(first[3], end))
-            else:
-                merged.append((begin, kind, begin, end))
-        spans[index] = merged
+    for first in range(0, len(replies), batch):
+        tokens = [reply.split() for reply in replies[first: first + batch]]
+        kinds_of = _token_kinds(set(itertools.chain.from_iterable(tokens)))
+        triggers = kinds_of.keys()
+        for index, words in enumerate(tokens, first):
+            if not triggers.isdisjoint(words):
+                found = _hits(replies[index], set().union(*(kinds_of[word] for word in triggers & set(words))))
+                if found:
+                    spans[index] = found
     return spans
+
+
+def _hits(reply: str, kinds: set[str]) -> list[tuple[int, str, int, int]]:
+    """The spans around each trigger word of `kinds` in one reply, overlapping ones of a kind merged."""
+    lower, found = reply.lower(), []
+    for kind in kinds:
+        words, cased, before, after = _TRIGGERS[kind]
+        for text, needles in ((lower, words), (reply, cased)):
+            for needle in needles:
+                at = text.find(needle)
+                while at >= 0:
+                    found.append((max(0, at - before), kind, at + after))
+                    at = text.find(needle, at + 1)
+    merged = []
+    for begin, kind, end in sorted(found):
+        same = [i for i, span in enumerate(merged) if span[1] == kind and begin <= span[3]]
+        if same:
+            first = merged[same[-1]]
+            merged[same[-1]] = (first[0], kind, first[2], max(first[3], end))
+        else:
+            merged.append((begin, kind, begin, end))
+    return merged
 
 
 def sentence_bounds(text: str, start: int, end: int, extra_sentences: int = 0) -> tuple[int, int]:
@@ -459,7 +510,7 @@ class BoilerplateFilter(Detector):
             begin, stop = sentence_bounds(text, start, end)
             if not (_FIRST_PERSON.search(text, begin, stop) or _PATTERNS["third"].search(text, begin, stop)):
                 return None
-        if kind == "refusal" and _LOGISTICS.search(text, start, sentence_bounds(text, start, end)[1]):
+        if kind in ("refusal", "nonanswer", "decline") and _LOGISTICS.search(text, start, sentence_bounds(text, start, end)[1]):
             return None
         if kind not in ("self", "third"):
             return sentence_bounds(text, start, end)
