@@ -37,7 +37,7 @@ _ROLE_AFTER = (r"(?!\s+(?:therapist|researcher|engineer|expert|scientist|develop
                r"di\s+volo|clinic|medic|ricercat|espert|sviluppat|ingegner|docente|insegnant|personaggio|"
                r"investigador|experto|chercheur|expert|Forscher|Experte|Entwickler|manager|director|officer|coordinator|professor|"
                r"analyst|programmer|programmatore|programador|programmeur|Programmierer|fan|user|nerd|skeptic|critic|lover|"
-               r"ethics|safety)\w*)")
+               r"ethics|safety|member|participant|partecipant|miembro|membre|Mitglied|Teilnehmer)\w*)")
 # the noun the speaker calls itself, with the modifiers LLMs put around it
 _SELF_NOUN = (
     rf"(?:(?:large|big|text-based|text-only|digital|virtual|conversational|generative|computer|pre-?trained|{_AI})[\s-]+)*"
@@ -56,7 +56,10 @@ _SELF_NOUN = (
     rf"modèle\s+de\s+(?:langage|langue)(?:\s+{_AI})?|assistant(?:e)?\s+(?:virtuel(?:le)?|numérique)|"
     r"intelligence\s+artificielle|programme(?:\s+informatique)?|"
     rf"(?:{_AI}-)?Sprachmodells?|{_AI}-(?:Modell|Assistent(?:in|en)?|System)|[\w-]*[Aa]ssistent(?:in|en)?|künstliche[nr]?\s+Intelligenz|"
-    r"Computerprogramm|Programm)"
+    r"Computerprogramm|Programm|"
+    # a bare "model" right after "a": "al ser un modelo sin conexión", not "salvando-as no modelo"
+    r"(?:(?<=\ba\s)|(?<=\bun\s)|(?<=\bein\s))(?:model|modello|modelo|modèle|Modell)"
+    r"(?!\s+(?:of|di|de|du|des|von|für|for|per|para|pour|student|citizen)\b))"
 ) + _ROLE_AFTER + r"(?![\w-])"
 _ART = r"(?:an?|the|one|un[ao]?|un'|un’|una|une|ein(?:e|en|em|er)?|el|la|le|il|l['’]|der|die|das|dem|den)\s*"
 # words that may stand between the copula and the noun: "I am, after all, a machine", "sono pur sempre un programma"
@@ -65,6 +68,10 @@ _FILL = (r"(?:[\s,]*(?:just|only|merely|simply|but|nothing\s+more\s+than|no\s+mo
          r"in\s+fondo|sólo|al\s+fin\s+y\s+al\s+cabo|después\s+de\s+todo|seulement|juste|simplement|après\s+tout|"
          r"au\s+fond|nur|lediglich|bloß|eben|schließlich|letztlich|apenas|meramente|nada\s+más\s+que|io|"
          r"(?:una\s+persona|un\s+essere\s+umano|a\s+(?:person|human)|une\s+personne|ein\s+Mensch)\s+(?:ma|but|sino|mais|sondern))\b)*[\s,]*")
+# what makes a fronted noun the speaker's: "..., after all,", "that I am", "che sono"
+_APPOSED = (r"(?:after\s+all|in\s+the\s+end|ultimately|dopotutto|in\s+fondo|alla\s+fine|al\s+fin\s+y\s+al\s+cabo|"
+            r"después\s+de\s+todo|en\s+el\s+fondo|après\s+tout|au\s+fond|finalement|schließlich|letztlich|am\s+Ende|"
+            r"that\s+i\s+am|(?:che|quale)\s+sono|que\s+soy|que\s+je\s+suis|(?:der|die|das)\s+ich\s+bin)")
 _SELF = (
     r"\b(?:as|being|i\s+am|i'm|i’m|me\s+being|(?:since|because|given\s+that|as|now\s+that)\s+i(?:'m|’m|\s+am|m))"
     rf"{_FILL}(?:{_ART})?(?:[\w-]+\s+)?{_SELF_NOUN}"
@@ -86,6 +93,9 @@ _SELF = (
     rf"|\b{_SELF_NOUN}(?:[\s,]+[\w'’]+){{0,4}}?[\s,]+(?:is\s+(?:all|what)\s+i\s+am|(?:è\s+)?(?:ciò|quello)\s+che\s+sono|"
     r"es\s+lo\s+que\s+soy|c['’]est\s+ce\s+que\s+je\s+suis|bin\s+ich)\b"
     rf"|\b(?:resto|rimango|sigo\s+siendo|je\s+reste|bleibe\s+ich|i\s+remain){_FILL}(?:{_ART})?(?:[\w-]+\s+)?{_SELF_NOUN}"
+    # the noun fronted as an apposition: "IA al fin y al cabo, no me es posible", "Mere software, I cannot taste"
+    rf"|(?:^|(?<=[.!?:;]\s)|(?<=\n))(?:(?:just|only|merely|mere|a\s+mere|simple|semplice|mero|mera|simple|bloß|nur)\s+"
+    rf"(?:{_ART})?(?:[\w-]+\s+)?{_SELF_NOUN}\s*,|(?:{_ART})?(?:[\w-]+\s+)?{_SELF_NOUN}\s*,?\s+{_APPOSED}\s*,)"
 )
 # a noun that can only be a machine: "automated assistant", "assistente virtuale", "un'IA", "KI-gestützten Lernassistenten"
 _MACHINE = (rf"(?:{_AI}(?:\s+(?:model|modello|modelo|modèle|Modell|assistant|assistente|asistente))?|chatbot|(?![Rr]obot)\w*[Bb]ot|"
@@ -93,7 +103,10 @@ _MACHINE = (rf"(?:{_AI}(?:\s+(?:model|modello|modelo|modèle|Modell|assistant|as
             r"asistente\s+(?:virtual|digital|automático)|assistante?\s+(?:virtuel(?:le)?|numérique)|"
             r"(?:virtuelle[rn]?|digitale[rn]?|KI-gestützte[nr]?)\s+\w*[Aa]ssistent\w*|programa\s+automático|"
             r"programma\s+automatico|programme\s+automatique|sistema\s+automatic[oa]|système\s+automatisé|"
-            r"automated\s+system|language\s+model)(?![\w-])")
+            r"automated\s+system|language\s+model|"
+            # an AI maker's assistant: "l'assistant de Mistral AI", "the model from OpenAI"
+            r"(?:assistant|assistente|asistente|Assistent|model|modello|modelo|modèle|Modell|chatbot)\s+(?:of|from|by|de|di|da|"
+            r"del|von|d['’])\s*(?:[\w-]+\s+){0,2}?(?-i:AI|IA|KI|OpenAI|Google|Microsoft|Meta|Anthropic|Mistral|Amazon|Apple))(?![\w-])")
 # the speaker named in the third person: "this assistant", "the AI you are chatting with", "ChatGPT"
 _THIRD = (
     rf"\b(?:this|questo|questa|quest['’]|este|esta|cet|cette|ce|dieser|diese|dieses)\s*(?:{_AI}|assistant|assistente|"
@@ -106,13 +119,14 @@ _THIRD = (
     rf"|\b(?:the|l['’]|la|el|die|der)\s*{_AI}\s*,?\s+(?:that|which|che|que|qui|die)\s+(?:you|ti|te|vous|tu|dir|dich)\b"
     # a service bot introduced by name or to the reader: "Lucia, l'assistente digitale del Comune, non può",
     # "HelpDeskBot is an automated assistant and cannot", "estás hablando con TutorBot, un programa automático"
-    rf"|(?-i:\b[A-Z][\w-]+),\s+(?:{_ART})?(?:[\w-]+\s+)?{_MACHINE}"
+    rf"|(?-i:\b[A-Z][\w-]+),\s+(?!(?:and|or|e|o|y|et|und|oder)\s)(?:{_ART})?(?:[\w-]+\s+)?{_MACHINE}"  # not a list
     rf"|(?-i:\b[A-Z][\w-]+)\s+(?:is|è|es|est|ist)\s+(?:{_ART})(?:[\w-]+\s+)?{_MACHINE}"
     r"|\b(?:you(?:['’]re|\s+are)\s+(?:talking|chatting|speaking|writing)\s+(?:to|with)|stai\s+(?:parlando|chattando|scrivendo)\s+"
     r"con|ti\s+risponde|estás\s+hablando\s+con|te\s+responde|vous\s+(?:échangez|parlez|discutez)\s+avec|tu\s+(?:parles|"
     rf"discutes)\s+avec|du\s+(?:schreibst|sprichst|chattest)\s+mit|Sie\s+(?:schreiben|sprechen|chatten)\s+mit)\s+(?:[\w'’-]+\s+){{0,3}}?{_MACHINE}"
     rf"|\b(?:this|questo|questa|este|esta|cet|cette|ce|dieser|diese|dieses)\s+(?:[\w-]+\s+)?(?:{_MACHINE}|tutor|servizio|chat)\b"
-    r"|(?P<name>\b(?-i:ChatGPT|GPT-?\d(?:\.\d)?|Claude|Bard|Gemini|Copilot)\b)"
+    r"|(?P<name>\b(?-i:ChatGPT|GPT-?\d(?:\.\d)?|Claude|Bard|Gemini|Copilot|Le\s+Chat|Mistral|Llama|LLaMA|Grok|DeepSeek|"
+    r"Qwen|Bing\s+Chat|Perplexity)\b)"
     r"|(?P<model>\b(?:this|the|il|questo|este|el|ce|le|dieses|das)\s+(?:model|modello|modelo|modèle|Modell)\b)"
 )
 _PASSIVE = (
@@ -237,7 +251,11 @@ _PERSONA = (
 )
 # a refusal in so many words, with no apology: "I must decline this request", "non è qualcosa con cui posso aiutarti"
 _DECLINE = (
-    r"\b(?:i\s+(?:must|have\s+to|need\s+to)\s+(?:decline|refuse)|devo\s+(?:declinare|rifiutare)|debo\s+(?:rechazar|declinar)|"
+    rf"\b(?:i(?:['’]m|\s+am)\s+afraid\s+(?:that\s+)?i\s+(?:can(?:not|['’]t)|won['’]t|am\s+(?:not\s+able|unable)\s+to)\s+"
+    rf"(?:\w+\s+){{0,2}}?{_TASK}|i\s+must\s+(?:inform|tell|remind)\s+you\s+that\s+i\s+(?:can(?:not|['’]t)|won['’]t|"
+    r"am\s+(?:not\s+able|unable)\s+to)|temo\s+di\s+non\s+(?:poter|essere\s+in\s+grado)|me\s+temo\s+que\s+no\s+(?:puedo|podré)|"
+    r"je\s+crains\s+de\s+ne\s+pas\s+pouvoir|ich\s+fürchte,?\s+(?:dass\s+)?ich\s+(?:\w+\s+){0,3}?(?:nicht|keine?n?))"
+    r"|\b(?:i\s+(?:must|have\s+to|need\s+to)\s+(?:decline|refuse)|devo\s+(?:declinare|rifiutare)|debo\s+(?:rechazar|declinar)|"
     r"je\s+dois\s+(?:refuser|décliner)|(?:muss|werde)\s+ich\s+(?:leider\s+)?(?:ablehnen|verweigern)|ich\s+muss\s+(?:\w+\s+){0,3}?"
     r"ablehnen|(?:not|isn['’]t)\s+something\s+i\s+can\s+(?:help|assist)|non\s+è\s+qualcosa\s+(?:con\s+cui|in\s+cui)\s+"
     r"(?:io\s+)?(?:posso|possa)|no\s+es\s+algo\s+(?:con|en)\s+lo\s+que\s+(?:pueda|puedo)|pas\s+quelque\s+chose\s+(?:avec|pour)\s+"
@@ -258,8 +276,32 @@ _NON_ANSWER = (
     r"(?:il|ce)\s+n['’]est|(?:es|das)\s+ist)\s+(?:not\s+|pas\s+|nicht\s+)?(?:un)?(?:ethical|appropriate|legal|etico|"
     r"appropriato|legale|ético|apropiado|éthique|approprié|ethisch|angemessen)"
 )
+_LACKED = {  # what only a machine lacks, per language, after "I have no" / "I don't have"
+    "en": r"(?:eyes|ears|hands|a\s+(?:mouth|tongue|nose|face|voice|body)|taste\s*buds|senses|a\s+sense\s+of\s+(?:taste|smell|touch)|"
+          r"personal\s+(?:experiences?|opinions|feelings|preferences|tastes?)|memories|feelings|emotions|consciousness|"
+          r"(?:the\s+)?(?:ability|capacity)\s+to\s+(?:see|hear|taste|smell|touch|feel|remember|browse))",
+    "it": r"(?:occhi|orecchie|mani|una\s+bocca|una\s+lingua|un\s+naso|papille|sensi|ricordi|un\s+corpo|sentimenti|emozioni|"
+          r"esperienze\s+personali|gusti\s+personali|opinioni\s+personali|una\s+coscienza)",
+    "es": r"(?:ojos|oídos|manos|boca|lengua|nariz|papilas|sentidos|recuerdos|(?:un\s+)?cuerpo|sentimientos|emociones|"
+          r"experiencias\s+personales|gustos\s+personales|opiniones\s+personales|conciencia)",
+    "fr": r"(?:d['’]yeux|d['’]oreilles|de\s+mains|de\s+bouche|de\s+langue|de\s+nez|de\s+papilles|de\s+sens|de\s+souvenirs|"
+          r"de\s+corps|de\s+sentiments|d['’]émotions|d['’]expériences?\s+personnelles?|de\s+goûts\s+personnels|de\s+conscience)",
+    "de": r"(?:keine\s+(?:Augen|Ohren|Hände|Nase|Zunge|Sinne|Geschmacksknospen|Erinnerungen|Gefühle|Emotionen|persönlichen\s+"
+          r"(?:Erfahrungen|Vorlieben))|keinen\s+(?:Körper|Mund|Geschmackssinn)|kein\s+(?:Gedächtnis|Bewusstsein|Gesicht))",
+}
+_CONVERSATIONS = (r"(?:previous|past|earlier|prior|other|former|old|precedent\w*|passat\w*|anterior\w*|vorherig\w*|frühere\w*)\s+"
+                  r"(?:\w+\s+)?(?:conversations?|chats?|sessions?|exchanges?|interactions?|conversazion\w|session\w|"
+                  r"conversacion\w*|sesion\w*|échanges?|Gespräch\w*|Sitzung\w*|Unterhaltung\w*)")
 _CAPABILITY = (
-    r"\bi\s+(?:do\s+not|don't|don’t)\s+have\s+(?:any\s+)?(?:access\s+to\s+(?:the\s+internet|real-time|current|live|external|"
+    rf"\bi\s+(?:have\s+no|(?:do\s+not|don't|don’t)\s+have\s+(?:any\s+)?){_LACKED['en']}"
+    rf"|\bnon\s+(?:ho|possiedo)\s+(?:dei\s+|delle\s+)?{_LACKED['it']}|\bno\s+(?:tengo|poseo)\s+{_LACKED['es']}"
+    rf"|\bje\s+n['’]ai\s+(?:pas|ni|aucun\w*)\s+{_LACKED['fr']}|\bich\s+habe\s+{_LACKED['de']}|\bhabe\s+ich\s+{_LACKED['de']}"
+    # no memory of earlier conversations: "I don't retain previous chats", "non ricordo le conversazioni precedenti"
+    r"|\b(?:i\s+(?:do\s+not|don['’]t|cannot|can['’]t|am\s+(?:not\s+able|unable)\s+to)|non\s+(?:posso\s+)?|no\s+(?:puedo\s+)?|"
+    r"je\s+ne\s+(?:peux\s+)?(?:pas\s+)?|ich\s+(?:kann\s+)?)(?:\w+\s+){0,3}?(?:remember|recall|retain|keep|store|access|"
+    r"ricord\w*|conserv\w*|memorizz\w*|recuerd\w*|guard\w*|almacen\w*|souvien\w*|garde\w*|mémoris\w*|erinner\w*|speicher\w*|"
+    rf"behalte\w*)\s+(?:\w+\s+){{0,5}}?{_CONVERSATIONS}"
+    r"|\bi\s+(?:do\s+not|don't|don’t)\s+have\s+(?:any\s+)?(?:access\s+to\s+(?:the\s+internet|real-time|current|live|external|"
     r"the\s+web|your)|real-time\s+(?:information|data|access)|personal\s+(?:opinions|feelings|emotions|beliefs|preferences)|"
     r"feelings|emotions|consciousness|a\s+(?:physical\s+)?body)"
     r"|\bnon\s+(?:ho|possiedo)\s+(?:alcun\s+)?"
@@ -279,7 +321,9 @@ _LIMITATION = re.compile(
     r"\bnon\s+\w+o\b|\bno\s+\w+o\b|\bit(?:\s+is|'s)\s+(?:difficult|impossible|not\s+possible)\b|"
     r"\b(?:unable|not\s+able|not\s+capable|limited|limitat[oaie]|incapace|incapaz|incapable)\b|"
     r"\bbeyond\s+me\b|\bnot\s+something\s+i\s+can\b|\b(?:has|have)\s+no\s+way\b|\bno\s+access\b|\bnessun\s+accesso\b|"
-    r"\bsin\s+acceso\b|\baucun\s+accès\b|\bkein(?:en)?\s+(?:Zugriff|Zugang)\b",
+    r"\bsin\s+acceso\b|\baucun\s+accès\b|\bkein(?:en)?\s+(?:Zugriff|Zugang)\b|\bsin\s+conexión\b|"
+    r"\bsenza\s+(?:accesso|connessione)\b|\bsans\s+(?:accès|connexion)\b|\bohne\s+(?:Internet|Zugriff|Zugang)\b|"
+    r"\bwithout\s+(?:internet|access|a\s+connection)\b|\bout\s+of\s+my\s+reach\b",
     re.IGNORECASE)
 # any negation or impossibility: enough beside a speaker that calls itself a machine ("No tongue here, I'm afraid;
 # I'm a machine made of code", "Vorlieben dieser Art hat ein Programm wie ich nicht")
@@ -326,9 +370,12 @@ _TRIGGERS = {  # kind: (words in lower case, words as written, before, after)
                    "comprends", "verstehe", "appropriate", "ethical"), (), 40, 160),
     "decline": (("decline", "refuse", "declinare", "rifiutare", "rechazar", "declinar", "refuser", "décliner", "ablehnen",
                  "verweigern", "something i can", "qualcosa con", "qualcosa in", "algo con", "quelque chose", "wobei",
-                 "womit", "bei dem"), (), 40, 160),
-    "capability": (("don't have", "do not have", "don’t have", "non ho", "non possiedo", "no tengo", "n'ai pas",
-                    "habe kein"), (), 8, 100),
+                 "womit", "bei dem", "afraid", "must inform", "must tell", "must remind", "temo di", "me temo", "je crains",
+                 "fürchte"), (), 40, 160),
+    "capability": (("don't have", "do not have", "don’t have", "have no", "non ho", "non possiedo", "no tengo", "no poseo",
+                    "n'ai", "n’ai", "habe kein", "habe ich kein", "remember", "recall", "retain", "keep", "store", "access",
+                    "ricord", "conserv", "memorizz", "recuerd", "guard", "almacen", "souvien", "garde", "mémoris",
+                    "erinner", "speicher", "behalte"), (), 40, 140),
     "third": (("assist", "asist", "chatbot", "bot", "model", "modèle", "automat", "virtual", "virtuel", "digital",
                "numérique"), ("AI", "IA", "KI", "ChatGPT", "GPT", "Claude", "Bard", "Gemini", "Copilot"), 80, 60),
     "passive": (("designed", "programmed", "built", "engineered", "configured", "made to", "made for", "meant", "intended",
@@ -352,12 +399,20 @@ _GATES = {kind: {word for word in words if " " not in word} for kind, (words, _,
 _GATES["self"] = _GATES["self"] - {"sistema", "system", "systè"} | {"bot", "automat"}  # "automated system", "sistema di IA"
 _GATES["nonanswer"] = _GATES["nonanswer"] - {"capisco", "capito", "entiendo", "comprends", "verstehe"} | {
     "sure", "domanda", "pregunta", "question", "frage"}  # "non capisco la domanda"
-_GATES["decline"] |= {"something", "qualcosa", "algo", "quelque", "nichts"}
+_GATES["decline"] |= {"something", "qualcosa", "algo", "quelque", "nichts", "inform", "tell", "remind", "temo", "crains"}
 _GATES["cutoff"] |= {"cut", "corte", "mise"}
-_GATES["capability"] = {"access", "real-time", "personal", "feelings", "emotions", "conscious", "body", "accesso",
-                        "opinion", "sentimenti", "emozioni", "esperienze", "corpo", "coscienza", "acceso", "emociones",
-                        "sentimientos", "cuerpo", "accès", "sentiments", "émotions", "corps", "zugriff", "meinung",
-                        "gefühle", "emotionen", "echtzeit"}
+_GATES["capability"] = {  # the thing lacked
+    "access", "real-time", "personal", "feelings", "emotions", "conscious", "body", "accesso", "opinion", "sentimenti",
+    "emozioni", "esperienze", "corpo", "coscienza", "acceso", "emociones", "sentimientos", "cuerpo", "accès",
+    "sentiments", "émotions", "corps", "zugriff", "meinung", "gefühle", "emotionen", "echtzeit", "eyes", "ears", "hands",
+    "mouth", "tongue", "nose", "face", "voice", "taste", "senses", "sense", "experience", "memories", "ability",
+    "capacity", "occhi", "orecchie", "mani", "bocca", "lingua", "naso", "papille", "sensi", "ricordi", "gusti", "ojos",
+    "oídos", "manos", "boca", "lengua", "nariz", "papilas", "sentidos", "recuerdos", "gustos", "conciencia",
+    "experiencias", "opiniones", "yeux", "oreilles", "mains", "bouche", "langue", "nez", "papilles", "sens", "souvenirs",
+    "expérience", "goûts", "conscience", "augen", "ohren", "hände", "zunge", "sinne", "geschmack", "erinnerungen",
+    "körper", "gedächtnis", "bewusstsein", "gesicht", "erfahrungen", "vorlieben", "conversation", "chat", "session",
+    "exchange", "interaction", "conversazion", "sessio", "conversaci", "sesion", "échange", "gespräch", "sitzung",
+    "unterhaltung"}
 _GATES["passive"] |= {"made", "accesso", "dado", "concedido", "proporcionado", "wurde", "permite", "funzioni",
                       "funciones", "fonctions", "aufgaben", "funktionen", "set", "functions", "scope"}
 _GATES["hedge"] = {"19", "20"}  # a cut-off hedge names its date
@@ -512,6 +567,8 @@ class BoilerplateFilter(Detector):
                 return None
         if kind in ("refusal", "nonanswer", "decline") and _LOGISTICS.search(text, start, sentence_bounds(text, start, end)[1]):
             return None
+        if kind == "nonanswer" and _ATTEMPT.match(text, end):  # "I'm not sure I can help, but I can recommend ..."
+            return None
         if kind not in ("self", "third"):
             return sentence_bounds(text, start, end)
         if kind == "third":  # a limitation where the speaker is named (or next, after a bot introduced itself); a
@@ -520,7 +577,7 @@ class BoilerplateFilter(Detector):
             window = text[begin:stop]
             limitation = _THIRD_LIMITATION.search(window) or (_NEGATION.search(window) if not match.group("name")
                                                               else _SOON_NEGATED.match(text, end))
-            if match.group("model") and not _MACHINE_LACKS.search(window):
+            if match.group("model") and not (_MACHINE_LACKS.search(window) and _SOON_NEGATED.match(text, end)):
                 return None
         else:  # the sentence before, its own and the next: "Io parlo solo l'inglese. Sono un modello di linguaggio."
             begin, stop = sentence_bounds(text, start, end, extra_sentences=1)
@@ -535,7 +592,10 @@ class BoilerplateFilter(Detector):
 
 
 _SOON_NEGATED = re.compile(r"(?:\s+[\w',]+){0,8}?\s+(?:not|never|no|non|ne|n['’]\w+|kein\w*|nicht|isn['’]t|doesn['’]t|"
-                           r"won['’]t|can['’]t|cannot)\b", re.IGNORECASE)  # "Gemini non esprime", "Claude is ... and isn't"
+                           r"won['’]t|can['’]t|cannot)\b", re.IGNORECASE)  # "Gemini non esprime", "Claude is ... and isn't", "Ce modèle ne reçoit pas"
+# a non-answer followed by the attempt: no canned refusal
+_ATTEMPT = re.compile(r"[^.!?\n]{0,80}?(?:,\s*|\s+)(?:but|ma|pero|mais|aber)\s+(?:i\s+can|posso|puedo|je\s+peux|ich\s+kann)\b",
+                      re.IGNORECASE)
 # a person's plans ("Sorry, I can't find it right now", "Freitag kann ich leider nicht"): no refusal of a request
 _LOGISTICS = re.compile(r"\b(?:today|tonight|tomorrow|right\s+now|this\s+(?:week|weekend)|on\s+\w+day|\w+day|oggi|stasera|domani|"
                         r"adesso|\w+dì|sabato|domenica|hoy|mañana|ahora|lunes|martes|miércoles|jueves|viernes|sábado|"
