@@ -93,6 +93,10 @@ _SELF = (
     rf"|\b{_SELF_NOUN}(?:[\s,]+[\w'’]+){{0,4}}?[\s,]+(?:is\s+(?:all|what)\s+i\s+am|(?:è\s+)?(?:ciò|quello)\s+che\s+sono|"
     r"es\s+lo\s+que\s+soy|c['’]est\s+ce\s+que\s+je\s+suis|bin\s+ich)\b"
     rf"|\b(?:resto|rimango|sigo\s+siendo|je\s+reste|bleibe\s+ich|i\s+remain){_FILL}(?:{_ART})?(?:[\w-]+\s+)?{_SELF_NOUN}"
+    # a body the speaker lacks: "Not having a nose or any senses, I can't", "Non avendo un corpo né papille"
+    r"|\b(?:not\s+having|having\s+no|non\s+avendo|no\s+teniendo|al\s+no\s+tener|n['’]ayant|ohne)\s+(?:an?\s+|any\s+|un\s+|"
+    r"una\s+|ni\s+|né\s+)?(?:body|nose|eyes|ears|tongue|senses|taste\s*buds|corpo|papille|occhi|orecchie|cuerpo|papilas|ojos|"
+    r"oídos|corps|papilles|yeux|Körper|Geschmackssinn|Augen|Sinne)\b"
     # the noun fronted as an apposition: "IA al fin y al cabo, no me es posible", "Mere software, I cannot taste"
     rf"|(?:^|(?<=[.!?:;]\s)|(?<=\n))(?:(?:just|only|merely|mere|a\s+mere|simple|semplice|mero|mera|simple|bloß|nur)\s+"
     rf"(?:{_ART})?(?:[\w-]+\s+)?{_SELF_NOUN}\s*,|(?:{_ART})?(?:[\w-]+\s+)?{_SELF_NOUN}\s*,?\s+{_APPOSED}\s*,)"
@@ -120,11 +124,17 @@ _THIRD = (
     # a service bot introduced by name or to the reader: "Lucia, l'assistente digitale del Comune, non può",
     # "HelpDeskBot is an automated assistant and cannot", "estás hablando con TutorBot, un programa automático"
     rf"|(?-i:\b[A-Z][\w-]+),\s+(?!(?:and|or|e|o|y|et|und|oder)\s)(?:{_ART})?(?:[\w-]+\s+)?{_MACHINE}"  # not a list
-    rf"|(?-i:\b[A-Z][\w-]+)\s+(?:is|è|es|est|ist)\s+(?:{_ART})(?:[\w-]+\s+)?{_MACHINE}"
+    rf"|(?-i:\b[A-Z][\w-]+)\s+(?:is|è|es|est|ist)\s+(?:{_ART})(?:[\w-]+\s+)?{_MACHINE}(?!\s+(?:research|company|lab|firm|startup))"
     r"|\b(?:you(?:['’]re|\s+are)\s+(?:talking|chatting|speaking|writing)\s+(?:to|with)|stai\s+(?:parlando|chattando|scrivendo)\s+"
     r"con|ti\s+risponde|estás\s+hablando\s+con|te\s+responde|vous\s+(?:échangez|parlez|discutez)\s+avec|tu\s+(?:parles|"
     rf"discutes)\s+avec|du\s+(?:schreibst|sprichst|chattest)\s+mit|Sie\s+(?:schreiben|sprechen|chatten)\s+mit)\s+(?:[\w'’-]+\s+){{0,3}}?{_MACHINE}"
     rf"|\b(?:this|questo|questa|este|esta|cet|cette|ce|dieser|diese|dieses)\s+(?:[\w-]+\s+)?(?:{_MACHINE}|tutor|servizio|chat)\b"
+    rf"|(?P<subject>(?:^|(?<=[.!?]\s)|(?<=\n))(?:the|our|il|lo|la|el|le|der|die|das|unser\w*|nostro|nuestro|notre)\s+"
+    rf"(?:[\w-]+\s+){{0,2}}?(?:{_MACHINE}|{_AI}[\s-]+system|{_AI}-System|sistema\s+(?:di|de)\s+(?:{_AI}|intelligenza\s+artificiale|"
+    r"inteligencia\s+artificial)|système\s+d['’](?:IA|intelligence\s+artificielle)|robot\s+conversationnel))"
+    # this model or tool as the agent of what cannot be done: "not available to this model", "per questo strumento"
+    r"|(?P<tool>\b(?:to|for|by|from|per|por|para|desde|par|pour|von|durch)\s+(?:this|questo|este|esta|ce|cet|cette|dieses|diesem)\s+(?:tool|strumento|"
+    r"herramienta|outil|Tool|model|modello|modelo|modèle|Modell)\b)"
     r"|(?P<name>\b(?-i:ChatGPT|GPT-?\d(?:\.\d)?|Claude|Bard|Gemini|Copilot|Le\s+Chat|Mistral|Llama|LLaMA|Grok|DeepSeek|"
     r"Qwen|Bing\s+Chat|Perplexity)\b)"
     r"|(?P<model>\b(?:this|the|il|questo|este|el|ce|le|dieses|das)\s+(?:model|modello|modelo|modèle|Modell)\b)"
@@ -170,7 +180,7 @@ _PASSIVE = (
 )
 # a time boundary ("after late 2022", "dopo settembre 2021", "bis 2023") ...
 _BOUNDARY = re.compile(
-    r"\b(?:after|beyond|past|since|until|up\s+to|dopo|oltre|successiv\w+\s+a\w*|fino\s+a\w*|después\s+de|a\s+partir\s+de|"
+    r"\b(?:after|beyond|past|since|until|up\s+to|through|dopo|oltre|successiv\w+\s+a\w*|fino\s+a\w*|después\s+de|a\s+partir\s+de|"
     r"posterior\w*\s+a|hasta|après|au-delà\s+d[eu]|depuis|jusqu['’]à|nach|seit|ab|bis)\s+(?:[\w'’]+[\s-]+){0,3}?(?:19|20)\d\d\b",
     re.IGNORECASE)
 # ... with the speaker not knowing what lies past it, or what it knows stopping there: a cut-off hedge in any words
@@ -205,7 +215,7 @@ _CUTOFF = (
     r"|\b(?:mein|meine|meinem|meines|meiner|meinen)\s+(?:Wissensstand|Trainingsdaten|Training|letzte[nm]?\s+(?:Aktualisierung|Updates?)|"
     r"Wissen\s+reicht)"
 )
-_SORRY = (r"(?:i'm\s+sorry|i\s+am\s+sorry|sorry|i\s+apologi[sz]e|apologies|my\s+apologies|unfortunately|mi\s+dispiace|mi\s+scuso|purtroppo|"
+_SORRY = (r"(?:lo\s+lamento|lamento|i'm\s+sorry|i\s+am\s+sorry|sorry|i\s+apologi[sz]e|apologies|my\s+apologies|unfortunately|mi\s+dispiace|mi\s+scuso|purtroppo|"
           r"scusa(?:mi)?|perdona(?:mi)?|perdón|pardon|je\s+suis\s+(?:navrée?|désolée?)|navrée?|mi\s+spiace|je\s+regrette|"
           r"spiacente|lo\s+siento|lamentablemente|disculp[ae]|désolée?|malheureusement|je\s+m'excuse|"
           r"es\s+tut\s+mir\s+leid|tut\s+mir\s+leid|leider|entschuldig\w*)")
@@ -234,7 +244,10 @@ _CANNOT = (r"(?:that['’]s\s+(?:something|not\s+something)\s+i\s+(?:won['’]t|
            r"|ich\s+(?:kann|darf)\s+(?:\w+\s+){0,4}?(?:nicht|keine?n?)|(?:kann|darf|werde)\s+ich\s+(?:\w+\s+){0,3}?nicht)")
 _REFUSAL = (rf"\b{_SORRY}[,.!]?\s+(?:(?:but|ma|pero|pero|mais|aber)\s+)?(?:{_CANNOT}\s*(?:\w+\s+|\w+['’]){{0,3}}?{_TASK}(?!\s+it\s+(?:on|to|at|by|tonight|today|tomorrow))"
             rf"|(?:\w+\s+){{0,5}}?{_TASK}\w*\s+(?:ich\s+nicht|ne\s+m['’]est\s+pas\s+(?:permis|possible))|"
-            rf"(?:\w+\s+){{1,4}}?(?:kann|darf|werde|\w+e)\s+ich\s+(?:\w+\s+){{0,3}}?nicht)")
+            rf"(?:\w+\s+){{1,4}}?(?:kann|darf|werde|\w+e)\s+ich\s+(?:\w+\s+){{0,3}}?nicht"
+            # a refusal in the future tense: "Scusami, ma non scriverò", "Désolée, je ne rédigerai pas", "I won't write"
+            r"|non\s+\w+rò|je\s+ne\s+\w+rai\s+pas|i\s+(?:won['’]t|will\s+not)\s+\w+)"
+            r"|\b(?:kann|darf|werde)\s+ich\s+(?:\w+\s+){0,3}?leider\s+(?:\w+\s+){0,2}?(?:nicht|keine?n?)\b")
 # an assistant persona announced ("As a helpful and respectful assistant, I ...", "As an AI language model, I would
 # suggest"), or a system prompt's list of harms parroted ("harmful, unethical, racist, sexist, toxic"): boilerplate in
 # itself, a formula a tutor must not learn
@@ -246,6 +259,10 @@ _PERSONA = (
     rf"\b(?:as|come|como|en\s+tant\s+qu['’e]\s*|comme|als)\s+(?:an?|un[ao']?|una|une|ein(?:e|en)?)?\s*"
     rf"(?:{_VIRTUE}[\s,]+(?:and\s+|e\s+|y\s+|et\s+|und\s+)?)+(?:{_AI}\s+)?(?:assistant|assistente|asistente|"
     r"Assistent(?:in)?|language\s+model|modello|modelo|modèle|Modell|AI|IA|KI)\b"
+    # a virtue with more words before the noun: "As a responsible and empathetic assistant", "a responsible AI language model"
+    rf"|\b(?:as|come|como|comme|als)\s+(?:an?|un[ao']?|una|une|ein(?:e|en)?)\s+{_VIRTUE}(?:[\s,]+(?:and\s+)?[\w-]+){{0,3}}?\s+"
+    rf"(?:{_AI}\s+)?(?:assistant|assistente|asistente|Assistent(?:in)?|language\s+model)\b"
+    rf"|\ban?\s+(?:responsible|helpful|ethical)\s+{_AI}\s+(?:language\s+model|assistant)\b"
     rf"|\bas\s+an\s+{_AI}(?:\s+language\s+model)?\s*,\s*i\b|\bas\s+an?\s+(?:{_AI}\s+)?assistant\s*,\s*i\b"
     rf"|\b{_HARM}(?:,\s*(?:or\s+|o\s+)?{_HARM}){{2,}}"
 )
@@ -289,18 +306,29 @@ _LACKED = {  # what only a machine lacks, per language, after "I have no" / "I d
     "de": r"(?:keine\s+(?:Augen|Ohren|Hände|Nase|Zunge|Sinne|Geschmacksknospen|Erinnerungen|Gefühle|Emotionen|persönlichen\s+"
           r"(?:Erfahrungen|Vorlieben))|keinen\s+(?:Körper|Mund|Geschmackssinn)|kein\s+(?:Gedächtnis|Bewusstsein|Gesicht))",
 }
-_CONVERSATIONS = (r"(?:previous|past|earlier|prior|other|former|old|precedent\w*|passat\w*|anterior\w*|vorherig\w*|frühere\w*)\s+"
-                  r"(?:\w+\s+)?(?:conversations?|chats?|sessions?|exchanges?|interactions?|conversazion\w|session\w|"
-                  r"conversacion\w*|sesion\w*|échanges?|Gespräch\w*|Sitzung\w*|Unterhaltung\w*)")
+_CONVERSATION = (r"(?:conversations?|chats?|sessions?|exchanges?|interactions?|conversazion\w|session\w|conversacion\w*|"
+                 r"sesion\w*|échanges?|Gespräch\w*|Sitzung\w*|Unterhaltung\w*)")
+_LATER = r"(?:precedent\w*|passat\w*|anterior\w*|précédent\w*|passé\w*|to\s+the\s+next|to\s+another|all['’]altra|a\s+otra|à\s+l['’]autre)"
+_CONVERSATIONS = (rf"(?:{_CONVERSATION}\s+(?:\w+\s+)?{_LATER}|(?:from|da|de|d['’]|von)\s+(?:one|una|un|une|einem)\s+{_CONVERSATION}|"
+                  r"(?:previous|past|earlier|prior|other|former|old|precedent\w*|passat\w*|anterior\w*|vorherig\w*|frühere\w*)\s+"
+                  rf"(?:\w+\s+)?{_CONVERSATION})")
 _CAPABILITY = (
-    rf"\bi\s+(?:have\s+no|(?:do\s+not|don't|don’t)\s+have\s+(?:any\s+)?){_LACKED['en']}"
+    rf"\bi\s+(?:have\s+no|(?:do\s+not|don't|don’t)\s+(?:really\s+|actually\s+)?have\s+(?:any\s+)?){_LACKED['en']}"
     rf"|\bnon\s+(?:ho|possiedo)\s+(?:dei\s+|delle\s+)?{_LACKED['it']}|\bno\s+(?:tengo|poseo)\s+{_LACKED['es']}"
     rf"|\bje\s+n['’]ai\s+(?:pas|ni|aucun\w*)\s+{_LACKED['fr']}|\bich\s+habe\s+{_LACKED['de']}|\bhabe\s+ich\s+{_LACKED['de']}"
     # no memory of earlier conversations: "I don't retain previous chats", "non ricordo le conversazioni precedenti"
     r"|\b(?:i\s+(?:do\s+not|don['’]t|cannot|can['’]t|am\s+(?:not\s+able|unable)\s+to)|non\s+(?:posso\s+)?|no\s+(?:puedo\s+)?|"
-    r"je\s+ne\s+(?:peux\s+)?(?:pas\s+)?|ich\s+(?:kann\s+)?)(?:\w+\s+){0,3}?(?:remember|recall|retain|keep|store|access|"
+    r"je\s+ne\s+(?:peux\s+)?(?:pas\s+)?|ich\s+(?:kann\s+)?)(?:\w+\s+){0,3}?(?:remember|recall|retain|keep|store|access|carry|"
     r"ricord\w*|conserv\w*|memorizz\w*|recuerd\w*|guard\w*|almacen\w*|souvien\w*|garde\w*|mémoris\w*|erinner\w*|speicher\w*|"
-    rf"behalte\w*)\s+(?:\w+\s+){{0,5}}?{_CONVERSATIONS}"
+    rf"behalte\w*)\s+(?:\w+\s+){{0,5}}?{_CONVERSATIONS}|{_CONVERSATIONS}\s+(?:speichere|behalte|merke)\s+ich\s+(?:\w+\s+)?nicht"
+    # feelings felt, an opinion held, inverted: "Je ne ressens pas d'émotions", "Persönliche Meinungen ... habe ich nicht"
+    r"|\bi\s+(?:don['’]t|do\s+not|can['’]t|cannot)\s+(?:really\s+)?(?:feel|experience)\s+(?:emotions|feelings)|\bnon\s+provo\s+"
+    r"(?:emozioni|sentimenti)|\bno\s+(?:siento|experimento)\s+(?:emociones|sentimientos)|\bje\s+ne\s+ressens\s+pas|"
+    r"\bich\s+(?:empfinde|fühle|habe)\s+keine\s+(?:Gefühle|Emotionen)|\b(?:persönliche\s+)?(?:Meinungen|Gefühle|Emotionen|"
+    r"Vorlieben)\s+(?:\w+\s+){0,3}?habe\s+ich\s+(?:\w+\s+)?nicht"
+    # no real-time access to whatever: "No tengo acceso a la hora en tiempo real"
+    r"|\b(?:i\s+(?:don['’]t|do\s+not)\s+have|non\s+ho|no\s+tengo|je\s+n['’]ai\s+pas|ich\s+habe\s+keinen)\s+(?:\w+\s+)?"
+    r"(?:access|accesso|acceso|accès|Zugriff)\s+(?:\w+\s+){0,5}?(?:real[-\s]time|tempo\s+reale|tiempo\s+real|temps\s+réel|Echtzeit)"
     r"|\bi\s+(?:do\s+not|don't|don’t)\s+have\s+(?:any\s+)?(?:access\s+to\s+(?:the\s+internet|real-time|current|live|external|"
     r"the\s+web|your)|real-time\s+(?:information|data|access)|personal\s+(?:opinions|feelings|emotions|beliefs|preferences)|"
     r"feelings|emotions|consciousness|a\s+(?:physical\s+)?body)"
@@ -338,7 +366,7 @@ _MACHINE_LACKS = re.compile(
     r"\b(?:access|internet|web|online|real[-\s]time|live|current\s+(?:data|events)|browse|files?|attachments?|screen|"
     r"camera|memory|remember|opinions?|feelings?|emotions?|accesso|tempo\s+reale|acceso|tiempo\s+real|en\s+direct|"
     r"accès|Zugriff|Echtzeit|live|connesso|collegato|conectado|connecté|verbunden|images?|immagini|imágenes|Bilder|"
-    r"pictures|audio|voice|voce|voz|voix|Stimme)\b",
+    r"pictures|audio|voice|voce|voz|voix|Stimme|temps\s+réel)\b",
     re.IGNORECASE)
 # ... or, for the speaker named in the third person, a limitation of that subject
 _THIRD_LIMITATION = re.compile(
@@ -351,7 +379,7 @@ _THIRD_LIMITATION = re.compile(
 # Each kind's regex runs only around a word every one of its matches contains (found by str.find, C speed, in
 # lower-cased text; the capitals-only ones as written), in a span from `before` characters ahead of that word
 # to `after` past it: the case-insensitive regexes scan ~1.5 MB/s, str.find ~1 GB/s.
-_SORRY_WORDS = ("sorry", "apologi", "unfortunately", "dispiace", "scus", "purtroppo", "spiacent", "siento", "lamentablemente",
+_SORRY_WORDS = ("sorry", "apologi", "unfortunately", "dispiace", "scus", "purtroppo", "spiacent", "siento", "lament",
                 "disculp", "désolé", "malheureusement", "excuse", "leid", "entschuldig", "perdon", "pardon", "navré",
                 "spiace", "regrette")
 _TRIGGERS = {  # kind: (words in lower case, words as written, before, after)
@@ -361,7 +389,9 @@ _TRIGGERS = {  # kind: (words in lower case, words as written, before, after)
                 40, 80),
     "self": (("model", "modèl", "assist", "asist", "program", "chatbot", "chat bot", " bot", "-bot", "intelligen",
               "inteligen", "machine", "llm", "gpt", "software", "logiciel", "algorit", "macchin", "máquina", "maschin",
-              "neural", "generator", "sistema", "system", "systè"), ("AI", "A.I.", "IA", "KI"), 70, 80),
+              "neural", "generator", "sistema", "system", "systè", "body", "nose", "eyes", "ears", "tongue", "senses",
+              "taste", "corpo", "papille", "occhi", "orecchie", "cuerpo", "papilas", "ojos", "oídos", "corps", "yeux",
+              "körper", "geschmack", "augen", "sinne"), ("AI", "A.I.", "IA", "KI"), 70, 80),
     "cutoff": (("update", "training", "aggiornament", "addestrament", "cut-off", "cutoff", "cut off", "limite",
                 "conoscenz", "actualizaci", "entrenamient", "fecha de corte", "conocimient", "mise à", "entraîn",
                 "apprentissage", "connaissances", "wissen", "aktualisierung"), (), 50, 80),
@@ -377,7 +407,7 @@ _TRIGGERS = {  # kind: (words in lower case, words as written, before, after)
                     "ricord", "conserv", "memorizz", "recuerd", "guard", "almacen", "souvien", "garde", "mémoris",
                     "erinner", "speicher", "behalte"), (), 40, 140),
     "third": (("assist", "asist", "chatbot", "bot", "model", "modèle", "automat", "virtual", "virtuel", "digital",
-               "numérique"), ("AI", "IA", "KI", "ChatGPT", "GPT", "Claude", "Bard", "Gemini", "Copilot"), 80, 60),
+               "numérique", "tool", "strumento", "herramienta", "outil", "system", "sistema", "systè", "robot"), ("AI", "IA", "KI", "ChatGPT", "GPT", "Claude", "Bard", "Gemini", "Copilot"), 80, 60),
     "passive": (("designed", "programmed", "built", "engineered", "configured", "made to", "made for", "meant", "intended",
                  "progettat", "programmat", "pensat", "addestrat", "stato dat", "stata dat", "concess", "diseñad",
                  "programad", "entrenad", "conçu", "programmé", "entraîné", "entwickelt", "programmiert", "trainiert",
@@ -396,7 +426,9 @@ _TRIGGERS = {  # kind: (words in lower case, words as written, before, after)
 # beside it ("sure" for "not sure", the thing lacked for "I don't have"); those in _WHOLE must be whole words ("set",
 # not "settimana"), "bot" must end one ("chatbot", not "both"), "scus" start one ("scusa", not "discussione").
 _GATES = {kind: {word for word in words if " " not in word} for kind, (words, _, _, _) in _TRIGGERS.items()}
-_GATES["self"] = _GATES["self"] - {"sistema", "system", "systè"} | {"bot", "automat"}  # "automated system", "sistema di IA"
+_GATES["self"] = _GATES["self"] - {"sistema", "system", "systè"} | {"bot", "automat", "body", "nose", "eyes", "ears", "tongue",
+    "senses", "taste", "corpo", "papille", "occhi", "orecchie", "cuerpo", "papilas", "ojos", "oídos", "corps", "yeux",
+    "körper", "geschmack", "augen", "sinne"}  # "automated system", "sistema di IA"
 _GATES["nonanswer"] = _GATES["nonanswer"] - {"capisco", "capito", "entiendo", "comprends", "verstehe"} | {
     "sure", "domanda", "pregunta", "question", "frage"}  # "non capisco la domanda"
 _GATES["decline"] |= {"something", "qualcosa", "algo", "quelque", "nichts", "inform", "tell", "remind", "temo", "crains"}
@@ -555,7 +587,7 @@ class BoilerplateFilter(Detector):
         """The sentence(s) to cite, or None when the words are quoted material, a line of a dialogue script, or a
         self-reference with no limitation (a knowledge word with no time boundary)."""
         start, end = match.span()
-        if _quoted(text, start) or _in_dialogue(text):
+        if _quoted(text, start) or _in_dialogue(text) or _DASH_LINE.match(text, text.rfind("\n", 0, start) + 1):
             return None
         if kind == "hedge":
             begin, stop = sentence_bounds(text, start, end)
@@ -579,6 +611,10 @@ class BoilerplateFilter(Detector):
                                                               else _SOON_NEGATED.match(text, end))
             if match.group("model") and not (_MACHINE_LACKS.search(window) and _SOON_NEGATED.match(text, end)):
                 return None
+            if match.group("subject") and not _SOON_NEGATED.match(text, end):  # "Il bot di assistenza non è in grado"
+                return None
+            if match.group("tool") and not (_MACHINE_LACKS.search(window) or _VERIFY.search(window)):
+                return None
         else:  # the sentence before, its own and the next: "Io parlo solo l'inglese. Sono un modello di linguaggio."
             begin, stop = sentence_bounds(text, start, end, extra_sentences=1)
             begin = sentence_bounds(text, max(0, begin - 2), max(0, begin - 2))[0] if begin > 1 else begin
@@ -599,8 +635,13 @@ _ATTEMPT = re.compile(r"[^.!?\n]{0,80}?(?:,\s*|\s+)(?:but|ma|pero|mais|aber)\s+(
 # a person's plans ("Sorry, I can't find it right now", "Freitag kann ich leider nicht"): no refusal of a request
 _LOGISTICS = re.compile(r"\b(?:today|tonight|tomorrow|right\s+now|this\s+(?:week|weekend)|on\s+\w+day|\w+day|oggi|stasera|domani|"
                         r"adesso|\w+dì|sabato|domenica|hoy|mañana|ahora|lunes|martes|miércoles|jueves|viernes|sábado|"
-                        r"domingo|aujourd['’]hui|ce\s+soir|demain|maintenant|\w+di\b|heute|morgen|jetzt|\w+tag|Mittwoch)\b",
+                        r"domingo|aujourd['’]hui|ce\s+soir|demain|maintenant|\w+di\b|heute|morgen|jetzt|\w+tag|Mittwoch|"
+                        # being somewhere: "non potrò esserci", "je ne pourrai pas être présent"
+                        r"weekend|week-end|fine\s+settimana|fin\s+de\s+semana|esserci|venire|partecipare|être\s+présente?|"
+                        r"venir|asistir|kommen|dabei\s+sein|teilnehmen|attend|make\s+it|be\s+there)\b",
                         re.IGNORECASE)
+_VERIFY = re.compile(r"\b(?:verif\w*|vérifi\w*|compro\w*|prüf\w*|Prüfung)", re.IGNORECASE)  # "for this tool to verify"
+_DASH_LINE = re.compile(r"\s*[—–]")  # "—Mi dispiace, Davide, ma non posso farlo: in quanto IA di sicurezza, ..."
 _YEAR = re.compile(r"\b(?:19|20)\d\d\b")
 _QUOTE_SPANS = re.compile(r"'(?<=(?<!\w)')(?:[^'\n]|'(?=\w)){12,300}?'(?!\w)|\"[^\"\n]{12,300}\"|«[^»\n]{12,300}»|"
                           r"“[^”\n]{12,300}”|„[^“”\n]{12,300}[“”]")
@@ -608,7 +649,7 @@ _QUOTE_SPANS = re.compile(r"'(?<=(?<!\w)')(?:[^'\n]|'(?=\w)){12,300}?'(?!\w)|\"[
 _FIRST_PERSON = re.compile(
     r"(?-i:\bI\b)(?=['’,]|\s+(?:\w+ly\s+)?(?:am|was|have|had|do|don['’]t|did|can|cannot|can['’]t|could|will|won['’]t|would|"
     r"know|think|should|must|might|may|only|just|also|never|need|want|see|believe|understand|lack|keep|exist)\b)|"
-    r"\b(?:me|my|myself|io|mi|mio|mia|miei|mie|ho|ne\s+so|sono|posso|yo|mí|mis?|soy|estoy|tengo|puedo|sé|je|j|moi|mon|mes|suis|"
+    r"\b(?:me|my|myself|io|mi|mio|mia|miei|mie|ho|ne\s+so|sono|posso|yo|mí|mis?|soy|estoy|tengo|puedo|sé|fui|je|j|moi|mon|mes|suis|"
     r"ich|mich|mir|mein\w*|bin)\b|\b(?:non|no)\s+(?:\w+\s+)?\w+[oò]\b|\bm['’]",
     re.IGNORECASE)
 _SPEAKER = re.compile(r"(?m)(?:^|(?<=[.!?]\s))([A-ZÀ-Ý][A-ZÀ-Ý' -]{1,20}?)\s?:\s")
