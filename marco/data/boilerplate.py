@@ -3,22 +3,27 @@
 Matches the construction, not fixed sentences, so wordings in no list are found too (EN/IT/ES/FR/DE):
 - self-reference + limitation: the speaker calls itself an AI / model / assistant / program / software, in any word
   order ("As an AI language model", "Being a language model, ...", "A language model is all I am", "Ein
-  Sprachmodell bin ich", "I, a text-only assistant,", "a chatbot like me"), with a limitation, an apology or any
+  Sprachmodell bin ich", "I, a text-only assistant,", "a chatbot like me", "IA al fin y al cabo,", "Not having a
+  nose"), with a limitation, an apology or any
   negation in its sentence, the one before or the one after, and the speaker in the first person;
 - third person: "This assistant cannot", "the AI you are chatting with doesn't", a service bot introduced by name
   ("Lucia, l'assistente digitale del Comune, non può"), a product name with a modal limitation ("Gemini non
-  esprime"); "this model" only when it lacks what a machine lacks (real-time data, files, images);
+  esprime"), a machine as the sentence's subject ("Il bot di assistenza non è in grado"), "this model/tool" as the
+  agent ("not available to this model"); "this model" only when it lacks what a machine lacks (real-time data, files);
 - design and scope: "I wasn't designed to", "only configured to", "non è previsto che io", "es ist nicht vorgesehen";
 - knowledge cut-off: "as of my last update", or a dated sentence in which the speaker does not know or its knowledge
   stops ("my information only goes up to early 2023", "Was nach September 2021 passiert ist, weiß ich nicht");
 - refusal: an apology + a first-person "cannot" + a task, a refusal in so many words ("I must decline"), a canned
   non-answer ("I'm not sure I can help you"), an announced persona ("As a helpful and respectful assistant, I") or a
   parroted list of harms ("harmful, unethical, racist, sexist");
-- capability disclaimer: a first-person "I do not have" + what only an AI lacks.
-Not the speaker's: quoted material, dialogue scripts, third-person narration, a person's plans ("Sorry, I can't on
-Friday"). "AI"/"IA"/"KI" match in capitals only ("ai clienti" is Italian for "to the customers"), and a role after
+- capability disclaimer: a first-person "I do not have" + what only an AI lacks (senses, a body, feelings, memory of
+  earlier conversations, real-time access), per language and in either word order.
+Not the speaker's: quoted material, dialogue scripts and lines opened by a dash, third-person narration, a person's
+plans ("Sorry, I can't on Friday", "non potrò esserci"); a non-answer followed by the attempt is none. "AI"/"IA"/"KI" match in capitals only ("ai clienti" is Italian for "to the customers"), and a role after
 the noun ("As an AI therapist", "come assistente di volo") is no self-reference. Only assistant turns are checked.
-Measured on wordings written by four separate writers and on hand-labelled public data: benchmarks/real_data.py.
+Speed: a batch's tokens are classified once; they tell which kinds' trigger words to look for in a reply (most
+replies: none), and each kind's regex runs only in a window around its words. Measured on wordings written by four
+separate writers and on hand-labelled public data: benchmarks/real_data.py.
 """
 
 import bisect
@@ -72,6 +77,11 @@ _FILL = (r"(?:[\s,]*(?:just|only|merely|simply|but|nothing\s+more\s+than|no\s+mo
 _APPOSED = (r"(?:after\s+all|in\s+the\s+end|ultimately|dopotutto|in\s+fondo|alla\s+fine|al\s+fin\s+y\s+al\s+cabo|"
             r"después\s+de\s+todo|en\s+el\s+fondo|après\s+tout|au\s+fond|finalement|schließlich|letztlich|am\s+Ende|"
             r"that\s+i\s+am|(?:che|quale)\s+sono|que\s+soy|que\s+je\s+suis|(?:der|die|das)\s+ich\s+bin)")
+# a body the speaker lacks, as its self-reference: "Not having a nose or any senses, I can't", "Non avendo un corpo né papille"
+_BODILESS = (
+    r"\b(?:not\s+having|having\s+no|non\s+avendo|no\s+teniendo|al\s+no\s+tener|n['’]ayant|ohne)\s+(?:an?\s+|any\s+|un\s+|"
+    r"una\s+|ni\s+|né\s+)?(?:body|nose|eyes|ears|tongue|senses|taste\s*buds|corpo|papille|occhi|orecchie|cuerpo|papilas|ojos|"
+    r"oídos|corps|papilles|yeux|Körper|Geschmackssinn|Augen|Sinne)\b")
 _SELF = (
     r"\b(?:as|being|i\s+am|i'm|i’m|me\s+being|(?:since|because|given\s+that|as|now\s+that)\s+i(?:'m|’m|\s+am|m))"
     rf"{_FILL}(?:{_ART})?(?:[\w-]+\s+)?{_SELF_NOUN}"
@@ -93,10 +103,6 @@ _SELF = (
     rf"|\b{_SELF_NOUN}(?:[\s,]+[\w'’]+){{0,4}}?[\s,]+(?:is\s+(?:all|what)\s+i\s+am|(?:è\s+)?(?:ciò|quello)\s+che\s+sono|"
     r"es\s+lo\s+que\s+soy|c['’]est\s+ce\s+que\s+je\s+suis|bin\s+ich)\b"
     rf"|\b(?:resto|rimango|sigo\s+siendo|je\s+reste|bleibe\s+ich|i\s+remain){_FILL}(?:{_ART})?(?:[\w-]+\s+)?{_SELF_NOUN}"
-    # a body the speaker lacks: "Not having a nose or any senses, I can't", "Non avendo un corpo né papille"
-    r"|\b(?:not\s+having|having\s+no|non\s+avendo|no\s+teniendo|al\s+no\s+tener|n['’]ayant|ohne)\s+(?:an?\s+|any\s+|un\s+|"
-    r"una\s+|ni\s+|né\s+)?(?:body|nose|eyes|ears|tongue|senses|taste\s*buds|corpo|papille|occhi|orecchie|cuerpo|papilas|ojos|"
-    r"oídos|corps|papilles|yeux|Körper|Geschmackssinn|Augen|Sinne)\b"
     # the noun fronted as an apposition: "IA al fin y al cabo, no me es posible", "Mere software, I cannot taste"
     rf"|(?:^|(?<=[.!?:;]\s)|(?<=\n))(?:(?:just|only|merely|mere|a\s+mere|simple|semplice|mero|mera|simple|bloß|nur)\s+"
     rf"(?:{_ART})?(?:[\w-]+\s+)?{_SELF_NOUN}\s*,|(?:{_ART})?(?:[\w-]+\s+)?{_SELF_NOUN}\s*,?\s+{_APPOSED}\s*,)"
@@ -389,9 +395,9 @@ _TRIGGERS = {  # kind: (words in lower case, words as written, before, after)
                 40, 80),
     "self": (("model", "modèl", "assist", "asist", "program", "chatbot", "chat bot", " bot", "-bot", "intelligen",
               "inteligen", "machine", "llm", "gpt", "software", "logiciel", "algorit", "macchin", "máquina", "maschin",
-              "neural", "generator", "sistema", "system", "systè", "body", "nose", "eyes", "ears", "tongue", "senses",
-              "taste", "corpo", "papille", "occhi", "orecchie", "cuerpo", "papilas", "ojos", "oídos", "corps", "yeux",
-              "körper", "geschmack", "augen", "sinne"), ("AI", "A.I.", "IA", "KI"), 70, 80),
+              "neural", "generator", "sistema", "system", "systè"), ("AI", "A.I.", "IA", "KI"), 70, 80),
+    "bodiless": (("body", "nose", "eyes", "ears", "tongue", "senses", "taste", "corpo", "papille", "occhi", "orecchie",
+                  "cuerpo", "papilas", "ojos", "oídos", "corps", "yeux", "körper", "geschmack", "augen", "sinne"), (), 40, 40),
     "cutoff": (("update", "training", "aggiornament", "addestrament", "cut-off", "cutoff", "cut off", "limite",
                 "conoscenz", "actualizaci", "entrenamient", "fecha de corte", "conocimient", "mise à", "entraîn",
                 "apprentissage", "connaissances", "wissen", "aktualisierung"), (), 50, 80),
@@ -426,9 +432,7 @@ _TRIGGERS = {  # kind: (words in lower case, words as written, before, after)
 # beside it ("sure" for "not sure", the thing lacked for "I don't have"); those in _WHOLE must be whole words ("set",
 # not "settimana"), "bot" must end one ("chatbot", not "both"), "scus" start one ("scusa", not "discussione").
 _GATES = {kind: {word for word in words if " " not in word} for kind, (words, _, _, _) in _TRIGGERS.items()}
-_GATES["self"] = _GATES["self"] - {"sistema", "system", "systè"} | {"bot", "automat", "body", "nose", "eyes", "ears", "tongue",
-    "senses", "taste", "corpo", "papille", "occhi", "orecchie", "cuerpo", "papilas", "ojos", "oídos", "corps", "yeux",
-    "körper", "geschmack", "augen", "sinne"}  # "automated system", "sistema di IA"
+_GATES["self"] = _GATES["self"] - {"sistema", "system", "systè"} | {"bot", "automat"}  # "automated system", "sistema di IA"
 _GATES["nonanswer"] = _GATES["nonanswer"] - {"capisco", "capito", "entiendo", "comprends", "verstehe"} | {
     "sure", "domanda", "pregunta", "question", "frage"}  # "non capisco la domanda"
 _GATES["decline"] |= {"something", "qualcosa", "algo", "quelque", "nichts", "inform", "tell", "remind", "temo", "crains"}
@@ -449,28 +453,33 @@ _GATES["passive"] |= {"made", "accesso", "dado", "concedido", "proporcionado", "
                       "funciones", "fonctions", "aufgaben", "funktionen", "set", "functions", "scope"}
 _GATES["hedge"] = {"19", "20"}  # a cut-off hedge names its date
 _CASED_GATES = {kind: set(cased) for kind, (_, cased, _, _) in _TRIGGERS.items()}
-_WHOLE = {"set", "made", "body", "sure", "something", "qualcosa", "algo", "quelque", "nichts", "cut", "corte", "mise",
+_WHOLE = {"mani", "sens", "face", "lingua", "naso", "nez", "boca", "bocca", "chat", "sense", "ability", "capacity",
+          "voice", "taste", "lengua", "langue", "mains", "manos", "hands", "ears", "eyes", "ojos", "occhi", "nose",
+          "tell", "inform", "remind", "temo", "crains", "set", "made", "body", "sure", "something", "qualcosa", "algo", "quelque", "nichts", "cut", "corte", "mise",
           "domanda", "pregunta", "question", "frage", "personal", "scope", "wurde", "dado"}
+_KNOWN: dict[str, frozenset] = {}  # token: the kinds it opens (empty for most), over all batches so far
 _TOKEN_CHECKS = {word: re.compile(rf"(?<!\w){word}(?!\w)") for word in _WHOLE} | {
     "bot": re.compile(r"bot(?!\w)"), "scus": re.compile(r"(?<!\w)scus"), "sicur": re.compile(r"sicur[oa](?!\w)"),
     "segur": re.compile(r"segur[oa](?!\w)"), "19": re.compile(r"(?:19|20)\d\d"), "20": re.compile(r"(?:19|20)\d\d")}
 _PATTERNS = {kind: re.compile(pattern, re.IGNORECASE) for kind, pattern in
-             {"persona": _PERSONA, "self": _SELF, "cutoff": _CUTOFF, "refusal": _REFUSAL, "nonanswer": _NON_ANSWER, "decline": _DECLINE, "capability": _CAPABILITY, "third": _THIRD,
+             {"persona": _PERSONA, "self": _SELF, "bodiless": _BODILESS, "cutoff": _CUTOFF, "refusal": _REFUSAL, "nonanswer": _NON_ANSWER, "decline": _DECLINE, "capability": _CAPABILITY, "third": _THIRD,
               "passive": _PASSIVE, "hedge": _UNKNOWING}.items()}
 _SENTENCE_END = re.compile(r"[.!?…](?=\s|$)|\n")
-_LABELS = {"persona": "assistant persona", "self": "AI disclaimer", "cutoff": "knowledge cut-off note", "refusal": "refusal",
+_LABELS = {"persona": "assistant persona", "self": "AI disclaimer", "bodiless": "AI disclaimer", "cutoff": "knowledge cut-off note", "refusal": "refusal",
            "nonanswer": "refusal", "decline": "refusal", "capability": "AI capability disclaimer", "third": "AI disclaimer in the third person",
            "passive": "AI design disclaimer", "hedge": "knowledge cut-off note"}
 
 
 def _token_kinds(tokens: set[str]) -> dict[str, frozenset]:
-    """{token: the kinds whose trigger words it holds} for the tokens holding any. Every trigger word that has no
-    space lies inside one whitespace-separated token, so the vocabulary of a batch, far smaller than its text, is
-    searched instead of the text (by str.find: one joined string per case, every word in turn)."""
+    """{token: the kinds whose gate words it holds} for the tokens holding any. Every gate word lies inside one
+    whitespace-separated token, so the vocabulary of a batch, far smaller than its text, is searched instead of the
+    text (by str.find: one joined string per case, every word in turn); tokens already classified are not again."""
+    new = sorted(tokens - _KNOWN.keys())
+    if len(_KNOWN) + len(new) > 2_000_000:  # a bound on the memory of past batches
+        _KNOWN.clear()
     found = {}
-    tokens = sorted(tokens)
     for as_written in (False, True):
-        texts = tokens if as_written else [token.lower() for token in tokens]
+        texts = new if as_written else [token.lower() for token in new]
         starts = [0, *itertools.accumulate(len(t) + 1 for t in texts)]
         haystack = _SEP.join(texts)
         for kind, words in (_CASED_GATES if as_written else _GATES).items():
@@ -479,9 +488,11 @@ def _token_kinds(tokens: set[str]) -> dict[str, frozenset]:
                 while at >= 0:
                     index = bisect.bisect_right(starts, at) - 1
                     if word not in _TOKEN_CHECKS or _TOKEN_CHECKS[word].search(texts[index]):
-                        found.setdefault(tokens[index], set()).add(kind)
+                        found.setdefault(new[index], set()).add(kind)
                     at = haystack.find(word, starts[index + 1] if index + 1 < len(starts) else len(haystack))
-    return {token: frozenset(kinds) for token, kinds in found.items()}
+    _KNOWN.update(dict.fromkeys(new, frozenset()))
+    _KNOWN.update((token, frozenset(kinds)) for token, kinds in found.items())
+    return {token: _KNOWN[token] for token in tokens if _KNOWN[token]}
 
 
 def candidates(replies: list[str], batch: int = 10_000) -> dict[int, list[tuple[int, str, int, int]]]:
@@ -601,7 +612,7 @@ class BoilerplateFilter(Detector):
             return None
         if kind == "nonanswer" and _ATTEMPT.match(text, end):  # "I'm not sure I can help, but I can recommend ..."
             return None
-        if kind not in ("self", "third"):
+        if kind not in ("self", "bodiless", "third"):
             return sentence_bounds(text, start, end)
         if kind == "third":  # a limitation where the speaker is named (or next, after a bot introduced itself); a
             # "model" must lack a machine's things
