@@ -22,15 +22,16 @@ from .languages import cannot_end
 
 _FENCED = re.compile(r"```.*?(?:```|\Z)", re.DOTALL)
 _INLINE_CODE = re.compile(r"`[^`\n]*`")
-_LIST_ITEM = re.compile(r"^\s*(?:[-*•+]|\d{1,3}[.)]|[a-z][.)])\s+(?P<text>\S.*)$")
+_LIST_ITEM = re.compile(r"^\s*(?P<marker>[-*•+]|\d{1,3}[.)]|[a-z][.)])\s+(?P<text>\S.*)$")
 _SENTENCE_END = re.compile(r"[.!?…][\"'”»)*]*\s+(?=\S)")
 _LAST_WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?\Z")
 _FINAL_MARKS = ".!?…:;)]}\"'”»*_`~>|"  # a list item ending on one of these ended
 _OPEN_PUNCTUATION = {",": "a comma", ";": "a semicolon", ":": "a colon", "-": "a dash", "–": "a dash",
                      "—": "a dash", "=": "an operator", "+": "an operator", "&": "an ampersand"}
-_OPENING_QUOTE = re.compile(r'(?<![\w\d])"(?=[^\W\d_])')  # opens on a letter; not an inch mark (5'10")
+_OPENING_QUOTE = re.compile(r'(?<![\w\d])"(?=[^\W_])')  # opens on a letter or digit; not an inch mark (5'10")
 _OPENING_AT_END = re.compile(r'(?:^|[\s:(])["“«$]\Z')  # 'the lyrics are:\n\n"', "Allocate your $"
 _TRAILING_EMPTY_FENCE = re.compile(r"(?:(?<=[.!?…])|(?<=```))\s*\n```\s*\Z")  # a converter's stray fence after a full stop
+_CLOSINGS = ("regards", "sincerely", "yours", "saluti", "saludos", "cordialement", "grüße")  # "Best regards,"
 _SIGN_OFF = re.compile(r"^(?:[A-ZÀ-Ý][\w'’.-]*\s?){1,3}$")  # "Kip", "Carla", "Dr. Rossi" on the last line
 _HASHTAGS = re.compile(r"#\w+\Z")
 _CELL_OPEN = re.compile(r"<\w*\Z")  # "Metal round aviator glasses<br |": a tag cut in its cell
@@ -52,10 +53,13 @@ def prose_lines(text: str) -> list[str]:
 
 
 def open_punctuation(text: str) -> tuple[str, str] | None:
-    mark = text[-1]
-    if mark == ";" and is_code(text[text.rfind("\n") + 1:]):  # "removeChild(div);" ends a statement
-        return None
-    if mark in _OPEN_PUNCTUATION and not (mark in "-+=" and text[-2:-1] == mark):  # "--", "==" are markup
+    """A final mark that announces more. Not on a line without a letter or digit (a drawing, a rule: "-  -  -"), a
+    statement of code ("removeChild(div);"), or a sign-off whose name was left out ("Best regards,")."""
+    mark, last_line = text[-1], text[text.rfind("\n") + 1:]
+    if mark in _OPEN_PUNCTUATION and not (
+            (mark in "-+=" and text[-2:-1] == mark)  # "--", "==" are markup
+            or not any(c.isalnum() for c in last_line) or (mark == ";" and is_code(last_line))
+            or (mark == "," and len(last_line.split()) <= 3 and last_line.lower().rstrip(", ").endswith(_CLOSINGS))):
         return f"ends on {_OPEN_PUNCTUATION[mark]}", text[-_TAIL:]
     if _OPENING_AT_END.search(text[-3:]):
         return "ends on an opening quotation mark", text[-_TAIL:]
@@ -96,14 +100,21 @@ def open_table(lines: list[str]) -> tuple[str, str] | None:
     return None
 
 
+def _marker_kind(item: re.Match) -> str:
+    """"1." for any number, "a)" for any letter, the bullet itself: the items of one list share it."""
+    return re.sub(r"[a-z]", "a", re.sub(r"\d+", "1", item.group("marker")))
+
+
 def short_last_item(lines: list[str]) -> tuple[str, str] | None:
-    """The last list item has no final mark where every sibling before it has one: at least two siblings, or one whose
-    item is twice as long ("1. Renewable energy source: ... heat.\n2. Low")."""
-    items = []
+    """The last list item has no final mark where every sibling before it (same marker: "e) ... include:" heads the
+    "1." list below it) has one: at least two siblings, or one whose item is twice as long ("1. Renewable energy
+    source: ... heat.\n2. Low")."""
+    items, kind = [], None
     for line in reversed(lines):
         item = _LIST_ITEM.match(line)
-        if not item:
+        if not item or kind not in (None, _marker_kind(item)):
             break
+        kind = _marker_kind(item)
         items.append(item.group("text").rstrip())
     if (len(items) < 2 or items[0][-1] in _FINAL_MARKS or not items[0][-1].isalnum()
             or (len(items) == 2 and 2 * len(items[0].split()) > len(items[1].split()))):
@@ -114,8 +125,12 @@ def short_last_item(lines: list[str]) -> tuple[str, str] | None:
 
 
 def long_prose(lines: list[str]) -> bool:
-    """The last line is prose after a sentence that ends properly, and no code, list item, table row, heading,
-    hashtag or sign-off ("Forever yours,\nKip")."""
+    """The last line is prose after a sentence that ends properly, and no code, table row, heading, hashtag, sign-off
+    ("Forever yours,\nKip") or list item, unless the item is prose itself ("1) A model predicts ...; it then ranks
+    ... (e.g., ...). This prioritization aids our search because")."""
+    item = _LIST_ITEM.match(lines[-1].strip()) if lines else None
+    if item and _SENTENCE_END.search(item.group("text")):
+        lines = [*lines[:-1], item.group("text")]
     last = lines[-1].strip() if lines else ""
     if complete_form(lines) or _STORY_END.search(last):
         return False
@@ -133,7 +148,7 @@ def complete_form(lines: list[str]) -> bool:
     return (not last or bool(_LIST_ITEM.match(last)) or last.startswith(("|", "#", ">")) or is_code(lines[-1])
             or bool(_HASHTAGS.search(last[-60:])) or (bool(_SIGN_OFF.match(last)) and len(lines) > 1 and _closing(lines[-2]))
             or (len(tail) == 3 and all(len(line.split()) <= 12 and not _SENTENCE_END.search(line + " ") for line in tail))
-            or any(line.strip().lower().rstrip(",").endswith(("regards", "saluti", "saludos", "cordialement", "grüße"))
+            or any(line.strip().lower().rstrip(",").endswith(_CLOSINGS)
                    for line in lines[-4:-1]))
 
 

@@ -42,11 +42,12 @@ from .languages import FUNCTION_WORDS
 # class at C speed (an alternation of lookbehinds would be tried at every position: 6x slower here)
 _EMOTICON = re.compile(r"[:;=8xX(<](?:(?<=(?<!\S)[:;=8xX])[-o^']?[()\[\]DPp3/\\|]+(?=\s|$)|(?<=\()[:;^][-_]?[)(^]\)|(?<=<)3)")
 # a reply that begins inside a code block its previous part opened (ShareGPT splits long replies): code lines, then a
-# bare closing fence
-_STARTS_IN_CODE = re.compile(r"(?:[^`\n]*\n){0,40}?[^`\n]*(?:[;{}]|\)\s*)\s*\n```\s*\n")
+# closing fence, bare or with the label ShareGPT's export gives closers ("}\n```vbnet")
+_STARTS_IN_CODE = re.compile(r"(?:[^`\n]*\n){0,200}?[^`\n]*(?:[;{}]|\)\s*)\s*\n```\w*\s*\n")
 _FENCED = re.compile(r"```.*?(?:```|\Z)", re.DOTALL)
 _LIST_CLOSER = re.compile(r"(?m)^\s*(?:\w{1,3}|[ivx]+)\)")  # "1)", "a)", "iv)" list markers
-_GRAVE_ACCENT = re.compile(r"\b(?<!`)([^\W\d_]*[aeiouAEIOU])`(?!\w)")  # "perche`": an ASCII accent; "`venire`" is code
+# "perche`": an ASCII accent; "`venire`" and "`canvas.drawCircle`" are code
+_GRAVE_ACCENT = re.compile(r"(?<![\w`./\\-])([^\W\d_]*[aeiouAEIOU])`(?!\w)")
 _DANGLING = re.compile(r"(?:(?:^|[\s(\[])[\[({](?:\s*[\[({])*|(?m:^\s*(?:[-*•+]|\d+[.)]|#{1,6}))|"
                        r"(?:^|(?<=[\s.;,!?]))[^\W\d_][^\n:.!?]{0,40}:)\s*\Z")
 _BRACKETS = {"(": re.compile(r"[()]"), "[": re.compile(r"[\[\]]"), "{": re.compile(r"[{}]")}
@@ -135,7 +136,7 @@ class TruncationFilter(Detector):
                                                                 "length limit."})
     unpunctuated_max_share: float = field(default=0.02, metadata={"help": "Where at most this share of replies end on "
                                                                           "a letter or digit, any such reply is cut."})
-    long_reply_quantile: float = field(default=0.6, metadata={"help": "A reply at least this long (a quantile of the "
+    long_reply_quantile: float = field(default=0.75, metadata={"help": "A reply at least this long (a quantile of the "
                                                                       "corpus's lengths) that ends mid-prose is cut."})
     long_reply_min_words: int = field(default=50, metadata={"help": "... and at least this many words (a chat "
                                                                     "message without a final stop is a style)."})
