@@ -18,7 +18,7 @@ names the endings that need no final stop (list items, tables, sign-offs, hashta
 
 import re
 
-from .languages import cannot_end
+from .languages import cannot_end, needs_more
 
 _FENCED = re.compile(r"```.*?(?:```|\Z)", re.DOTALL)
 _INLINE_CODE = re.compile(r"`[^`\n]*`")
@@ -38,12 +38,20 @@ _CELL_OPEN = re.compile(r"<\w*\Z")  # "Metal round aviator glasses<br |": a tag 
 _CODE_KEYWORD = re.compile(r"^\s*(?:class|def|if|elif|else|for|while|with|try|except|import|from|function|const|let|var)\s*$")
 _LEAD_IN = re.compile(r"^(?:(?:sure|certainly|of\s+course|ok(?:ay)?)[,!.]?\s*)?(?:here(?:['’]s|\s+is|\s+are)|below\s+is|ecco|"
                       r"aquí\s+(?:está|tienes)|voici|hier\s+ist)\b[^\n.:!?\"“«]{0,200}[.:!]?\Z", re.IGNORECASE)  # one sentence, no content
+# "I'm not sure I can help with X, but I can give you some tips on how to ...": a promise, and nothing follows
+_PROMISE = re.compile(r"^(?:(?:sure|certainly|of\s+course|ok(?:ay)?|yes)[,!.]?\s*)?(?:[^\n.!?]{0,150}\bbut\s+)?i\s+"
+                      r"(?:can|could|will|['’]ll)\s+(?:give|show|offer|provide|suggest|recommend|share)\s+(?:you\s+)?"
+                      r"(?:with\s+)?(?:some|a\s+few|several)\b(?![^\n]*\b(?:if|once|when)\b)[^\n.!?]{0,150}[.!]?\Z",
+                      re.IGNORECASE)
 _CJK_END = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]\Z")
 _STORY_END = re.compile(r"\b(?:the\s+end|fine|fin|ende)\Z", re.IGNORECASE)
 _CODE_OPEN = re.compile(r"[,=+\-*/(\[{\\]\Z")  # a line of code that goes on
 # a line of code, not prose with a parenthesis or a semicolon: indented, braces, an assignment, a call, a statement end
 _CODE_LINE = re.compile(r"^(?: {4}|\t)|[{}<>]|\s=\s|\w=\w|[;=]\s*$|\w\(|^\s*(?:def|class|import|from|return|const|let|var|"
                         r"function|if|for|while|print)\b")
+_STRING_OPENER = re.compile(r"[=(,\[:]\s*[rbfu]?\Z")  # what a string literal follows: url = "https://www.
+_DOTTED_END = re.compile(r"\w+(?:\.\w+)+\Z")  # test_preds = torch.argmax
+_CLAUSE_END = re.compile(r"[.,;:!?\n]+\s*")
 _TAIL = 60
 
 
@@ -78,8 +86,14 @@ def open_quote(text: str) -> tuple[str, str] | None:
     return None
 
 
+def _cells(row: str) -> list[str]:
+    return [cell.strip() for cell in row.strip("|").split("|")]
+
+
 def open_table(lines: list[str]) -> tuple[str, str] | None:
-    """A markdown table whose last row has fewer cells than its header."""
+    """A markdown table whose last row has fewer cells than its header, leaves cells empty that the rows above fill,
+    or stops in its last cell where every row above ends that cell with a full stop ("| Outdoor advertising |
+    Consider outdoor advertising, such as billboards |": the export closed a cut row)."""
     lines = [line.strip() for line in lines]
     if not lines or not lines[-1].startswith("|"):
         return None
@@ -89,13 +103,19 @@ def open_table(lines: list[str]) -> tuple[str, str] | None:
     header, last = lines[first], lines[-1]
     if first == len(lines) - 1:
         return None
-    cells = [cell.strip() for cell in last.strip("|").split("|")]
-    above = [cell.strip() for cell in lines[-2].strip("|").split("|")] if len(lines) - first > 2 else []
+    cells = _cells(last)
+    above = _cells(lines[-2]) if len(lines) - first > 2 else []
+    body = [_cells(row) for row in lines[first + 2: -1]]  # the rows between the header's rule and the last row
     filled = [cell for cell in cells if cell]
-    emptied = (len(above) == len(cells) > 2 and not cells[-1] and not cells[-2] and above[-1] and above[-2]
-               and not set(above[-1]) <= set("-: "))  # two cells left empty where the row above fills them
+    emptied = not cells[-1] and (  # the last cell left empty where all rows above fill it (with the one before it,
+        (filled and len(body) >= 3 and all(row[-1] for row in body))  # where the row above fills both; a blank
+        # row is left to fill in)
+        or (len(above) == len(cells) > 2 and not cells[-2] and bool(above[-1] and above[-2])
+            and not set(above[-1]) <= set("-: ")))
+    unstopped = (len(cells[-1].split()) >= 3 and cells[-1][-1].isalnum() and len(body) >= 3
+                 and all(row[-1][-1:] in ".!?" for row in body))
     if (last.count("|") < header.count("|") or (header.endswith("|") and not last.endswith("|")) or emptied
-            or (filled and (_CELL_OPEN.search(filled[-1]) or open_punctuation(filled[-1])))):
+            or unstopped or (filled and (_CELL_OPEN.search(filled[-1]) or open_punctuation(filled[-1])))):
         return "ends inside a table row", last[-_TAIL:]
     return None
 
@@ -121,6 +141,21 @@ def short_last_item(lines: list[str]) -> tuple[str, str] | None:
         return None
     if all(sibling[-1] in ".!?…" for sibling in items[1:]):
         return "ends on a list item cut short (its siblings end with a full stop)", lines[-1][-_TAIL:]
+    return None
+
+
+def bare_title(lines: list[str]) -> tuple[str, str] | None:
+    """The last list item is a title with nothing under it where its sibling before it heads a paragraph ("1.
+    International Day of Peace\n<its paragraph>.\n2. International Women's Day")."""
+    item = _LIST_ITEM.match(lines[-1])
+    if not item or item.group("text")[-1] in _FINAL_MARKS or len(lines) < 3 or lines[-2].rstrip()[-1] not in ".!?…":
+        return None
+    for j in range(len(lines) - 2, -1, -1):
+        sibling = _LIST_ITEM.match(lines[j])
+        if sibling:
+            if j < len(lines) - 2 and _marker_kind(sibling) == _marker_kind(item) and sibling.group("text")[-1] not in ".!?…":
+                return "ends on a title with nothing under it", lines[-1][-_TAIL:]
+            return None
     return None
 
 
@@ -201,7 +236,7 @@ def open_code(text: str) -> tuple[str, str] | None:
     if (opened > 0 or _CODE_OPEN.search(last) or _CODE_KEYWORD.match(last)
             or (terminated >= 3 and terminated >= 0.8 * (len(statements) - 1) and not last.endswith((";", "{", "}", ")")))):
         return "ends in code that stops mid-statement", text[-_TAIL:]
-    return None
+    return open_statement(code, last)
 
 
 def open_word(text: str, last_line: str, prose: bool) -> tuple[str, str] | None:
@@ -213,6 +248,43 @@ def open_word(text: str, last_line: str, prose: bool) -> tuple[str, str] | None:
     return None
 
 
+def open_statement(text: str, line: str) -> tuple[str, str] | None:
+    """A last line of code that stops inside a string it opens (`url = "https://www.`) or on a function the reply
+    calls everywhere else (`test_preds = torch.argmax` after `torch.argmax(val_outputs, axis=1)`)."""
+    if not is_code(line):
+        return None
+    for quote in "\"'":
+        if line.count(quote) % 2 and _STRING_OPENER.search(line, 0, line.rfind(quote)):
+            return "ends inside a string in code", line[line.rfind(quote) - 1:][-_TAIL:]
+    name = _DOTTED_END.search(line)
+    if name and text.count(name.group()) == text.count(name.group() + "(") + 1 > 1:
+        return f'ends on "{name.group()}" without the call the reply makes of it elsewhere', line[-_TAIL:]
+    return None
+
+
+def open_start(text: str, lines: list[str]) -> tuple[str, str] | None:
+    """The reply's last sentence stops on its first word, a common word that cannot make a sentence alone ("Where
+    does this authority come from exactly? Is", a lone "Here" after a code block)."""
+    last = lines[-1].strip()
+    word = _LAST_WORD.search(last)
+    if not word or _LIST_ITEM.match(last) or last.startswith(("|", "#", ">")) or not word.group()[0].isupper():
+        return None
+    before = text[: len(text) - len(word.group())].rstrip()
+    if before[-1:] in ".!?…`" and needs_more(text, word.group()):
+        return f'ends on the first word of a sentence ("{word.group()}")', text[-_TAIL:]
+    return None
+
+
+def loop(text: str) -> tuple[str, str] | None:
+    """The reply ends in a loop: its last three clauses are one, of four words or more ("It is a postgraduate law
+    degree. It is a postgraduate law degree. It is a postgraduate law degree"), a model repeating itself until its
+    cap."""
+    clauses = [c for c in _CLAUSE_END.split(text[-600:]) if c]  # "9. The Wyrms\n10. The Wyrms" counts on: no loop
+    if len(clauses) >= 3 and len(clauses[-1].split()) >= 4 and clauses[-1] == clauses[-2] == clauses[-3]:
+        return "ends in a loop repeating itself", text[-_TAIL:]
+    return None
+
+
 def without_stray_fence(text: str) -> str:
     """The text without the empty fence some converters leave after a finished reply ("...fine!\n```\n\n```")."""
     return _TRAILING_EMPTY_FENCE.sub("", text) if text.endswith("```") and text.count("```") % 2 else text
@@ -221,8 +293,9 @@ def without_stray_fence(text: str) -> str:
 def judge_ending(text: str) -> tuple[tuple[str, str] | None, bool]:
     """((what is open, the tail that shows it) or None, whether the reply ends in long prose), judged on the reply
     alone (`text` right-stripped)."""
-    found = open_punctuation(text) or open_code(text)
-    if not found and len(text.split()) <= 30 and _LEAD_IN.match(text.strip()) and "](" not in text:
+    found = open_punctuation(text) or open_code(text) or open_statement(text, text[text.rfind("\n") + 1:])
+    if (not found and len(text.split()) <= 30 and "](" not in text
+            and (_LEAD_IN.match(text.strip()) or _PROMISE.match(text.strip()))):
         found = "announces what follows, and nothing follows", text[-_TAIL:]
     if not found and _CJK_END.search(text) and sum(text.count(mark) for mark in "。！？") >= 2:
         found = "ends mid-sentence (no 。 after sentences that have one)", text[-_TAIL:]
@@ -233,5 +306,5 @@ def judge_ending(text: str) -> tuple[tuple[str, str] | None, bool]:
     if found or text.endswith("```") or not lines:
         return found, False
     prose = long_prose(lines)
-    return (open_table(lines) or short_last_item(lines) or open_word(text, lines[-1], prose)
-            or open_repeat(text, lines)), prose
+    return (open_table(lines) or short_last_item(lines) or bare_title(lines) or open_word(text, lines[-1], prose)
+            or open_start(text, lines) or open_repeat(text, lines) or loop(text)), prose

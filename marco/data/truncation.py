@@ -46,8 +46,7 @@ _EMOTICON = re.compile(r"[:;=8xX(<](?:(?<=(?<!\S)[:;=8xX])[-o^']?[()\[\]DPp3/\\|
 _STARTS_IN_CODE = re.compile(r"(?:[^`\n]*\n){0,200}?[^`\n]*(?:[;{}]|\)\s*)\s*\n```\w*\s*\n")
 _FENCED = re.compile(r"```.*?(?:```|\Z)", re.DOTALL)
 _LIST_CLOSER = re.compile(r"(?m)^\s*(?:\w{1,3}|[ivx]+)\)")  # "1)", "a)", "iv)" list markers
-# "perche`": an ASCII accent; "`venire`" and "`canvas.drawCircle`" are code
-_GRAVE_ACCENT = re.compile(r"(?<![\w`./\\-])([^\W\d_]*[aeiouAEIOU])`(?!\w)")
+_ACCENTED = re.compile(r"(?:^|(?<=\s))[^\W\d_]*[aeiouAEIOU]\Z")  # "perche" before "perche`", a word begun after a space
 _DANGLING = re.compile(r"(?:(?:^|[\s(\[])[\[({](?:\s*[\[({])*|(?m:^\s*(?:[-*•+]|\d+[.)]|#{1,6}))|"
                        r"(?:^|(?<=[\s.;,!?]))[^\W\d_][^\n:.!?]{0,40}:)\s*\Z")
 _BRACKETS = {"(": re.compile(r"[()]"), "[": re.compile(r"[\[\]]"), "{": re.compile(r"[{}]")}
@@ -91,8 +90,22 @@ def unbalanced(text: str) -> str | None:
     if ")" in text:  # (each substitution only where it can match: they are the slow part)
         text = _LIST_CLOSER.sub(" ", text)
     if "`" in text:
-        text = _GRAVE_ACCENT.sub(r"\1", text)
+        text = without_ascii_accents(text)
     return _open_markup(text)
+
+
+def without_ascii_accents(text: str) -> str:
+    """The text without the backticks that stand for accents ("perche`", "citta`"): after a vowel ending a word that
+    begins after a space, outside a code span (in "`git clone`" and "`venire`" the backtick closes the span)."""
+    kept, start, inside = [], 0, False
+    for match in re.finditer("`", text):
+        at = match.start()
+        if not inside and not text[at + 1: at + 2].isalnum() and _ACCENTED.search(text[max(0, at - 40): at]):
+            kept.append(text[start:at])
+            start = at + 1
+        else:
+            inside = not inside
+    return "".join(kept) + text[start:]
 
 
 def first_unclosed(text: str, opener: str) -> int:
