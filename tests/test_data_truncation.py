@@ -138,7 +138,7 @@ OPEN_IN_ANY_CORPUS = {
     "a second item under a lettered head": "e) The advantages include:\n\n1. Renewable: the Earth's heat is always there.\n2. Low",
     "a string left open in code": 'import requests\n\nurl = "https://www.',
     "a call without its arguments": 'ROOM = os.environ.get("ROOM")\nUSER = os.environ.get("USER")\nPASSWORD = os.environ.get',
-    "a sentence stopped on its first word": "Who decides what gets created? Where does this authority come from? Is",
+    "a sentence stopped on its first word": "• Power - Who decides what gets created? Where does this authority come from? In",
     "a lone first word after code": "Draw it:\n```js\nctx.arc(x, y, r, 0, 2 * Math.PI);\nctx.fill();\n```\nHere",
     "a promise and nothing else": "I'm not sure I can help with speedruns, but I can give you some tips on how to beat the game faster.",
     "a loop": "An LLM is a law degree. It is a postgraduate law degree. It is a postgraduate law degree. It is a postgraduate law degree",
@@ -146,7 +146,7 @@ OPEN_IN_ANY_CORPUS = {
     "a table's last cell left empty": "| a | dose |\n| --- | --- |\n| x | 1 mg |\n| y | 2 mg |\n| z | 3 mg |\n| w |  |",
     "a table's last cell stopped short": ("| Idea | How |\n| --- | --- |\n| Events | Host local events. |\n| Merch | Sell t-shirts. |\n"
                                           "| Ads | Use social media ads. |\n| Outdoor | Consider outdoor advertising, such as billboards |"),
-    "a preposition after an acronym earlier": "AI helps doctors, e.g. with scans. Our talk covers the specific capabilities of",
+    "a preposition after an acronym earlier": "AI helps doctors, e.g. with scans.\n4. A talk on the specific capabilities of",
     "a quotation opening on a digit": ' > "2) Who would fit such a partnership?"\n\n > "3) What kind of pricing',
 }
 # ... and these are complete, in a corpus that ends replies without a stop

@@ -265,12 +265,14 @@ def open_statement(text: str, line: str) -> tuple[str, str] | None:
 def open_start(text: str, lines: list[str]) -> tuple[str, str] | None:
     """The reply's last sentence stops on its first word, a common word that cannot make a sentence alone ("Where
     does this authority come from exactly? Is", a lone "Here" after a code block)."""
-    last = lines[-1].strip()
+    item = _LIST_ITEM.match(lines[-1].strip())
+    last = item.group("text") if item else lines[-1].strip()
     word = _LAST_WORD.search(last)
-    if not word or _LIST_ITEM.match(last) or last.startswith(("|", "#", ">")) or not word.group()[0].isupper():
+    if not word or last.startswith(("|", "#", ">")) or not word.group()[0].isupper():
         return None
-    before = text[: len(text) - len(word.group())].rstrip()
-    if before[-1:] in ".!?…`" and needs_more(text, word.group()):
+    head = last[: word.start()].rstrip() or (  # a sentence ended before it on its line, or the line is the word alone
+        "" if item else text[: len(text) - len(word.group())].rstrip())  # after a sentence or a code block
+    if head and head[-1] in ".!?…`" and needs_more(text, word.group()):
         return f'ends on the first word of a sentence ("{word.group()}")', text[-_TAIL:]
     return None
 
