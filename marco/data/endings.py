@@ -50,7 +50,7 @@ _CODE_OPEN = re.compile(r"[,=+\-*/(\[{\\]\Z")  # a line of code that goes on
 _CODE_LINE = re.compile(r"^(?: {4}|\t)|[{}<>]|\s=\s|\w=\w|[;=]\s*$|\w\(|^\s*(?:def|class|import|from|return|const|let|var|"
                         r"function|if|for|while|print)\b")
 _STRING_OPENER = re.compile(r"[=(,\[:]\s*[rbfu]?\Z")  # what a string literal follows: url = "https://www.
-_DOTTED_END = re.compile(r"\w+(?:\.\w+)+\Z")  # test_preds = torch.argmax
+_DOTTED = re.compile(r"\w+(?:\.\w+)+")  # test_preds = torch.argmax
 _CLAUSE_END = re.compile(r"[.,;:!?\n]+\s*")
 _TAIL = 60
 
@@ -63,12 +63,12 @@ def prose_lines(text: str) -> list[str]:
 def open_punctuation(text: str) -> tuple[str, str] | None:
     """A final mark that announces more. Not on a line without a letter or digit (a drawing, a rule: "-  -  -"), a
     statement of code ("removeChild(div);"), or a sign-off whose name was left out ("Best regards,")."""
-    mark, last_line = text[-1], text[text.rfind("\n") + 1:]
-    if mark in _OPEN_PUNCTUATION and not (
-            (mark in "-+=" and text[-2:-1] == mark)  # "--", "==" are markup
-            or not any(c.isalnum() for c in last_line) or (mark == ";" and is_code(last_line))
-            or (mark == "," and len(last_line.split()) <= 3 and last_line.lower().rstrip(", ").endswith(_CLOSINGS))):
-        return f"ends on {_OPEN_PUNCTUATION[mark]}", text[-_TAIL:]
+    mark = text[-1]
+    if mark in _OPEN_PUNCTUATION and not (mark in "-+=" and text[-2:-1] == mark):  # "--", "==" are markup
+        last_line = text[text.rfind("\n") + 1:]
+        if not (not any(c.isalnum() for c in last_line) or (mark == ";" and is_code(last_line))
+                or (mark == "," and len(last_line.split()) <= 3 and last_line.lower().rstrip(", ").endswith(_CLOSINGS))):
+            return f"ends on {_OPEN_PUNCTUATION[mark]}", text[-_TAIL:]
     if _OPENING_AT_END.search(text[-3:]):
         return "ends on an opening quotation mark", text[-_TAIL:]
     return None
@@ -251,14 +251,13 @@ def open_word(text: str, last_line: str, prose: bool) -> tuple[str, str] | None:
 def open_statement(text: str, line: str) -> tuple[str, str] | None:
     """A last line of code that stops inside a string it opens (`url = "https://www.`) or on a function the reply
     calls everywhere else (`test_preds = torch.argmax` after `torch.argmax(val_outputs, axis=1)`)."""
-    if not is_code(line):
-        return None
-    for quote in "\"'":
-        if line.count(quote) % 2 and _STRING_OPENER.search(line, 0, line.rfind(quote)):
-            return "ends inside a string in code", line[line.rfind(quote) - 1:][-_TAIL:]
-    name = _DOTTED_END.search(line)
-    if name and text.count(name.group()) == text.count(name.group() + "(") + 1 > 1:
-        return f'ends on "{name.group()}" without the call the reply makes of it elsewhere', line[-_TAIL:]
+    quote = next((quote for quote in "\"'" if line.count(quote) % 2), None)  # the cheap tests first: most lines
+    name = line[line.rfind(" ") + 1:] if not quote and "." in line[-40:] else ""  # are neither
+    if quote and _STRING_OPENER.search(line, 0, line.rfind(quote)) and is_code(line):
+        return "ends inside a string in code", line[line.rfind(quote) - 1:][-_TAIL:]
+    if (name and _DOTTED.fullmatch(name) and text.count(name) == text.count(name + "(") + 1 > 1
+            and is_code(line)):
+        return f'ends on "{name}" without the call the reply makes of it elsewhere', line[-_TAIL:]
     return None
 
 
@@ -296,8 +295,8 @@ def judge_ending(text: str) -> tuple[tuple[str, str] | None, bool]:
     """((what is open, the tail that shows it) or None, whether the reply ends in long prose), judged on the reply
     alone (`text` right-stripped)."""
     found = open_punctuation(text) or open_code(text) or open_statement(text, text[text.rfind("\n") + 1:])
-    if (not found and len(text.split()) <= 30 and "](" not in text
-            and (_LEAD_IN.match(text.strip()) or _PROMISE.match(text.strip()))):
+    if (not found and (_LEAD_IN.match(text.strip()) or _PROMISE.match(text.strip())) and len(text.split()) <= 30
+            and "](" not in text):
         found = "announces what follows, and nothing follows", text[-_TAIL:]
     if not found and _CJK_END.search(text) and sum(text.count(mark) for mark in "。！？") >= 2:
         found = "ends mid-sentence (no 。 after sentences that have one)", text[-_TAIL:]
