@@ -2,14 +2,20 @@
 
 A mixed corpus (code, lists, tables, chat) ends many complete replies without a final full stop, so "no final
 mark" alone says little there; these endings are cuts in any corpus:
-- on a comma, semicolon, colon, dash or operator, or an opening quote (what it announces is missing);
-- inside a quotation it opened, on a letter, with no sentence end since ('The error says "cannot find the');
-- inside a table: a row with fewer cells than its header, a cell left open ("<br", "500-"), cells emptied;
-- in a code block that stops mid-statement (a converter may have closed its fence);
-- on a list item without the final mark its siblings have;
+- on a comma, semicolon, colon, dash or operator, or an opening quote (what it announces is missing); not on a
+  line without a letter (a drawing, a rule) or a sign-off whose name was left out ("Best regards,");
+- inside a quotation it opened, on a letter or digit, with no sentence end since ('The error says "cannot find the');
+- inside a table: a row with fewer cells than its header, a cell left open ("<br", "500-"), cells emptied that
+  the rows above fill, a last cell without the full stop every row above ends it with;
+- in code that stops mid-statement (a converter may have closed its fence), inside a string it opens
+  (`url = "https://www.`) or on a function it calls everywhere else (`torch.argmax`);
+- on a list item without the final mark its siblings (items with the same marker) have, or on a numbered title
+  with nothing under it where its sibling heads a paragraph;
 - on a word that cannot end a sentence in the reply's own language (languages.py): "...garlic, salt, and",
-  "...manage state with a". A word from another language is content ("it should be e dietro il");
-- partway into a word or a sentence the reply wrote whole before; on a lead-in with nothing after it; CJK text
+  "...manage state with a". A word from another language in the last sentence is content ("it should be e
+  dietro il"); on a sentence's first word when that cannot make a sentence ("...exactly? Is", "```\nHere");
+- partway into a word or a sentence the reply wrote whole before; in a loop (its last three clauses one); on a
+  lead-in or a promise with nothing after it ("..., but I can give you some tips on how to ..."); CJK text
   without its final 。.
 `judge_ending` also says whether the reply ends in long prose after sentences that end properly, the shape in which
 a missing final mark is a cut and not a style (the caller decides with the corpus's lengths), and `complete_form`
