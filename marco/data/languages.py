@@ -53,7 +53,7 @@ RARELY_LAST = {
 NEVER_LAST = {lang: frozenset(words.split()) for lang, words in NEVER_LAST.items()}
 RARELY_LAST = {lang: frozenset(words.split()) for lang, words in RARELY_LAST.items()}
 # words that make a sentence alone ("Yes"): the other common words, alone after a sentence, start one that stops
-STANDALONE = frozenset("yes no ok okay sì sí oui non ja nein".split())
+STANDALONE = frozenset(["yes", "no", "ok", "okay", "sì", "sí", "oui", "non", "ja", "nein"])
 _WORD = re.compile(r"[^\W\d_]+")
 _ABBREVIATION = re.compile(r"\b(?:[^\W\d_]\.){2,}|\b[A-Z]{2,}\b")  # "e.g.", "AI": not the words "e", "ai"
 
