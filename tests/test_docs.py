@@ -113,7 +113,7 @@ CHECKS = {  # what the page says each command gives, checked on its output (work
     "python -m marco data clean data/examples/v1_templated.jsonl --out outputs/v1_clean":
         lambda work, out: counts(os.path.join(work, "outputs/v1_clean"))["kept"] == 5,
     "python -m marco data clean ../shared/seed-project/cima_tutoring_conversations.jsonl --out outputs/cima --probes data/probes.jsonl":
-        lambda work, out: counts(os.path.join(work, "outputs/cima"))["kept"] == 2319,
+        lambda work, out: counts(os.path.join(work, "outputs/cima"))["kept"] == 2400,
     "python -m marco eval --answers ../shared/seed-project/v1_answers.jsonl --tuned-field v1_fine_tuned":
         lambda work, out: "gate: FAILED" in out and "template rate 0.75 (max 0.10)" in out,
     "python -m marco eval --adapter outputs/marco-tiny":
