@@ -91,11 +91,11 @@ def _finish(detectors: dict, positions, source) -> dict:
 
 def _stream(source, detectors: dict) -> dict:
     """The forked process's work: read the source itself, valid conversations through every detector."""
-    positions = array("q")
+    positions, first = array("q"), 0
     for chunk in source.chunks():
-        valid = [row for row in chunk if row.rejection is None]
-        positions.extend(row.line - 1 for row in valid)
-        _observe(detectors, [row.messages for row in valid])
+        positions.extend(first + k for k, row in enumerate(chunk) if row.rejection is None)
+        _observe(detectors, [row.messages for row in chunk if row.rejection is None])
+        first += len(chunk)
     return _finish(detectors, positions, source)
 
 
