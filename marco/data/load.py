@@ -206,7 +206,8 @@ class FolderSource:
         return sum(part.size_hint() for part in self.parts)
 
     def chunks(self, size: int = 4096, first: int = 0, stop: int = None):
-        if first == 0 and stop is None:
+        """As JsonlSource.chunks; the first pass reads every file whole."""
+        if self.firsts is None:
             for part in self.parts:
                 yield from part.chunks(size)
             self.firsts = np.cumsum([0, *map(len, self.parts)])
