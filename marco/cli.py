@@ -49,8 +49,7 @@ def _clean_with_datatrove(cfg, args) -> int:
                      "at the first invalid record)")
     if args.executor == "slurm" and not args.slurm_partition:
         return _fail("--executor slurm needs --slurm-partition NAME")
-    slurm = {"partition": args.slurm_partition, "time": args.slurm_time,
-             **({"venv_path": sys.prefix} if sys.prefix != sys.base_prefix else {})}
+    slurm = {"partition": args.slurm_partition, "time": args.slurm_time}
     try:
         work = clean_with_datatrove(args.input, args.out, cfg, args.tasks, args.executor, args.work_dir,
                                     args.tokenizer, args.split, slurm)

@@ -18,7 +18,9 @@ The filters that need a score model run in stage 2, over the whole source.
 
 import os
 import pickle
+import shlex
 import shutil
+import sys
 from array import array
 from dataclasses import dataclass
 
@@ -313,15 +315,39 @@ def executors(plan: Plan, work: str, out_dir: str, executor: str = "local", toke
         elif executor == "ray":
             from datatrove.executor.ray import RayPipelineExecutor
 
+            _start_ray()
             made.append(RayPipelineExecutor(pipeline, tasks=tasks, workers=tasks, logging_dir=logs, depends=depends))
         elif executor == "slurm":
             from datatrove.executor.slurm import SlurmPipelineExecutor
 
             made.append(SlurmPipelineExecutor(pipeline, tasks=tasks, logging_dir=logs, depends=depends,
-                                              job_name=f"marco-{stage}", **(slurm or {})))
+                                              job_name=f"marco-{stage}", env_command=_job_environment(),
+                                              **(slurm or {})))
         else:
             raise UnusableInput(f"--executor {executor}: one of {', '.join(EXECUTORS)}")
     return made
+
+
+def _marco_root() -> str:
+    return os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def _job_environment() -> str:
+    """What a Slurm job runs first: this Python environment (its venv, when it is one) and marco importable from
+    where this process imports it (a shared filesystem)."""
+    venv = f"source {shlex.quote(os.path.join(sys.prefix, 'bin', 'activate'))}\n" if sys.prefix != sys.base_prefix else ""
+    return f'{venv}export PYTHONPATH={shlex.quote(_marco_root())}${{PYTHONPATH:+:$PYTHONPATH}}'
+
+
+def _start_ray() -> None:
+    """Join the Ray cluster RAY_ADDRESS names, else start a local one; its workers import marco from where this
+    process does (a cluster's nodes need marco installed)."""
+    import ray
+
+    if not ray.is_initialized():
+        path = os.pathsep.join(filter(None, [_marco_root(), os.environ.get("PYTHONPATH")]))
+        ray.init(address=os.environ.get("RAY_ADDRESS"), runtime_env={"env_vars": {"PYTHONPATH": path}},
+                 include_dashboard=False)
 
 
 def clean_with_datatrove(source: str, out_dir: str, cfg: CleaningConfig = None, tasks: int = 2,
