@@ -593,6 +593,11 @@ class BoilerplateFilter(Detector):
     def finish(self, read) -> dict:
         return self.found
 
+    def absorb(self, other: "BoilerplateFilter") -> None:
+        """Take the findings of `other`, which observed the conversations after these (a datatrove task)."""
+        self.found.update({self.seen + c: finding for c, finding in other.found.items()})
+        self.seen += other.seen
+
     @staticmethod
     def evidence(text: str, kind: str, match) -> tuple[int, int] | None:
         """The sentence(s) to cite, or None when the words are quoted material, a line of a dialogue script, or a

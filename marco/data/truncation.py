@@ -35,6 +35,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 import numpy as np
+import xxhash
 
 from . import score_model
 from .endings import complete_form, judge_ending, long_prose, prose_lines, without_stray_fence
@@ -228,7 +229,7 @@ class TruncationFilter(Detector):
             if top == longest:
                 for i in (i for i, n in enumerate(lengths) if n == top):
                     at.append(first + i)
-                    texts_at.add(hash(texts[i]))
+                    texts_at.add(xxhash.xxh3_64_intdigest(texts[i].encode()))  # not hash(): a datatrove task's must agree
             self.longest[unit] = longest, at, texts_at
 
     def finish(self, read) -> dict:
@@ -252,6 +253,26 @@ class TruncationFilter(Detector):
         for i in sorted(found):
             findings.setdefault(self.owner[i], found[i])
         return findings
+
+    def absorb(self, other: "TruncationFilter") -> None:
+        """Take what `other` observed of the conversations after these (a datatrove task), as if observed here."""
+        replies = len(self.owner)
+        self.owner.extend((np.frombuffer(other.owner, np.int64) + self.seen).tolist())
+        self.message.extend(other.message)
+        self.seen += other.seen
+        self.unpunctuated += other.unpunctuated
+        self.ellipsis_endings += other.ellipsis_endings
+        for unit, (length, at, texts_at) in other.longest.items():
+            mine = self.longest.get(unit, (0, [], set()))
+            at = [replies + i for i in at]
+            self.longest[unit] = (length, at, texts_at) if length > mine[0] else \
+                (mine[0], mine[1] + at, mine[2] | texts_at) if length == mine[0] else mine
+        self.found.update({replies + i: finding for i, finding in other.found.items()})
+        self.with_ellipsis.update({replies + i: text for i, text in other.with_ellipsis.items()})
+        self.unpunctuated_at.extend((np.frombuffer(other.unpunctuated_at, np.int64) + replies).tolist())
+        self.prose.extend(other.prose)
+        self.last_words.extend(other.last_words)
+        self.words.extend(other.words)
 
     def _may_be_cut(self, k: int) -> bool:
         """Whether ending_problem() can flag the k-th reply ending on a letter or digit without "...", from what was
