@@ -160,14 +160,18 @@ def _tokenizer(name: str | None):
     return AutoTokenizer.from_pretrained(resolve(name))
 
 
-class ReadPart(PipelineStep):
-    """Stage 1: one task's part read, measured and observed by the filters without a model."""
-
-    name = "marco: read and measure a part"
+class _Stage(PipelineStep):
+    """A stage that reads the plan's parts, with their work folder and tokenizer name."""
 
     def __init__(self, plan: Plan, work: str, tokenizer: str = None):
         super().__init__()
         self.plan, self.work, self.tokenizer = plan, work, tokenizer
+
+
+class ReadPart(_Stage):
+    """Stage 1: one task's part read, measured and observed by the filters without a model."""
+
+    name = "marco: read and measure a part"
 
     def run(self, data=None, rank: int = 0, world_size: int = 1):
         cfg = self.plan.cfg
@@ -193,14 +197,10 @@ class ReadPart(PipelineStep):
                         protocol=pickle.HIGHEST_PROTOCOL)
 
 
-class Decide(PipelineStep):
+class Decide(_Stage):
     """Stage 2: the parts merged in rank order and judged as one corpus; each part's verdicts and the report."""
 
     name = "marco: decide on the whole corpus"
-
-    def __init__(self, plan: Plan, work: str, tokenizer: str = None):
-        super().__init__()
-        self.plan, self.work, self.tokenizer = plan, work, tokenizer
 
     def run(self, data=None, rank: int = 0, world_size: int = 1):
         _, decisions = inputs(self.plan.cfg)
