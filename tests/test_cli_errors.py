@@ -24,7 +24,7 @@ BAD_FILES = {  # name -> content (None: a folder; absent from disk: "missing")
 }
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def bad(tmp_path_factory):
     root = tmp_path_factory.mktemp("bad")
     for name, content in BAD_FILES.items():
