@@ -26,22 +26,13 @@ def _fail(message: str) -> int:
     return 2
 
 
-def _tokenizer(name: str):
-    from transformers import AutoTokenizer
-
-    from marco.data import UnusableInput
-
-    try:
-        return AutoTokenizer.from_pretrained(name)
-    except (OSError, ValueError) as error:
-        raise UnusableInput(f"{name}: cannot load tokenizer ({str(error).splitlines()[0]})") from None
 
 
 def _clean_with_datatrove(cfg, args) -> int:
     import json
 
     from marco.data import UnusableInput
-    from marco.data.datatrove_engine import clean_with_datatrove
+    from marco.data.datatrove_engine import StageFailed, clean_with_datatrove
     from marco.data.summary import print_summary
 
     if args.action != "clean" or args.strict:
@@ -53,7 +44,7 @@ def _clean_with_datatrove(cfg, args) -> int:
     try:
         work = clean_with_datatrove(args.input, args.out, cfg, args.tasks, args.executor, args.work_dir,
                                     args.tokenizer, args.split, slurm)
-    except UnusableInput as error:
+    except (UnusableInput, StageFailed) as error:
         return _fail(str(error))
     if args.executor == "slurm":
         print(f"submitted the four stages' Slurm jobs (logs: {work}/logs); {args.out} is written when the last ends")
@@ -69,6 +60,7 @@ def data_command(argv: list) -> int:
     from trl import TrlParser  # TRL's dataclass parser: transformers' own takes a second to import
 
     from marco.data import CleaningConfig, UnusableInput, run, write_outputs
+    from marco.data.load import tokenizer_named
     from marco.data.outputs import write_report
     from marco.data.reasons import VALIDATION
     from marco.data.summary import print_summary
@@ -105,7 +97,7 @@ def data_command(argv: list) -> int:
     if args.engine == "datatrove":
         return _clean_with_datatrove(cfg, args)
     try:
-        tokenizer = _tokenizer(args.tokenizer) if args.tokenizer else None
+        tokenizer = tokenizer_named(args.tokenizer) if args.tokenizer else None
         result = run(args.input, cfg, tokenizer, split=args.split)
         bad = next((r.rejection for r in result.rows if r.rejection and r.rejection["reason"] in VALIDATION), None)
         if args.strict and bad:

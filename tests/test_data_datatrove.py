@@ -49,15 +49,17 @@ def across_seams(tmp_path_factory) -> str:
         with open(path, "w", encoding="utf-8") as handle:
             for k, record in enumerate(records):
                 handle.write(("{not json\n" if k == 300 else "") + json.dumps(record, ensure_ascii=False) + "\n")
-    original, seams = list(records), []
     write()
-    while seams != _seams(path, 3):  # around each seam, five conversations whose replies are moved one along
-        seams, records[:] = _seams(path, 3), original
-        for seam in seams:
-            for k, (question, reply) in zip(range(seam - 4, seam + 1), _MOVED):  # lines seam-3 .. seam+1
-                records[k] = {"id": f"moved-{k}", "messages": [{"role": "user", "content": question},
-                                                               {"role": "assistant", "content": reply}]}
-        write()
+    for seam in _seams(path, 3):  # around each seam, five conversations whose replies are moved one along
+        for k, (question, reply) in zip(range(seam - 4, seam + 1), _MOVED):  # lines seam-3 .. seam+1
+            moved = {"id": f"moved-{k}", "messages": [{"role": "user", "content": question},
+                                                      {"role": "assistant", "content": reply}], "note": ""}
+            size = len(json.dumps(records[k], ensure_ascii=False).encode()) - len(json.dumps(moved).encode())
+            assert size >= 0, "a planted conversation must not be longer than the one it replaces"
+            records[k] = {**moved, "note": " " * size}  # the same bytes per line: the seams stay where they were
+    seams = _seams(path, 3)
+    write()
+    assert _seams(path, 3) == seams
     return path
 
 
@@ -103,14 +105,38 @@ def test_a_folder_of_shards_and_a_json_array(tmp_path):
     assert sum(len(spans) for spans in plan(str(folder), CleaningConfig(), 3).spans) == 4  # one task reads two files
 
 
-@pytest.mark.slow(seconds=60)
+_FAILING_STAGE = """
+import sys
+from datatrove.executor.ray import RayPipelineExecutor
+from marco.data.datatrove_engine import StageFailed, _start_ray, run_in_order
+
+def fail(data, rank, world_size):
+    raise OSError("the shard went away")
+
+_start_ray()
+try:
+    run_in_order([RayPipelineExecutor([fail], tasks=1, logging_dir=sys.argv[1])])
+except StageFailed as error:
+    print(error)
+"""
+
+
+@pytest.mark.slow(seconds=90)
 def test_on_a_local_ray_instance(tmp_path):
+    """In subprocesses, as users run it: a Ray left running in a process deadlocks the processes it forks later."""
     pytest.importorskip("ray")
     source = tmp_path / "data.jsonl"
     source.write_text("".join(open(BUNDLED, encoding="utf-8").readlines()[:120]), encoding="utf-8")
     clean(str(source), str(tmp_path / "default"), CleaningConfig())
-    clean_with_datatrove(str(source), str(tmp_path / "ray"), CleaningConfig(), tasks=2, executor="ray")
+    done = subprocess.run([sys.executable, "-m", "marco", "data", "clean", str(source), "--out", str(tmp_path / "ray"),
+                           "--engine", "datatrove", "--executor", "ray"], cwd=REPO, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
     _same_outputs(str(tmp_path / "default"), str(tmp_path / "ray"))
+    # a task that fails on every retry stops the run, naming the stage, instead of leaving it waiting forever
+    failed = subprocess.run([sys.executable, "-c", _FAILING_STAGE, str(tmp_path / "failing")], cwd=REPO,
+                            capture_output=True, text=True, timeout=300)
+    assert f"datatrove stage {tmp_path / 'failing'}: tasks [0] did not finish" in failed.stdout, failed.stderr[-2000:]
 
 
 _SBATCH = """#!/bin/sh

@@ -28,9 +28,6 @@ NOT_RUN = {
     "RAY_ADDRESS=auto python -m marco data clean /shared/corpus/ --out /shared/clean --engine datatrove --tasks 64 "
     "--executor ray":
         "needs a Ray cluster: tests/test_data_datatrove.py::test_on_a_local_ray_instance runs it on a local one",
-    "python benchmarks/same_outputs.py --engine datatrove --tasks 2":
-        "minutes: tests/test_data_datatrove.py::test_the_command_gives_the_default_engines_outputs_across_seams "
-        "compares the engines",
     "pip install -r requirements.txt && python train.py --config configs/marco_tiny.yaml":
         ".ci/run installs requirements.txt; tests/test_train.py::test_readme_main_job_trains_the_builtin_model_offline "
         "runs the main job as written",

@@ -34,7 +34,7 @@ from . import filters
 from .clean import CleanResult, decide, inputs
 from .config import CleaningConfig
 from .corpus import Corpus
-from .load import FolderSource, JsonlSource, RecordsSource, UnusableInput, open_source, shard_files, to_json
+from .load import FolderSource, JsonlSource, RecordsSource, UnusableInput, open_source, shard_files, to_json, tokenizer_named
 from .outputs import write_joined
 
 EXECUTORS = ("local", "slurm", "ray")
@@ -150,16 +150,6 @@ def plan(source: str, cfg: CleaningConfig, tasks: int, split: str = "train") -> 
                 isinstance(whole, FolderSource))
 
 
-def _tokenizer(name: str | None):
-    if name is None:
-        return None
-    from transformers import AutoTokenizer
-
-    from marco.tiny import resolve
-
-    return AutoTokenizer.from_pretrained(resolve(name))
-
-
 class _Stage(PipelineStep):
     """A stage that reads the plan's parts, with their work folder and tokenizer name."""
 
@@ -187,7 +177,7 @@ class ReadPart(_Stage):
 
         os.makedirs(os.path.join(self.work, "read"), exist_ok=True)
         part = self.plan.part(rank)
-        corpus = Corpus(part, cfg, _tokenizer(self.tokenizer), questions, observe,
+        corpus = Corpus(part, cfg, tokenizer_named(self.tokenizer) if self.tokenizer else None, questions, observe,
                         spill=os.path.join(self.work, "read", f"{rank:05d}.spill"))
         corpus.read()
         self.stat_update("rows", value=len(corpus.rows))
@@ -206,16 +196,15 @@ class Decide(_Stage):
         _, decisions = inputs(self.plan.cfg)
         parts = [_load(self.work, "read", k) for k in range(self.plan.tasks)]
         corpus, detectors, positions = parts[0]["corpus"], parts[0]["detectors"], parts[0]["positions"]
-        bounds = [0]
-        for part in parts:
-            if part is not parts[0]:
-                positions.extend((np.frombuffer(part["positions"], np.int64) + len(corpus.rows)).tolist())
-                corpus.absorb(part["corpus"])
-                for reason, found_by in detectors.items():
-                    found_by.absorb(part["detectors"][reason])
+        bounds = [0, len(corpus.rows)]
+        for part in parts[1:]:
+            positions.extend((np.frombuffer(part["positions"], np.int64) + len(corpus.rows)).tolist())
+            corpus.absorb(part["corpus"])
+            for reason, found_by in detectors.items():
+                found_by.absorb(part["detectors"][reason])
             bounds.append(len(corpus.rows))
         corpus.source = self.plan.whole([part["starts"] for part in parts])
-        corpus.tokenizer = _tokenizer(self.tokenizer)
+        corpus.tokenizer = tokenizer_named(self.tokenizer) if self.tokenizer else None
         result = decide(self.plan.source, corpus, filters.Observed(corpus.source, self.plan.cfg, detectors,
                                                                          positions), decisions)
         os.makedirs(os.path.join(self.work, "verdicts"), exist_ok=True)
@@ -281,13 +270,17 @@ class Join(PipelineStep):
             shutil.rmtree(os.path.join(self.work, stage), ignore_errors=True)
 
 
+def _pickle_path(work: str, stage: str, name) -> str:
+    return os.path.join(work, stage, f"{name:05d}.pkl" if isinstance(name, int) else f"{name}.pkl")
+
+
 def _dump(value, work: str, stage: str, name) -> None:
-    with open(os.path.join(work, stage, f"{name:05d}.pkl" if isinstance(name, int) else f"{name}.pkl"), "wb") as handle:
+    with open(_pickle_path(work, stage, name), "wb") as handle:
         pickle.dump(value, handle, protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def _load(work: str, stage: str, name):
-    with open(os.path.join(work, stage, f"{name:05d}.pkl" if isinstance(name, int) else f"{name}.pkl"), "rb") as handle:
+    with open(_pickle_path(work, stage, name), "rb") as handle:
         return pickle.load(handle)
 
 
@@ -315,7 +308,6 @@ def executors(plan: Plan, work: str, out_dir: str, executor: str = "local", toke
         elif executor == "ray":
             from datatrove.executor.ray import RayPipelineExecutor
 
-            _start_ray()
             made.append(RayPipelineExecutor(pipeline, tasks=tasks, workers=tasks, logging_dir=logs, depends=depends))
         elif executor == "slurm":
             from datatrove.executor.slurm import SlurmPipelineExecutor
@@ -339,15 +331,31 @@ def _job_environment() -> str:
     return f'{venv}export PYTHONPATH={shlex.quote(_marco_root())}${{PYTHONPATH:+:$PYTHONPATH}}'
 
 
-def _start_ray() -> None:
+def _start_ray() -> bool:
     """Join the Ray cluster RAY_ADDRESS names, else start a local one; its workers import marco from where this
-    process does (a cluster's nodes need marco installed)."""
+    process does (a cluster's nodes need marco installed). True when this call connected (and so must disconnect)."""
     import ray
 
-    if not ray.is_initialized():
-        path = os.pathsep.join(filter(None, [_marco_root(), os.environ.get("PYTHONPATH")]))
-        ray.init(address=os.environ.get("RAY_ADDRESS"), runtime_env={"env_vars": {"PYTHONPATH": path}},
-                 include_dashboard=False)
+    if ray.is_initialized():
+        return False
+    path = os.pathsep.join(filter(None, [_marco_root(), os.environ.get("PYTHONPATH")]))
+    ray.init(address=os.environ.get("RAY_ADDRESS"), runtime_env={"env_vars": {"PYTHONPATH": path}},
+             include_dashboard=False)
+    return True
+
+
+class StageFailed(RuntimeError):
+    """A stage ended with tasks unfinished; its logs say why."""
+
+
+def run_in_order(stages: list) -> None:
+    """Run each stage after the one before, and stop at one with unfinished tasks: datatrove's Ray executor would
+    retry a failed task three times and then wait for it forever (its dependents poll every two minutes)."""
+    for stage in stages:
+        stage.run()
+        if unfinished := stage.get_incomplete_ranks(skip_completed=True):
+            raise StageFailed(f"datatrove stage {stage.logging_dir.path}: tasks {unfinished} did not finish "
+                               "(their logs are in its logs/ folder)")
 
 
 def clean_with_datatrove(source: str, out_dir: str, cfg: CleaningConfig = None, tasks: int = 2,
@@ -360,5 +368,15 @@ def clean_with_datatrove(source: str, out_dir: str, cfg: CleaningConfig = None, 
     work = os.path.abspath(work or f"{os.path.abspath(out_dir).rstrip(os.sep)}.datatrove")
     shutil.rmtree(work, ignore_errors=True)
     stages = executors(plan(source, cfg, tasks, split), work, os.path.abspath(out_dir), executor, tokenizer, slurm)
-    stages[-1].run()
+    if executor == "slurm":
+        stages[-1].run()  # submits the four job arrays, chained by afterok, and returns
+        return work
+    connected = executor == "ray" and _start_ray()
+    try:
+        run_in_order(stages)
+    finally:
+        if connected:
+            import ray
+
+            ray.shutdown()  # a Ray left running in this process would deadlock its later forks
     return work

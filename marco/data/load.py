@@ -30,6 +30,16 @@ class UnusableInput(Exception):
     """The input as a whole cannot be read (missing file, bad encoding): the CLI exits 2 with this message."""
 
 
+def tokenizer_named(name: str):
+    """The tokenizer lengths are counted in (`--tokenizer`), or a one-line error."""
+    from transformers import AutoTokenizer
+
+    try:
+        return AutoTokenizer.from_pretrained(name)
+    except (OSError, ValueError) as error:
+        raise UnusableInput(f"{name}: cannot load tokenizer ({str(error).splitlines()[0]})") from None
+
+
 @dataclass(slots=True)
 class Row:
     line: int  # 1-based line in a .jsonl file, element in a .json array, or row of a Hub dataset
