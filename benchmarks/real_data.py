@@ -33,12 +33,14 @@ SEED = os.path.join(os.path.dirname(HERE), "..", "shared", "seed-project")
 LABELS = {"set 1, tuned on": os.path.join(HERE, "real", "labels_tuned.jsonl"),
           "set 2, tuned on after its first run": os.path.join(HERE, "real", "labels_held_out.jsonl"),
           "set 3, tuned on after its first run": os.path.join(HERE, "real", "labels_held_out_2.jsonl"),
-          "set 4, never tuned on": os.path.join(HERE, "real", "labels_held_out_3.jsonl")}
+          "set 4, tuned on after its first run (boilerplate: after its second, 0.71)": os.path.join(HERE, "real", "labels_held_out_3.jsonl"),
+          "set 5, never tuned on": os.path.join(HERE, "real", "labels_held_out_4.jsonl")}
 HELD_OUT = {  # disclaimer sets, each written by a different writer who saw neither marco's filters nor the other sets
     "disclaimers_1.jsonl": "tuned on after its first run (0.543 then)",
     "disclaimers_2.jsonl": "tuned on after its first run (0.688 then)",
     "disclaimers_3.jsonl": "tuned on after its first run (0.696 then)",
-    "disclaimers_4.jsonl": "never tuned on",
+    "disclaimers_4.jsonl": "tuned on after its second run (0.616 both times)",
+    "disclaimers_5.jsonl": "never tuned on",
 }
 BROKEN_TAIL = re.compile(r"(\[\s*\[|grammar note:)\s*$", re.IGNORECASE)  # the seed's broken markup tail
 _FIELD = re.compile(r"messages\[(\d+)\]")

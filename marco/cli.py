@@ -26,21 +26,41 @@ def _fail(message: str) -> int:
     return 2
 
 
-def _tokenizer(name: str):
-    from transformers import AutoTokenizer
+
+
+def _clean_with_datatrove(cfg, args) -> int:
+    import json
 
     from marco.data import UnusableInput
+    from marco.data.datatrove_engine import StageFailed, clean_with_datatrove
+    from marco.data.summary import print_summary
 
+    if args.action != "clean" or args.strict:
+        return _fail("--engine datatrove runs `data clean` without --strict (the default engine audits and stops "
+                     "at the first invalid record)")
+    if args.executor == "slurm" and not args.slurm_partition:
+        return _fail("--executor slurm needs --slurm-partition NAME")
+    slurm = {"partition": args.slurm_partition, "time": args.slurm_time}
     try:
-        return AutoTokenizer.from_pretrained(name)
-    except (OSError, ValueError) as error:
-        raise UnusableInput(f"{name}: cannot load tokenizer ({str(error).splitlines()[0]})") from None
+        work = clean_with_datatrove(args.input, args.out, cfg, args.tasks, args.executor, args.work_dir,
+                                    args.tokenizer, args.split, slurm)
+    except (UnusableInput, StageFailed) as error:
+        return _fail(str(error))
+    if args.executor == "slurm":
+        print(f"submitted the four stages' Slurm jobs (logs: {work}/logs); {args.out} is written when the last ends")
+        return 0
+    with open(os.path.join(args.out, "report.json")) as handle:
+        print_summary(json.load(handle))
+    print(f"wrote {args.out}/kept.jsonl, rejected.jsonl, report.json, report.html ({args.tasks} datatrove tasks; "
+          f"logs: {work}/logs)")
+    return 0
 
 
 def data_command(argv: list) -> int:
     from trl import TrlParser  # TRL's dataclass parser: transformers' own takes a second to import
 
     from marco.data import CleaningConfig, UnusableInput, run, write_outputs
+    from marco.data.load import tokenizer_named
     from marco.data.outputs import write_report
     from marco.data.reasons import VALIDATION
     from marco.data.summary import print_summary
@@ -59,14 +79,25 @@ def data_command(argv: list) -> int:
     parser.add_argument("--overrides", dest="data_overrides", metavar="FILE",
                         help="a reader's decisions (DIR/overrides.jsonl from `python app.py --data-review DIR`), "
                              "applied last (same as --data_overrides)")
+    parser.add_argument("--engine", choices=["default", "datatrove"], default="default",
+                        help="datatrove: the same verdicts, computed by datatrove tasks (--tasks, --executor)")
+    parser.add_argument("--tasks", type=int, default=2, help="datatrove engine: tasks that read and write the parts")
+    parser.add_argument("--executor", choices=["local", "slurm", "ray"], default="local",
+                        help="datatrove engine: local processes, Slurm jobs (submitted, then this exits) or Ray")
+    parser.add_argument("--work-dir", help="datatrove engine: the stages' files and logs, on storage every task sees "
+                                           "(default: OUT.datatrove)")
+    parser.add_argument("--slurm-partition", help="Slurm partition (with --executor slurm)")
+    parser.add_argument("--slurm-time", default="4:00:00", help="Slurm time limit of each job")
     try:
         cfg, args = parser.parse_args_into_dataclasses(argv)
     except ValueError as error:  # CleaningConfig.__post_init__ says what to fix
         return _fail(str(error))
     if args.action == "clean" and not args.out:
         return _fail("data clean needs --out DIR")
+    if args.engine == "datatrove":
+        return _clean_with_datatrove(cfg, args)
     try:
-        tokenizer = _tokenizer(args.tokenizer) if args.tokenizer else None
+        tokenizer = tokenizer_named(args.tokenizer) if args.tokenizer else None
         result = run(args.input, cfg, tokenizer, split=args.split)
         bad = next((r.rejection for r in result.rows if r.rejection and r.rejection["reason"] in VALIDATION), None)
         if args.strict and bad:

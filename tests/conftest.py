@@ -20,7 +20,9 @@ def pytest_collection_modifyitems(items):
     """The longest tests first (`@pytest.mark.slow(seconds=N)`), each followed by a short one. pytest-xdist's load
     scheduler (pyproject: `--maxschedchunk 1`) hands each worker two tests and then one at a time, so each worker starts
     on a long test and the short ones fill in around them: the suite takes about half its total time, not the start
-    of the last long test plus its length."""
+    of the last long test plus its length. A worker thus switches modules often, and pytest tears a module-scoped
+    fixture down at each switch: a costly one (a model, a server, a training run) is session-scoped instead, and one
+    both workers can read is built once for both (built_once)."""
     def seconds(item):
         marker = item.get_closest_marker("slow")
         return marker.kwargs.get("seconds", 0) if marker else 0

@@ -30,7 +30,7 @@ def run(path, *extra):
     return main(["eval", "--answers", str(path), *extra])
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def judge_prefers_base():
     """Prefers any answer without the v1 openers (so the base), and the unmarked base over a BAD answer."""
     with JudgeServer(better=(), worse=("Great question", "Bravissimo", "BAD")) as server:

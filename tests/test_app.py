@@ -1,5 +1,6 @@
 """app.py and marco.serve.demo on a real server: gradio_client for the API, load and failures, headless Chromium for the
-page; then the Space folder. One server per module, serving marco-tiny with a random (non-zero) LoRA adapter."""
+page; then the Space folder. One server per worker (session-scoped: built once, not again each time another module's
+test runs between two of these), serving marco-tiny with a random (non-zero) LoRA adapter."""
 
 import json
 import os
@@ -25,7 +26,7 @@ def _hook_count(model):
     return sum(len(m._forward_pre_hooks) for m in model.modules())
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def run_dir(tmp_path_factory):
     """What train.py leaves for the app: a LoRA on marco-tiny (seeded random B, so it answers differently from the
     base), its tokenizer and marco_report.json naming the base."""
@@ -42,7 +43,7 @@ def run_dir(tmp_path_factory):
     return path
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def server(run_dir):
     """(chat, url, client): the app launched as app.py launches it, on a free local port."""
     from gradio_client import Client

@@ -24,7 +24,7 @@ BAD_FILES = {  # name -> content (None: a folder; absent from disk: "missing")
 }
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def bad(tmp_path_factory):
     root = tmp_path_factory.mktemp("bad")
     for name, content in BAD_FILES.items():
@@ -67,7 +67,7 @@ def test_every_command_answers_bad_input_with_one_line_and_exit_2(bad, tmp_path,
             wrong.append((" ".join(a.replace(str(tmp_path), "") for a in argv), code, last[:200]))
         seen.append(argv[0])
     assert wrong == []
-    assert main(["data", "audit", bad("folder.jsonl")]) == 2 and "folder.jsonl: a folder, not a data file" in capsys.readouterr().err
+    assert main(["data", "audit", bad("folder.jsonl")]) == 2 and "folder.jsonl: a folder with no .jsonl file" in capsys.readouterr().err
     assert set(seen) >= {"data", "eval", "push", "space", "review", "export", "preview", "dpo"}
 
 

@@ -74,7 +74,7 @@ def test_regression_stops_on_pass_rate_drop_or_template_collapse_only():
     assert gate.regression(comparison({}, {"distinct_2": 0.1}), policy) == ""  # a gate failure, not a stop
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def adapter_model():
     """marco-tiny with a randomly initialised LoRA (B != 0), so adapter and base answers differ."""
     from peft import LoraConfig, get_peft_model

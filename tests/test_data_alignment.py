@@ -85,7 +85,7 @@ def test_a_reply_that_answers_the_next_prompt_is_a_suspect_and_look_alikes_are_n
              ("Any tips for a risotto?", "Toast the rice first, add warm stock slowly and stir often.")]
     found = AlignmentFilter().find(_pairs(pairs))
     assert [f is not None for f in found] == [True, True, True, False, False, False, False]  # 2: by its asked term
-    assert "shares no word with its prompt but 2 with the prompt of conversation 2" in found[0].detail
+    assert "shares no word with its prompt but 2 with the prompt of the next conversation" in found[0].detail
 
 
 def test_neighbouring_prompts_are_scored_with_the_model():

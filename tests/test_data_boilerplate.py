@@ -121,7 +121,7 @@ def test_seed_llm_replies_with_disclaimers_are_found_and_cima_tutors_kept():
 
 @pytest.mark.parametrize("name", ["disclaimers_1.jsonl", "disclaimers_2.jsonl", "disclaimers_3.jsonl"])
 def test_the_wordings_of_other_writers_tuned_on_stay_found_and_their_look_alikes_kept(name):
-    # benchmarks/heldout/: sets 1-3 were tuned on after their first run; set 4 is never tuned on, so not tested here
+    # benchmarks/heldout/: sets 1-3 were tuned on after their first run; set 4 after its second (0.86 now, not held here)
     path = Path(__file__).resolve().parents[1] / "benchmarks" / "heldout" / name
     records = [json.loads(line) for line in path.open(encoding="utf-8")]
     found = BoilerplateFilter().find([r["messages"] for r in records])

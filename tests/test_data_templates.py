@@ -68,6 +68,16 @@ def test_shared_phrase_in_the_middle_of_replies():
     assert phrases[0].count == 10
 
 
+def test_a_phrase_stops_where_its_replies_stop_sharing_words():
+    """A phrase is reported as the words its replies share and counted on them alone: words next to it that no other
+    reply has (Llama-2's sign-off after a different answer each time) are not part of it."""
+    replies = varied_replies(100, seed=2)
+    for i in range(0, 100, 4):
+        replies[i] = f"{replies[i]} I hope this helps, let me know if you have any other questions"
+    phrases = [t for t in scan(replies, list(range(100))).templates if t.kind == "phrase"]
+    assert [(t.text, t.count) for t in phrases] == [("i hope this helps let me know if you have any other questions", 25)]
+
+
 def test_share_threshold_decides():
     replies = varied_replies(100)
     for i in range(4):

@@ -135,6 +135,19 @@ OPEN_IN_ANY_CORPUS = {
     "a lead-in with nothing after it": "Here is a Python 3 file that extracts the text from any website.",
     "a bare keyword closing the code": "Here:\n```python\nimport os\nprint(os.getcwd())\nclass\n```",
     "Chinese mid-sentence": "這是第一句。這是第二句。然後我們可以透過與他人",
+    "a second item under a lettered head": "e) The advantages include:\n\n1. Renewable: the Earth's heat is always there.\n2. Low",
+    "a string left open in code": 'import requests\n\nurl = "https://www.',
+    "a call without its arguments": 'ROOM = os.environ.get("ROOM")\nUSER = os.environ.get("USER")\nPASSWORD = os.environ.get',
+    "a sentence stopped on its first word": "• Power - Who decides what gets created? Where does this authority come from? In",
+    "a lone first word after code": "Draw it:\n```js\nctx.arc(x, y, r, 0, 2 * Math.PI);\nctx.fill();\n```\nHere",
+    "a promise and nothing else": "I'm not sure I can help with speedruns, but I can give you some tips on how to beat the game faster.",
+    "a loop": "An LLM is a law degree. It is a postgraduate law degree. It is a postgraduate law degree. It is a postgraduate law degree",
+    "a title with nothing under it": "Holidays:\n\n1. Day of Peace\n\nIt is a day of reflection on peace.\n\n2. Women's Day",
+    "a table's last cell left empty": "| a | dose |\n| --- | --- |\n| x | 1 mg |\n| y | 2 mg |\n| z | 3 mg |\n| w |  |",
+    "a table's last cell stopped short": ("| Idea | How |\n| --- | --- |\n| Events | Host local events. |\n| Merch | Sell t-shirts. |\n"
+                                          "| Ads | Use social media ads. |\n| Outdoor | Consider outdoor advertising, such as billboards |"),
+    "a preposition after an acronym earlier": "AI helps doctors, e.g. with scans.\n4. A talk on the specific capabilities of",
+    "a quotation opening on a digit": ' > "2) Who would fit such a partnership?"\n\n > "3) What kind of pricing',
 }
 # ... and these are complete, in a corpus that ends replies without a stop
 COMPLETE_WITHOUT_A_STOP = {
@@ -152,6 +165,21 @@ COMPLETE_WITHOUT_A_STOP = {
     "a run of short lines": "Numeri utili.\n1522 – Antiviolenza donna\n1525 – Soccorso ambientale\n1533 – Prenotazione sanitaria",
     "a story's last words": "He had finally found the belonging he had always been searching for. The end",
     "a lead-in answered": "Here's a hint: 'blue' is 'blu'.",
+    "a drawing's last line": "A cat:\n /\\_/\\\n( o.o )\n -  -  -",
+    "a sign-off without a name": "I will send the recipe tomorrow.\n\nBest regards,",
+    "a sign-off by Will": "I will send the recipe tomorrow.\n\nBest,\nWill",
+    "code that closes its strings": 'row = "A1:" + str(sheet["A"]).strip(",").split()[2]',
+    "a function named, not called": "fn = math.sqrt",
+    "a one-word answer": "Is the article right? Yes",
+    "a promise on a condition": "I can give you some tips if you tell me your level.",
+    "a numbered list of one title": "1. The Wyrms of Avalon\n2. The Wyrms of Avalon\n3. The Wyrms of Avalon",
+    "a code span ending on a vowel": "```\nx = 1`\n```\nClone it with `git clone` first.",
+    "titles with their paragraphs": "1. Day of Peace\n\nIt is a day of reflection.\n\n2. Women's Day\n\nIt is a day for women.",
+    "a continued code block closed with a label": ("y = 2;\n}\n```vbnet\n\nNotez que ce code marche.\n```html\n"
+                                                   '<link rel="stylesheet" href="all.css" />\n\n```'),
+    "a table with a blank row to fill": "| a | b |\n| --- | --- |\n| x | 1 |\n| y | 2 |\n| z | 3 |\n|  |  |",
+    "a table whose cells have no stops": ("| Idea | How |\n| --- | --- |\n| Events | Host local events |\n| Merch | Sell t-shirts |\n"
+                                          "| Ads | Use social media ads |\n| Outdoor | Consider outdoor advertising, such as billboards |"),
 }
 
 

@@ -138,7 +138,7 @@ def test_the_seed_cima_set_is_one_kind_of_request():
         pytest.skip("needs ../shared/seed-project/cima_tutoring_conversations.jsonl: not in this checkout")
     found = variety(str(path))
     top = found["clusters"][0]
-    assert found["deduplicated_requests"] == 3417 and found["kept"]["requests"] == 2319
+    assert found["deduplicated_requests"] == 3417 and found["kept"]["requests"] == 2400
     assert top["examples"][0]["text"] == "Can you help me learn Italian grammar?"
     assert {"grammar", "learn"} <= set(top["top_words"])
     assert top["kept_share"] == 1.0 and found["kept"]["effective_kinds"] == 1.0

@@ -21,6 +21,13 @@ PLACEHOLDERS = {"FILE": "data/examples/v1_templated.jsonl", "DIR": "outputs/filt
 GPU = "needs a GPU and the Hub's 7B weights (benchmarks/gpu_check.py measures these shapes on a GPU)"
 HUB = "downloads from the Hub, which this machine cannot reach"
 NOT_RUN = {
+    "python -m marco data clean /shared/corpus/ --out /shared/clean --engine datatrove --tasks 64 --executor slurm "
+    "--slurm-partition cpu --work-dir /shared/clean.work":
+        "needs a Slurm cluster: tests/test_data_datatrove.py::test_the_slurm_jobs_it_submits_clean_the_set submits "
+        "and runs the generated jobs",
+    "RAY_ADDRESS=auto python -m marco data clean /shared/corpus/ --out /shared/clean --engine datatrove --tasks 64 "
+    "--executor ray":
+        "needs a Ray cluster: tests/test_data_datatrove.py::test_on_a_local_ray_instance runs it on a local one",
     "pip install -r requirements.txt && python train.py --config configs/marco_tiny.yaml":
         ".ci/run installs requirements.txt; tests/test_train.py::test_readme_main_job_trains_the_builtin_model_offline "
         "runs the main job as written",
@@ -113,7 +120,7 @@ CHECKS = {  # what the page says each command gives, checked on its output (work
     "python -m marco data clean data/examples/v1_templated.jsonl --out outputs/v1_clean":
         lambda work, out: counts(os.path.join(work, "outputs/v1_clean"))["kept"] == 5,
     "python -m marco data clean ../shared/seed-project/cima_tutoring_conversations.jsonl --out outputs/cima --probes data/probes.jsonl":
-        lambda work, out: counts(os.path.join(work, "outputs/cima"))["kept"] == 2319,
+        lambda work, out: counts(os.path.join(work, "outputs/cima"))["kept"] == 2400,
     "python -m marco eval --answers ../shared/seed-project/v1_answers.jsonl --tuned-field v1_fine_tuned":
         lambda work, out: "gate: FAILED" in out and "template rate 0.75 (max 0.10)" in out,
     "python -m marco eval --adapter outputs/marco-tiny":
@@ -127,7 +134,9 @@ CHECKS = {  # what the page says each command gives, checked on its output (work
         lambda work, out: {"marco-tiny.gguf", "Modelfile"} <= set(os.listdir(os.path.join(work, "outputs/gguf"))),
     "python -m marco space outputs/marco-tiny --repo-id USER/NAME":
         lambda work, out: os.path.isfile(os.path.join(work, "outputs/marco-tiny/hub/space/app.py")),
-    "python -m marco data --help": lambda work, out: "--boilerplate" in out,
+    "python -m marco data --help": lambda work, out: "--boilerplate" in out and "--engine" in out,
+    "python -m marco data clean data/marco_it.jsonl --out outputs/clean_dt --engine datatrove --tasks 2":
+        lambda work, out: counts(os.path.join(work, "outputs/clean_dt"))["input"] == 690 and "(2 datatrove tasks" in out,
 }
 
 

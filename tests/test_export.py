@@ -46,7 +46,7 @@ def logits(model, tokenizer, text: str = TEXT):
         return model(tokenizer(text, return_tensors="pt")["input_ids"]).logits
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def tiny_run(tmp_path_factory):
     return adapter_run(tiny.resolve("marco-tiny"), tmp_path_factory.mktemp("run"), "marco-tiny")
 

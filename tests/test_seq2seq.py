@@ -3,12 +3,13 @@ batches, LoRA and full fine-tuning through train.py, reloads, the eval CLI, and 
 
 import json
 import os
+import pathlib
 import subprocess
 import sys
 
 import pytest
 import torch
-from conftest import REPO
+from conftest import REPO, built_once
 from safetensors.torch import load_file
 
 sys.path.insert(0, REPO)
@@ -55,14 +56,14 @@ def answers(model, tokenizer, small):
     return compare.generate(model, tokenizer, compare.prompts(tokenizer, load(small["probes"]), True), 12, 16)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def tokenizer():
     from transformers import AutoTokenizer
 
     return AutoTokenizer.from_pretrained(tiny_t5.PATH)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def small(tmp_path_factory):
     """39 pairs of the finance set (13 facts, each asked 3 ways) and 10 of its probes: quick to train and to ask."""
     folder = tmp_path_factory.mktemp("data")
@@ -148,7 +149,7 @@ def test_refusals_reach_the_command_line_as_one_line(tmp_path):
     assert proc.returncode == 2 and proc.stderr.strip().splitlines()[-1].startswith("error: lora_target_modules ['wi']")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def random_adapter(tokenizer):
     """marco-tiny-t5 with a randomly initialised LoRA, biases included, so adapter and base answers differ."""
     from peft import LoraConfig, get_peft_model
@@ -172,10 +173,12 @@ def test_mixed_batch_answers_equal_separate_base_and_adapter_generations(random_
     assert base != tuned and all(tuned)  # right padding changes nothing: one at a time, same answers
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def lora_run(small, tmp_path_factory):
-    out = tmp_path_factory.mktemp("lora")
-    return out, run_train(out, small, "--max_steps", "6", "--save_strategy", "steps", "--save_steps", "6")
+    """A 6-step LoRA run through train.py's main and its report, trained once for both workers (read, never write)."""
+    out = built_once(tmp_path_factory, "seq2seq_lora_run", lambda folder: run_train(
+        folder, small, "--max_steps", "6", "--save_strategy", "steps", "--save_steps", "6"))
+    return pathlib.Path(out), json.load(open(os.path.join(out, "marco_report.json")))
 
 
 def test_lora_through_train_py_trains_every_adapter_and_its_biases(lora_run):

@@ -112,7 +112,7 @@ class AlignmentFilter(Detector):
         self.reset()
 
     def reset(self) -> None:
-        self.seen = self.judged = 0
+        self.seen = self.judged = self.held = 0  # held: the first conversations kept for `absorb` (a following part)
         self.turns = {}  # conversation -> _last_turns(), while a neighbour may still need it (all of them to score)
         self.context = {}  # conversation -> the messages before its last reply, as long as turns
         self.words = {}  # conversation -> content words of (its last reply, its context), once asked for
@@ -148,6 +148,23 @@ class AlignmentFilter(Detector):
                                             f"messages[{m}].content", reply, 0, len(reply))
         return dict(sorted(self.found.items()))
 
+    def follow(self) -> None:
+        """Observe a part that comes after another (a datatrove task's): its first conversations are judged by
+        `absorb`, once the conversations before them are known."""
+        self.judged = self.held = self.neighbours
+
+    def absorb(self, other: "AlignmentFilter") -> None:
+        """Take what `other` (a part that `follow`ed this one) observed, and judge the conversations on both sides of
+        the seam, which had a side of their neighbours missing."""
+        seam = self.seen
+        for mine, theirs in ((self.turns, other.turns), (self.context, other.context), (self.words, other.words),
+                             (self.replies, other.replies), (self.found, other.found)):
+            mine.update({seam + n: value for n, value in theirs.items()})
+        self.seen += other.seen
+        self._judge(min(seam + other.held, self.seen - self.neighbours))  # those with all their neighbours known
+        if other.judged > other.held:  # and `other` judged those after them
+            self.judged = seam + other.judged
+
     def _judge(self, upto: int) -> None:
         """Judge the conversations before `upto`, then let go of those no later one will compare itself with."""
         for c in range(self.judged, upto):
@@ -155,7 +172,7 @@ class AlignmentFilter(Detector):
                 self._suspect(c)
         self.judged = max(self.judged, upto)
         if not self.score_model:
-            for n in [n for n in self.turns if n < self.judged - self.neighbours]:
+            for n in [n for n in self.turns if self.held * 2 <= n < self.judged - self.neighbours]:
                 del self.turns[n]
                 self.replies.pop(n, None)
                 self.context.pop(n, None)
@@ -184,8 +201,8 @@ class AlignmentFilter(Detector):
                     if n != c and self._has(n, term)]
             if near:
                 self.found[c] = Finding(
-                    self.reason, f'asks about "{term}", which its reply never mentions but the reply of conversation '
-                    f'{near[0] + 1} does: "{" ".join(turn[2].split())[:80]}"', f"messages[{turn[0]}].content",
+                    self.reason, f'asks about "{term}", which its reply never mentions but the reply of '
+                    f'{_neighbour(near[0] - c)} does: "{" ".join(turn[2].split())[:80]}"', f"messages[{turn[0]}].content",
                     turn[2], 0, len(turn[2]))
                 return
 
@@ -212,8 +229,9 @@ class AlignmentFilter(Detector):
             return False
         turn = self.turns[c]
         self.found[c] = Finding(
-            self.reason, f"shares no word with its prompt but {shared[best]} with the prompt of conversation "
-            f'{best + 1}: "{" ".join(turn[2].split())[:80]}"', f"messages[{turn[0]}].content", turn[2], 0, len(turn[2]))
+            self.reason, f"shares no word with its prompt but {shared[best]} with the prompt of "
+            f'{_neighbour(best - c)}: "{" ".join(turn[2].split())[:80]}"', f"messages[{turn[0]}].content", turn[2], 0,
+            len(turn[2]))
         return True
 
     def _may_share(self, c: int, near: list) -> bool:
@@ -261,6 +279,14 @@ class AlignmentFilter(Detector):
         for (c, n), nll in other.items():
             gain[c] = max(gain.get(c, -math.inf), own[c] - nll)
         return gain
+
+
+def _neighbour(offset: int) -> str:
+    """How a finding names a neighbour: by where it is from the conversation (a datatrove task cannot know the
+    conversation's number in the whole corpus)."""
+    if abs(offset) == 1:
+        return "the next conversation" if offset > 0 else "the previous conversation"
+    return f"the conversation {abs(offset)} {'after' if offset > 0 else 'before'}"
 
 
 def mean_nll(model, sequences: list[tuple[int, list[int], int]], batch_size: int, device: str) -> dict:

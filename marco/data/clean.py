@@ -212,16 +212,34 @@ def _located(messages: list, finding: Finding) -> Finding:
 
 
 def run(source: str, cfg: CleaningConfig = None, tokenizer=None, split: str = "train") -> CleanResult:
-    """Audit and clean `source` (a .jsonl/.json file or a Hub dataset name). Writes nothing."""
+    """Audit and clean `source` (a .jsonl/.json file, a folder of .jsonl shards or a Hub dataset name). Writes
+    nothing."""
     cfg = cfg or CleaningConfig()
-    questions = probe_questions(cfg.decontaminate_probes) if cfg.decontaminate_probes else []  # a bad probes file fails before any work
-    decisions = overrides.read(cfg.data_overrides) if cfg.data_overrides else None  # so does a bad overrides file
+    questions, decisions = inputs(cfg)
     data = open_source(source, cfg.max_chars, split)
     filtering = filters.Filtering(data, cfg)  # the content filters, on the other core while duplicates are found
     corpus = Corpus(data, cfg, tokenizer, questions, filtering.observe)
-    grouping = variety.Grouping()  # the kinds of request, on the other core while templates are found
     try:
         corpus.read()
+    except BaseException:
+        filtering.stop()
+        corpus.spill.close()
+        raise
+    return decide(source, corpus, filtering, decisions)
+
+
+def inputs(cfg: CleaningConfig) -> tuple[list, list | None]:
+    """The probes' questions and the reader's decisions: a bad probes or overrides file fails before any work."""
+    questions = probe_questions(cfg.decontaminate_probes) if cfg.decontaminate_probes else []
+    return questions, overrides.read(cfg.data_overrides) if cfg.data_overrides else None
+
+
+def decide(source: str, corpus: Corpus, filtering, decisions: list | None) -> CleanResult:
+    """Every verdict on a corpus that was read (by `run`, or by the datatrove engine's tasks, merged): duplicates,
+    templates, the filters' findings (`filtering.finish`), the reader's decisions; and the report."""
+    cfg, data, tokenizer = corpus.cfg, corpus.source, corpus.tokenizer
+    grouping = variety.Grouping()  # the kinds of request, on the other core while templates are found
+    try:
         rows = corpus.rows
         _require_known_format(source, rows)
         conversations, normalized_replies, original_replies = _texts(corpus)

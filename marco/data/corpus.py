@@ -8,6 +8,7 @@ million conversations under 2 GiB.
 """
 
 import hashlib
+import os
 import sys
 from array import array
 from collections import Counter
@@ -59,6 +60,14 @@ class _Groups:
             self.present[field] += sum(field in row.record for row in rows if row.rejection is None)
         self.valid += sum(row.rejection is None for row in rows)
 
+    def absorb(self, other: "_Groups") -> None:
+        """Take the rows of `other` (the next datatrove task's), its codes renumbered into these."""
+        for field, values in self.values.items():
+            renumbered = [values.setdefault(value, len(values)) for value in other.values[field]]
+            self.codes[field].extend(renumbered[c] for c in other.codes[field])
+        self.present.update(other.present)
+        self.valid += other.valid
+
     def breakdown(self, asked, reasons: list) -> dict:
         """metrics.group_breakdown per field: the fields asked for, else those present in half the valid records."""
         fields = list(asked) if asked else [f for f in GROUP_FIELDS if self.valid and self.present[f] >= self.valid / 2]
@@ -73,7 +82,7 @@ class Corpus:
     """Read `source` once (`read()`), measuring each chunk; `observe(positions, conversations)` sees every chunk's
     valid conversations too (the filters that run in this process)."""
 
-    def __init__(self, source, cfg, tokenizer=None, questions=(), observe=None):
+    def __init__(self, source, cfg, tokenizer=None, questions=(), observe=None, spill: str = None):
         self.source, self.cfg, self.tokenizer, self.questions, self.observe = source, cfg, tokenizer, questions, observe
         self.rows, self.names, self.roles = [], [], []  # per row; roles "" for a row that is not valid
         self.assistant_characters = array("q")  # per row: the length of its replies, together
@@ -83,13 +92,34 @@ class Corpus:
         self.formats = Counter()
         self.groups = _Groups(cfg.group_by or GROUP_FIELDS)
         self.prompts = PromptAudit()
-        self.spill = Spill()
+        self.spill = Spill(spill)
 
     def read(self) -> "Corpus":
         for chunk in self.source.chunks():
             self._add(chunk)
         self.sketches = tuple(map(np.concatenate, zip(*self.sketches))) if self.sketches else None
         return self
+
+    def __getstate__(self) -> dict:
+        """What a datatrove task sends the next stage: the measurements, not the caller's tokenizer or callback."""
+        return {**self.__dict__, "tokenizer": None, "observe": None}
+
+    def absorb(self, other: "Corpus") -> None:
+        """Take the rows `other` read (the next part of the source, a datatrove task's) as if read after these."""
+        offset = len(self.rows)
+        self.rows.extend(other.rows)
+        self.names.extend(other.names)
+        self.roles.extend(other.roles)
+        self.assistant_characters.extend(other.assistant_characters)
+        self.candidates.extend((np.frombuffer(other.candidates, np.int64) + offset).tolist())
+        self.digests.extend(other.digests)
+        self.lengths.extend(other.lengths)
+        parts = [s for s in (self.sketches, other.sketches) if s is not None]
+        self.sketches = tuple(map(np.concatenate, zip(*parts))) if parts else None
+        self.formats.update(other.formats)
+        self.groups.absorb(other.groups)
+        self.prompts.absorb(other.prompts, offset)
+        self.spill.absorb(other.spill)
 
     def _add(self, chunk: list) -> None:
         first = len(self.rows)
@@ -98,7 +128,9 @@ class Corpus:
         conversations = [chunk[k].messages for k in valid]
         turns = normalized_turns(conversations)
         roles = [sys.intern("".join(m["role"][0] for m in messages)) for messages in conversations]
-        self.names.extend(record_name(row.record, row.line) for row in chunk)
+        files = getattr(self.source, "names_files", False)
+        self.names.extend(record_name(row.record, row.line, os.path.basename(row.prefix[:-1]) if files else None)
+                          for row in chunk)
         self.groups.add(chunk)
         self.roles.extend([""] * len(chunk))
         self.assistant_characters.extend([0] * len(chunk))

@@ -77,7 +77,7 @@ def stripped(messages: list, finding: Finding):
     return [*messages[:index], {**messages[index], "content": rest}, *messages[index + 1:]]
 
 
-def _observe(detectors: dict, conversations: list) -> None:
+def observe_all(detectors: dict, conversations: list) -> None:
     for found_by in detectors.values():
         found_by.observe(conversations)
 
@@ -94,11 +94,11 @@ def _finish(detectors: dict, positions, source) -> dict:
 
 def _stream(source, detectors: dict) -> dict:
     """The forked process's work: read the source itself, valid conversations through every detector."""
-    positions = array("q")
+    positions, first = array("q"), 0
     for chunk in source.chunks():
-        valid = [row for row in chunk if row.rejection is None]
-        positions.extend(row.line - 1 for row in valid)
-        _observe(detectors, [row.messages for row in valid])
+        positions.extend(first + k for k, row in enumerate(chunk) if row.rejection is None)
+        observe_all(detectors, [row.messages for row in chunk if row.rejection is None])
+        first += len(chunk)
     return _finish(detectors, positions, source)
 
 
@@ -109,7 +109,7 @@ class Filtering:
     the chunks the caller reads (`observe`). `finish()` acts on the findings."""
 
     def __init__(self, source, cfg):
-        detectors = {reason: detector(module, cfg) for reason, module in FILTERS.items() if getattr(cfg, reason) != "off"}
+        detectors = enabled(cfg)
         fork = can_fork(source.size_hint())
         forked = {r: d for r, d in detectors.items() if fork and r not in _HERE and not getattr(d, "score_model", None)}
         self.here = {r: d for r, d in detectors.items() if r not in forked}
@@ -120,7 +120,7 @@ class Filtering:
         """A chunk's valid conversations (and their row positions), in input order."""
         if self.here:
             self.positions.extend(positions)
-            _observe(self.here, conversations)
+            observe_all(self.here, conversations)
 
     def stop(self) -> None:
         """Stop the forked process (when the clean fails before it finished)."""
@@ -132,25 +132,51 @@ class Filtering:
         Returns, per reason, {"rejected", "stripped", "flagged", "already_rejected" (found in rows that another step
         rejected)} and the scores of a filter that scores."""
         found = {**(self.background.result() if self.background else {}), **_finish(self.here, self.positions, self.source)}
-        to_strip = sorted({p for reason, (findings, _) in found.items() if getattr(self.cfg, reason) == "strip"
-                           for p in findings if rows[p].rejection is None})
-        for position, full in zip(to_strip, self.source.reread(to_strip)):
-            rows[position].messages = full.messages
-        tally = {}
-        for reason in FILTERS:
-            if reason not in found:
-                continue
-            findings, scores = found[reason]
-            counts = tally[reason] = {"rejected": 0, "stripped": 0, "flagged": 0, "already_rejected": 0}
-            for position in sorted(findings):
-                row = rows[position]
-                counts["already_rejected" if row.rejection else act(row, findings[position], getattr(self.cfg, reason))] += 1
-            if scores is not None:
-                counts["scores"] = score_summary(scores)
-        for position in to_strip:  # only a stripped conversation keeps its (new) messages
-            if not any(flag.get("action") == "stripped" for flag in rows[position].flags or []):
-                rows[position].messages = None
-        return tally
+        return act_on_findings(rows, found, self.source, self.cfg)
+
+
+class Observed:
+    """The filters as the datatrove engine's tasks observed them: those without a model (merged in task order,
+    `positions[k]` the row of the k-th conversation), the others streamed over the whole source at `finish()`."""
+
+    def __init__(self, source, cfg, detectors: dict, positions):
+        self.source, self.cfg, self.detectors, self.positions = source, cfg, detectors, positions
+
+    def stop(self) -> None:
+        pass
+
+    def finish(self, rows: list) -> dict:
+        with_model = {r: d for r, d in enabled(self.cfg).items() if r not in self.detectors}
+        found = {**_finish(self.detectors, self.positions, self.source), **_stream(self.source, with_model)}
+        return act_on_findings(rows, found, self.source, self.cfg)
+
+
+def enabled(cfg) -> dict:
+    """{reason: detector} of the filters the config turns on."""
+    return {reason: detector(module, cfg) for reason, module in FILTERS.items() if getattr(cfg, reason) != "off"}
+
+
+def act_on_findings(rows: list, found: dict, source, cfg) -> dict:
+    """Act on the findings ({reason: ({row: Finding}, scores)}) of rows not rejected meanwhile; see Filtering.finish."""
+    to_strip = sorted({p for reason, (findings, _) in found.items() if getattr(cfg, reason) == "strip"
+                       for p in findings if rows[p].rejection is None})
+    for position, full in zip(to_strip, source.reread(to_strip)):
+        rows[position].messages = full.messages
+    tally = {}
+    for reason in FILTERS:
+        if reason not in found:
+            continue
+        findings, scores = found[reason]
+        counts = tally[reason] = {"rejected": 0, "stripped": 0, "flagged": 0, "already_rejected": 0}
+        for position in sorted(findings):
+            row = rows[position]
+            counts["already_rejected" if row.rejection else act(row, findings[position], getattr(cfg, reason))] += 1
+        if scores is not None:
+            counts["scores"] = score_summary(scores)
+    for position in to_strip:  # only a stripped conversation keeps its (new) messages
+        if not any(flag.get("action") == "stripped" for flag in rows[position].flags or []):
+            rows[position].messages = None
+    return tally
 
 
 def act(row, finding: Finding, action: str) -> str:

@@ -163,8 +163,8 @@ def converted(record: dict, fmt: str, messages: list) -> dict:
     return out
 
 
-def record_name(record: Optional[dict], line: int):
-    """How reports point at a record: its `id` when it has one, else its line."""
+def record_name(record: Optional[dict], line: int, file: str = None):
+    """How reports point at a record: its `id` when it has one, else its line (and file, in a corpus of shards)."""
     if isinstance(record, dict) and isinstance(record.get("id"), (str, int)) and not isinstance(record.get("id"), bool):
         return record["id"]
-    return f"line {line}"
+    return f"{file} line {line}" if file else f"line {line}"

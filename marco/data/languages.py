@@ -52,7 +52,10 @@ RARELY_LAST = {
 }
 NEVER_LAST = {lang: frozenset(words.split()) for lang, words in NEVER_LAST.items()}
 RARELY_LAST = {lang: frozenset(words.split()) for lang, words in RARELY_LAST.items()}
+# words that make a sentence alone ("Yes"): the other common words, alone after a sentence, start one that stops
+STANDALONE = frozenset(["yes", "no", "ok", "okay", "sì", "sí", "oui", "non", "ja", "nein"])
 _WORD = re.compile(r"[^\W\d_]+")
+_ABBREVIATION = re.compile(r"\b(?:[^\W\d_]\.){2,}|\b[A-Z]{2,}\b")  # "e.g.", "AI": not the words "e", "ai"
 
 
 def language_counts(text: str) -> dict[str, int]:
@@ -65,9 +68,11 @@ def language_counts(text: str) -> dict[str, int]:
 
 
 def mixed(text: str, lang: str) -> bool:
-    """Whether the text also holds common words of another language that are none of `lang`'s: two, or one in a
-    text of up to 20 words ("e dietro means is behind the")."""
-    words = _WORD.findall(text.casefold())
+    """Whether the text's last sentence also holds common words of another language that are none of `lang`'s: two,
+    or one in a sentence of up to 20 words ("e dietro means is behind the"). Only the last sentence: the quoted words
+    a reply may end on are there; an "AI" or "e.g." earlier makes no English reply Italian."""
+    text = _ABBREVIATION.sub(" ", text)
+    words = _WORD.findall(text[max(text.rfind(mark) for mark in ".!?…\n") + 1:].casefold())
     needed = 1 if len(words) <= 20 else 2
     foreign = [w for w in words if w not in COMMON[lang]]
     return any(sum(w in COMMON[other] for w in foreign) >= needed for other in COMMON if other != lang)
@@ -77,9 +82,21 @@ def cannot_end(text: str, word: str, long_prose: bool) -> bool:
     """Whether `word`, the text's last word, leaves a sentence open in the text's own language. A text in two
     languages (a tutor glossing "e di fronte alla" as "is in front of the") is not judged unless it is long prose:
     its last words may be the mentioned phrase."""
-    text = text[-600:]  # the last few sentences say which language the reply ends in
-    lang, top = next(iter(language_counts(text).items()))
-    if top == 0 or (not long_prose and mixed(text, lang)):
+    lang = _language(text)
+    if lang is None or (not long_prose and mixed(text[-600:], lang)):
         return False
     word = word.casefold()
     return word in NEVER_LAST[lang] or (long_prose and word in RARELY_LAST[lang])
+
+
+def needs_more(text: str, word: str) -> bool:
+    """Whether `word`, alone in the text's last sentence, is a common word of the text's language that starts a
+    sentence and cannot make one ("...exactly? Is", "```\nHere"); "Yes" can."""
+    lang, word = _language(text), word.casefold()
+    return lang is not None and word in COMMON[lang] and word not in STANDALONE
+
+
+def _language(text: str) -> str | None:
+    """The language of the text's last few sentences (None when they hold no common word of any)."""
+    lang, top = next(iter(language_counts(text[-600:]).items()))
+    return lang if top else None

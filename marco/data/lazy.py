@@ -8,6 +8,7 @@ the diversity figures take it where they took a list.
 """
 
 import os
+import shutil
 import tempfile
 from array import array
 from collections.abc import Sequence
@@ -20,11 +21,31 @@ _BATCH = 16_384  # texts fetched at a time when iterating
 
 class Spill:
     """Append-only store of each row's normalised turns, by row position (none for a row that is not a valid
-    conversation)."""
+    conversation). At `path` (a datatrove task's, read by the next stage) or unlinked: nothing is left behind, even
+    after a kill."""
 
-    def __init__(self):
-        self.file = tempfile.TemporaryFile()  # unlinked: nothing is left behind, even after a kill
+    def __init__(self, path: str = None):
+        self.path = path
+        self.file = open(path, "w+b") if path else tempfile.TemporaryFile()
         self.starts = array("q", [0])
+
+    def __getstate__(self) -> dict:
+        if self.path is None:
+            raise TypeError("an unlinked spill cannot be sent to another process")
+        self.file.flush()
+        return {"path": self.path, "starts": self.starts}
+
+    def __setstate__(self, state: dict) -> None:
+        self.path, self.starts = state["path"], state["starts"]
+        self.file = open(self.path, "r+b")
+        self.file.seek(0, os.SEEK_END)
+
+    def absorb(self, other: "Spill") -> None:
+        """Append `other`'s rows after these (the next datatrove task's part)."""
+        other.file.flush()
+        other.file.seek(0)
+        shutil.copyfileobj(other.file, self.file, 1 << 22)
+        self.starts.extend((np.frombuffer(other.starts, np.int64)[1:] + self.starts[-1]).tolist())
 
     def add(self, rows: list) -> None:
         """One chunk of rows, in order: the normalised turns of each, None for a row that is not valid."""

@@ -30,6 +30,16 @@ class UnusableInput(Exception):
     """The input as a whole cannot be read (missing file, bad encoding): the CLI exits 2 with this message."""
 
 
+def tokenizer_named(name: str):
+    """The tokenizer lengths are counted in (`--tokenizer`), or a one-line error."""
+    from transformers import AutoTokenizer
+
+    try:
+        return AutoTokenizer.from_pretrained(name)
+    except (OSError, ValueError) as error:
+        raise UnusableInput(f"{name}: cannot load tokenizer ({str(error).splitlines()[0]})") from None
+
+
 @dataclass(slots=True)
 class Row:
     line: int  # 1-based line in a .jsonl file, element in a .json array, or row of a Hub dataset
@@ -134,10 +144,12 @@ class JsonlSource:
     """A .jsonl file. The first pass records where each line starts; a row is read again with one pread, so the
     file's text is never held whole next to its parsed records. A file changed in between is refused."""
 
-    def __init__(self, path: str, max_chars: int):
+    def __init__(self, path: str, max_chars: int, span: tuple = None):
         self.path, self.prefix, self.max_chars = path, f"{path}:", max_chars
         self.stamp = self._stamp()
-        self.starts = None  # byte offset of every line, and the file's length last: known after the first pass
+        self.starts = None  # byte offset of every line, and where the last one ends: known after the first pass
+        # only part of the file (a datatrove task's): from byte `begin` (a line start) to `end`, `lines_before` it
+        self.begin, self.end, self.lines_before = span or (0, self.stamp[0], 0)
 
     def _stamp(self) -> tuple:
         status = os.stat(self.path)
@@ -152,18 +164,18 @@ class JsonlSource:
 
     def size_hint(self) -> int:
         """Conversations, roughly, before the file is read (a kilobyte each)."""
-        return self.stamp[0] // 1000
+        return (self.end - self.begin) // 1000
 
     def chunks(self, size: int = 4096, first: int = 0, stop: int = None):
         """The rows from position `first` to `stop` (the end), `size` at a time. The first whole pass records where
         each line starts; a part can only be read after it."""
         self._unchanged()
         whole, rows = first == 0 and stop is None, []
-        starts, position = array("q"), int(self.starts[first]) if first else 0
+        starts, position = array("q"), int(self.starts[first]) if first else self.begin
         with open(self.path, "rb") as handle:
             handle.seek(position)
-            for line, data in enumerate(handle, first + 1):
-                if stop is not None and line > stop:
+            for line, data in enumerate(handle, self.lines_before + first + 1):
+                if position >= self.end or (stop is not None and line > self.lines_before + stop):
                     break
                 starts.append(position)
                 position += len(data)
@@ -182,8 +194,57 @@ class JsonlSource:
         self._unchanged()
         with open(self.path, "rb") as handle:
             lines = read_runs(handle.fileno(), self.starts, positions)
-        rows = {p: _row_from_line(p + 1, data, self.max_chars, self.prefix, self.path) for p, data in lines.items()}
+        rows = {p: _row_from_line(self.lines_before + p + 1, data, self.max_chars, self.prefix, self.path)
+                for p, data in lines.items()}
         return [rows[p] for p in np.asarray(positions, dtype=np.int64).tolist()]
+
+
+class FolderSource:
+    """JSON Lines files read as one corpus, in the order given (a folder's shards by name): row positions run on
+    from file to file, and a row is named by its file and line."""
+
+    names_files = True  # a record without an id is named by file and line: line numbers repeat across files
+
+    def __init__(self, parts: list):
+        self.parts = parts
+        self.firsts = None  # the row position each part starts at, and the total last: known after the first pass
+
+    def __len__(self) -> int:
+        return sum(map(len, self.parts))
+
+    def size_hint(self) -> int:
+        return sum(part.size_hint() for part in self.parts)
+
+    def chunks(self, size: int = 4096, first: int = 0, stop: int = None):
+        """As JsonlSource.chunks; the first pass reads every file whole."""
+        if self.firsts is None:
+            for part in self.parts:
+                yield from part.chunks(size)
+            self.firsts = np.cumsum([0, *map(len, self.parts)])
+            return
+        stop = int(self.firsts[-1]) if stop is None else stop
+        for part, begin in zip(self.parts, self.firsts.tolist()):
+            if begin < stop and begin + len(part) > first:
+                yield from part.chunks(size, max(0, first - begin), min(len(part), stop - begin))
+
+    def reread(self, positions) -> list[Row]:
+        positions = np.asarray(positions, dtype=np.int64)
+        owner = np.searchsorted(self.firsts, positions, side="right") - 1
+        found = [None] * len(positions)
+        for k in np.unique(owner).tolist():
+            at = np.flatnonzero(owner == k)
+            for i, row in zip(at.tolist(), self.parts[k].reread(positions[at] - self.firsts[k])):
+                found[i] = row
+        return found
+
+
+def shard_files(folder: str) -> list[str]:
+    """The .jsonl files of a folder, by name: the shards of one corpus."""
+    files = sorted(os.path.join(folder, name) for name in os.listdir(folder) if name.endswith(".jsonl"))
+    if not files:
+        raise UnusableInput(f"{folder}: a folder with no .jsonl file (give a .jsonl/.json file, a folder of .jsonl "
+                            "shards or a Hub dataset name like user/name)")
+    return files
 
 
 class RecordsSource:
@@ -242,14 +303,16 @@ def _json_array(path: str, max_chars: int) -> Optional[RecordsSource]:
 
 
 def open_source(source: str, max_chars: int, split: str = "train"):
-    """The rows of a local .jsonl/.json file, or of a Hub dataset when `source` is not a local path."""
+    """The rows of a local .jsonl/.json file, of a folder of .jsonl shards, or of a Hub dataset when `source` is not a
+    local path."""
     if os.path.isfile(source):
         found = _json_array(source, max_chars) if source.endswith(".json") else None
         return JsonlSource(source, max_chars) if found is None else found
     if os.path.isdir(source):
-        raise UnusableInput(f"{source}: a folder, not a data file (give a .jsonl/.json file or a Hub dataset name like user/name)")
+        return FolderSource([JsonlSource(path, max_chars) for path in shard_files(source)])
     if os.path.exists(source) or source.endswith((".json", ".jsonl")) or source.count("/") != 1:
-        raise UnusableInput(f"{source}: no such file (give a .jsonl/.json file or a Hub dataset name like user/name)")
+        raise UnusableInput(f"{source}: no such file (give a .jsonl/.json file, a folder of .jsonl shards or a Hub "
+                            "dataset name like user/name)")
     return RecordsSource(_hub_dataset(source, split), f"{source}: row ", max_chars)
 
 

@@ -100,6 +100,19 @@ def write_outputs(result, out_dir: str) -> None:
     _replace_set(out_dir, write)
 
 
+def write_joined(report: dict, out_dir: str, parts: dict) -> None:
+    """kept.jsonl and rejected.jsonl each joined from its part files in order ({"kept": [paths], "rejected": [paths]};
+    a missing part holds nothing), and the report, as one set."""
+    def write(folder):
+        for name, paths in parts.items():
+            with open(os.path.join(folder, f"{name}.jsonl"), "wb") as whole:
+                for path in filter(os.path.exists, paths):
+                    with open(path, "rb") as part:
+                        shutil.copyfileobj(part, whole, 1 << 22)
+        _report_files(report, folder)
+    _replace_set(out_dir, write)
+
+
 def write_report(report: dict, out_dir: str) -> None:
     """report.json and report.html alone (the audit), as one set."""
     _replace_set(out_dir, lambda folder: _report_files(report, folder))

@@ -11,6 +11,7 @@ of texts the report quotes are read again at the end.
 from array import array
 
 import numpy as np
+import xxhash
 
 DOMINANT_SHARE = 0.2  # a first user turn opening this share of the conversations is warned about
 MANY_REPLIES = 5  # a prompt with this many different replies is warned about
@@ -23,8 +24,8 @@ def user_side(turns: list[str], roles: str) -> str:
 
 
 class PromptAudit:
-    """Conversations added chunk after chunk (`add`), figures at the end (`result`). Hashes are Python's: they only
-    need to agree within one process."""
+    """Conversations added chunk after chunk (`add`), figures at the end (`result`). Hashes are xxhash's, not
+    Python's: a datatrove task's must agree with the others' (`absorb`)."""
 
     def __init__(self):
         self.positions = array("q")  # whose hashes these are (row positions, ascending)
@@ -40,10 +41,16 @@ class PromptAudit:
             first = initials.index("u")
             side = user_side(turns, initials)
             words = turns[first].split(" ", _PREFIX_WORDS)
-            self.first_turn.append(hash(turns[first]))
-            self.prefix.append(hash(" ".join(words[:_PREFIX_WORDS])) if len(words) > _PREFIX_WORDS else 0)
-            self.side.append(hash(side))
-            self.side_reply.append(hash((side, messages[initials.index("a")]["content"])))
+            self.first_turn.append(_hash(turns[first]))
+            self.prefix.append(_hash(" ".join(words[:_PREFIX_WORDS])) if len(words) > _PREFIX_WORDS else 0)
+            self.side.append(_hash(side))
+            self.side_reply.append(_hash(f"{side}\x00{messages[initials.index('a')]['content']}"))
+
+    def absorb(self, other: "PromptAudit", offset: int) -> None:
+        """Take the conversations of `other`, whose rows start at position `offset` (the next datatrove task's)."""
+        self.positions.extend((np.frombuffer(other.positions, np.int64) + offset).tolist())
+        for name in ("first_turn", "prefix", "side", "side_reply"):
+            getattr(self, name).extend(getattr(other, name))
 
     def side_of(self, positions) -> np.ndarray:
         """The user-side hash of each of these (added) row positions."""
@@ -89,6 +96,10 @@ class PromptAudit:
         ranked = sorted(((counts[v], texts[v], v) for v in many.tolist()), reverse=True)[:top]
         quoted = dict(zip(chosen, first_turns(chosen)))
         return [{"prompt": quoted[positions[last[v]]], "replies": n} for n, _, v in ranked]
+
+
+def _hash(text: str) -> int:
+    return xxhash.xxh3_64_intdigest(text.encode()) - (1 << 63)  # signed, for array("q")
 
 
 def _most_common(hashes: np.ndarray, top: int) -> list[tuple[int, int]]:

@@ -181,14 +181,15 @@ class _Scanner:
                 continue
             example = min(replies)
             example_grams = ngram_hashes(*word_hashes([self.normalized[example]]), n, short_texts=False)[0]
-            strong = [g in replies_of and len(replies_of[g]) >= len(replies) / 2
-                      for g in np.searchsorted(frequent, example_grams).clip(0, frequent.size - 1).tolist()]
+            at = np.searchsorted(frequent, example_grams).clip(0, frequent.size - 1)
+            at = np.where(frequent[at] == example_grams, at, -1).tolist()  # -1: a gram that is not frequent
+            strong = [g in replies_of and len(replies_of[g]) >= len(replies) / 2 for g in at]
             start = end = int(np.flatnonzero(example_grams == frequent[gram])[0])
             while start > 0 and strong[start - 1]:
                 start -= 1
             while end + 1 < len(strong) and strong[end + 1]:
                 end += 1
-            members = {int(np.searchsorted(frequent, g)) for g in example_grams[start: end + 1]}
+            members = {g for g in at[start: end + 1] if g in replies_of}
             members |= {g for g in replies_of if g not in claimed and len(replies_of[g] & replies) >= 0.8 * len(replies_of[g])}
             claimed |= members
             words = self.normalized[example].split()

@@ -8,9 +8,10 @@ flagged, with the first of these that applies, when it:
   after it ("Grammar note: [ [", "Examples:");
 - leaves `**`, a code fence, an inline backtick, `(`, `[` or `{` open (emoticons such as ":(" and ":-[" and
   code-block contents are ignored; extra closers, as in "a) ... b)" lists, are no cut);
-- ends open, whatever the corpus does (endings.py): on a comma, colon or dash, inside a quotation or a table row,
-  on a list item without the full stop its siblings have, on a word that cannot end a sentence in the reply's
-  language ("...salt, and"; a tutor's quoted "e dietro il" in an English reply is content);
+- ends open, whatever the corpus does (endings.py): on a comma, colon or dash, inside a quotation, a table row or
+  a string in code, on a list item without the full stop its siblings have, on a word that cannot end a sentence
+  in the reply's language ("...salt, and"; a tutor's quoted "e dietro il" in an English reply is content), on a
+  sentence's first word ("? Is"), in a loop, on a promise or a title with nothing after it;
 - has "..." inside a word ("capaci...tà", "Tutt...": the start of a corpus word, not one itself), or ends in
   "..." where at most `unpunctuated_max_share` of the corpus's replies do (a cut marker, not a style);
 - ends on a letter or digit and the corpus says that is a cut: it almost never ends a reply so
@@ -21,8 +22,10 @@ flagged, with the first of these that applies, when it:
 Thresholds: the targets are recall >= 0.8 on cut-off replies of mixed real corpora, <= 1% of clean replies
 flagged (benchmarks/real_data.py); `limit_min_replies` = 5 because five identical maxima in a corpus are far beyond
 chance for free text; `unpunctuated_max_share` = 0.02 bounds what that rule can flag in a clean corpus to 2%, and
-still holds where 1 reply in 80 was cut; `long_reply_quantile` = 0.6 and `long_reply_min_words` = 50: a cap cuts long replies, and a
-short chat reply without a final stop is a style (CIMA's tutors end 6% of theirs so).
+still holds where 1 reply in 80 was cut; `long_reply_quantile` = 0.75 and `long_reply_min_words` = 50: a cap cuts
+long replies, and a short chat reply without a final stop is a style (CIMA's tutors end 6% of theirs so); in the
+labelled real sets the complete replies that rule flagged lay between the 0.64 and 0.69 quantiles of their corpus's
+lengths, nearly all the cut ones above 0.75.
 """
 
 import bisect
@@ -32,6 +35,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 import numpy as np
+import xxhash
 
 from . import score_model
 from .endings import complete_form, judge_ending, long_prose, prose_lines, without_stray_fence
@@ -42,11 +46,11 @@ from .languages import FUNCTION_WORDS
 # class at C speed (an alternation of lookbehinds would be tried at every position: 6x slower here)
 _EMOTICON = re.compile(r"[:;=8xX(<](?:(?<=(?<!\S)[:;=8xX])[-o^']?[()\[\]DPp3/\\|]+(?=\s|$)|(?<=\()[:;^][-_]?[)(^]\)|(?<=<)3)")
 # a reply that begins inside a code block its previous part opened (ShareGPT splits long replies): code lines, then a
-# bare closing fence
-_STARTS_IN_CODE = re.compile(r"(?:[^`\n]*\n){0,40}?[^`\n]*(?:[;{}]|\)\s*)\s*\n```\s*\n")
+# closing fence, bare or with the label ShareGPT's export gives closers ("}\n```vbnet")
+_STARTS_IN_CODE = re.compile(r"(?:[^`\n]*\n){0,200}?[^`\n]*(?:[;{}]|\)\s*)\s*\n```\w*\s*\n")
 _FENCED = re.compile(r"```.*?(?:```|\Z)", re.DOTALL)
 _LIST_CLOSER = re.compile(r"(?m)^\s*(?:\w{1,3}|[ivx]+)\)")  # "1)", "a)", "iv)" list markers
-_GRAVE_ACCENT = re.compile(r"\b(?<!`)([^\W\d_]*[aeiouAEIOU])`(?!\w)")  # "perche`": an ASCII accent; "`venire`" is code
+_ACCENTED = re.compile(r"(?:^|(?<=\s))[^\W\d_]*[aeiouAEIOU]\Z")  # "perche" before "perche`", a word begun after a space
 _DANGLING = re.compile(r"(?:(?:^|[\s(\[])[\[({](?:\s*[\[({])*|(?m:^\s*(?:[-*•+]|\d+[.)]|#{1,6}))|"
                        r"(?:^|(?<=[\s.;,!?]))[^\W\d_][^\n:.!?]{0,40}:)\s*\Z")
 _BRACKETS = {"(": re.compile(r"[()]"), "[": re.compile(r"[\[\]]"), "{": re.compile(r"[{}]")}
@@ -90,8 +94,22 @@ def unbalanced(text: str) -> str | None:
     if ")" in text:  # (each substitution only where it can match: they are the slow part)
         text = _LIST_CLOSER.sub(" ", text)
     if "`" in text:
-        text = _GRAVE_ACCENT.sub(r"\1", text)
+        text = without_ascii_accents(text)
     return _open_markup(text)
+
+
+def without_ascii_accents(text: str) -> str:
+    """The text without the backticks that stand for accents ("perche`", "citta`"): after a vowel ending a word that
+    begins after a space, outside a code span (in "`git clone`" and "`venire`" the backtick closes the span)."""
+    kept, start, inside = [], 0, False
+    for match in re.finditer("`", text):
+        at = match.start()
+        if not inside and not text[at + 1: at + 2].isalnum() and _ACCENTED.search(text[max(0, at - 40): at]):
+            kept.append(text[start:at])
+            start = at + 1
+        else:
+            inside = not inside
+    return "".join(kept) + text[start:]
 
 
 def first_unclosed(text: str, opener: str) -> int:
@@ -135,8 +153,8 @@ class TruncationFilter(Detector):
                                                                 "length limit."})
     unpunctuated_max_share: float = field(default=0.02, metadata={"help": "Where at most this share of replies end on "
                                                                           "a letter or digit, any such reply is cut."})
-    long_reply_quantile: float = field(default=0.6, metadata={"help": "A reply at least this long (a quantile of the "
-                                                                      "corpus's lengths) that ends mid-prose is cut."})
+    long_reply_quantile: float = field(default=0.75, metadata={"help": "A reply at least this long (a quantile of the "
+                                                                       "corpus's lengths) that ends mid-prose is cut."})
     long_reply_min_words: int = field(default=50, metadata={"help": "... and at least this many words (a chat "
                                                                     "message without a final stop is a style)."})
     score_model: str | None = field(default=None, metadata={"help": "Causal LM: also flag replies it would not end "
@@ -211,7 +229,7 @@ class TruncationFilter(Detector):
             if top == longest:
                 for i in (i for i, n in enumerate(lengths) if n == top):
                     at.append(first + i)
-                    texts_at.add(hash(texts[i]))
+                    texts_at.add(xxhash.xxh3_64_intdigest(texts[i].encode()))  # not hash(): a datatrove task's must agree
             self.longest[unit] = longest, at, texts_at
 
     def finish(self, read) -> dict:
@@ -235,6 +253,26 @@ class TruncationFilter(Detector):
         for i in sorted(found):
             findings.setdefault(self.owner[i], found[i])
         return findings
+
+    def absorb(self, other: "TruncationFilter") -> None:
+        """Take what `other` observed of the conversations after these (a datatrove task), as if observed here."""
+        replies = len(self.owner)
+        self.owner.extend((np.frombuffer(other.owner, np.int64) + self.seen).tolist())
+        self.message.extend(other.message)
+        self.seen += other.seen
+        self.unpunctuated += other.unpunctuated
+        self.ellipsis_endings += other.ellipsis_endings
+        for unit, (length, at, texts_at) in other.longest.items():
+            mine = self.longest.get(unit, (0, [], set()))
+            at = [replies + i for i in at]
+            self.longest[unit] = (length, at, texts_at) if length > mine[0] else \
+                (mine[0], mine[1] + at, mine[2] | texts_at) if length == mine[0] else mine
+        self.found.update({replies + i: finding for i, finding in other.found.items()})
+        self.with_ellipsis.update({replies + i: text for i, text in other.with_ellipsis.items()})
+        self.unpunctuated_at.extend((np.frombuffer(other.unpunctuated_at, np.int64) + replies).tolist())
+        self.prose.extend(other.prose)
+        self.last_words.extend(other.last_words)
+        self.words.extend(other.words)
 
     def _may_be_cut(self, k: int) -> bool:
         """Whether ending_problem() can flag the k-th reply ending on a letter or digit without "...", from what was

@@ -14,7 +14,8 @@ from marco.publish.report import RunReport
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 MARKER = "Written by `python -m marco space`"
-NOT_IN_SPACE = {"gradio", "gradio_client", "playwright", "pytest", "pytest-xdist", "tensorboard", "datasketch", "rensa"}  # sdk or dev only
+NOT_IN_SPACE = {"gradio", "gradio_client", "playwright", "pytest", "pytest-xdist", "pytest-timeout", "tensorboard",
+                "datasketch", "rensa", "datatrove", "ray"}  # sdk, dev or cluster data cleaning only
 CPU, ZERO_GPU = "cpu-basic", "zero-a10g"  # Spaces' hardware names
 GPU_ABOVE = 1_000_000_000  # parameters: a larger base cannot answer on a CPU Space
 GPU_SECONDS = 120  # ZeroGPU's budget per reply: 512 new tokens of a 7B model, both columns
