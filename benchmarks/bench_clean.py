@@ -3,7 +3,7 @@
     python benchmarks/bench_clean.py                 # 100k conversations: throughput + near-dup baselines
     python benchmarks/bench_clean.py --scaling       # 10k, 100k, 1M: time and peak memory (one process each)
     python benchmarks/bench_clean.py --vs-parse      # three shapes of 100k: clean / orjson parse, costliest stage
-    python benchmarks/bench_clean.py --vs-parse --n 1000000 --dataset synthetic --no-stages   # time and memory at 1M
+    python benchmarks/bench_clean.py --vs-parse --n 1000000 --dataset synthetic --no-stages --datatrove  # 1M, both engines
 
 --vs-parse times `python -m marco data clean` against an orjson parse of the same file, both whole processes, on
 three shapes: `synthetic` (below), `bundled` (data/marco_it.jsonl copied to n records, 15% of its words replaced)
@@ -444,9 +444,10 @@ SHAPES = {"synthetic": lambda n: make_dataset(n)[0], "bundled": lambda n: make_b
           "mixed": make_mixed_dataset}
 
 
-def vs_parse(n: int, dataset: str = "synthetic", stages: bool = True) -> dict:
+def vs_parse(n: int, dataset: str = "synthetic", stages: bool = True, datatrove: bool = False) -> dict:
     """`python -m marco data clean` of n conversations against a process that only parses the file with orjson,
-    both timed as whole processes (start-up included), and where the clean's time goes (another process)."""
+    both timed as whole processes (start-up included), and where the clean's time goes (another process); with
+    `datatrove`, also the datatrove engine on 2 local tasks, against the default engine."""
     repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "data.jsonl")
@@ -456,6 +457,9 @@ def vs_parse(n: int, dataset: str = "synthetic", stages: bool = True) -> dict:
         commands = {"orjson_parse": [sys.executable, "-c", "import orjson,sys\n"
                                      "[orjson.loads(line) for line in open(sys.argv[1], 'rb')]", path],
                     "marco_clean": [sys.executable, "-m", "marco", "data", "clean", path, "--out", os.path.join(tmp, "out")]}
+        if datatrove:
+            commands["datatrove_clean"] = [*commands["marco_clean"][:-1], os.path.join(tmp, "out_dt"), "--engine",
+                                           "datatrove", "--tasks", "2"]
         measured = {name: _process(command, repo) for name, command in commands.items()}
         profile = json.loads(subprocess.run([sys.executable, __file__, "--stages", path], capture_output=True, text=True,
                                             check=True).stdout.splitlines()[-1]) if stages else {}
@@ -465,6 +469,10 @@ def vs_parse(n: int, dataset: str = "synthetic", stages: bool = True) -> dict:
             "ratio": round(clean["seconds"] / parse["seconds"], 1), "marco_clean_max_rss_gib": clean["max_rss_gib"],
             "marco_clean_peak_pss_gib": clean["peak_pss_gib"], "orjson_parse_max_rss_gib": parse["max_rss_gib"],
             "costliest": max(parts, key=parts.get) if parts else None, "stages": profile,
+            **({"datatrove_clean": measured["datatrove_clean"]["seconds"],
+                "datatrove_vs_default": round(measured["datatrove_clean"]["seconds"] / clean["seconds"], 2),
+                "datatrove_peak_pss_gib": measured["datatrove_clean"]["peak_pss_gib"],
+                "datatrove_max_rss_gib": measured["datatrove_clean"]["max_rss_gib"]} if datatrove else {}),
             "load_average": round(os.getloadavg()[0], 1)}
 
 
@@ -482,9 +490,11 @@ def main():
                         "multi-turn conversations")
     parser.add_argument("--no-stages", action="store_true", help="for --vs-parse: skip the per-stage timing run")
     parser.add_argument("--stages", metavar="PATH", help=argparse.SUPPRESS)
+    parser.add_argument("--datatrove", action="store_true", help="for --vs-parse: also time --engine datatrove --tasks 2")
     args = parser.parse_args()
     if args.vs_parse:
-        rows = [vs_parse(args.n, shape, not args.no_stages) for shape in ([args.dataset] if args.dataset else SHAPES)]
+        rows = [vs_parse(args.n, shape, not args.no_stages, args.datatrove)
+                for shape in ([args.dataset] if args.dataset else SHAPES)]
         print("| shape | parse s | clean s | ratio | costliest stage | clean peak (largest process / all, PSS) |")
         print("| --- | --- | --- | --- | --- | --- |")
         for r in rows:
@@ -492,6 +502,9 @@ def main():
             costliest = f"{r['costliest']} {r['stages'][r['costliest']]} s" if r["costliest"] else "-"
             print(f"| {r['conversations']} {r['dataset']} | {r['orjson_parse']} | {r['marco_clean']} | {r['ratio']}x | "
                   f"{costliest} | {r['marco_clean_max_rss_gib']} / {r['marco_clean_peak_pss_gib']} GiB |")
+            if "datatrove_clean" in r:
+                print(f"datatrove engine, 2 tasks: {r['datatrove_clean']} s ({r['datatrove_vs_default']}x the default "
+                      f"engine), peak {r['datatrove_max_rss_gib']} / {r['datatrove_peak_pss_gib']} GiB")
         print(f"targets: ratio <= 15x on each shape; at 1M, peak < 2 GiB; load average {rows[-1]['load_average']}")
         return
     if args.stages:
