@@ -26,8 +26,6 @@ def _fail(message: str) -> int:
     return 2
 
 
-
-
 def _clean_with_datatrove(cfg, args) -> int:
     import json
 
@@ -97,7 +95,7 @@ def data_command(argv: list) -> int:
     if args.engine == "datatrove":
         return _clean_with_datatrove(cfg, args)
     try:
-        tokenizer = tokenizer_named(args.tokenizer) if args.tokenizer else None
+        tokenizer = tokenizer_named(args.tokenizer)
         result = run(args.input, cfg, tokenizer, split=args.split)
         bad = next((r.rejection for r in result.rows if r.rejection and r.rejection["reason"] in VALIDATION), None)
         if args.strict and bad:

@@ -177,7 +177,7 @@ class ReadPart(_Stage):
 
         os.makedirs(os.path.join(self.work, "read"), exist_ok=True)
         part = self.plan.part(rank)
-        corpus = Corpus(part, cfg, tokenizer_named(self.tokenizer) if self.tokenizer else None, questions, observe,
+        corpus = Corpus(part, cfg, tokenizer_named(self.tokenizer), questions, observe,
                         spill=os.path.join(self.work, "read", f"{rank:05d}.spill"))
         corpus.read()
         self.stat_update("rows", value=len(corpus.rows))
@@ -204,7 +204,7 @@ class Decide(_Stage):
                 found_by.absorb(part["detectors"][reason])
             bounds.append(len(corpus.rows))
         corpus.source = self.plan.whole([part["starts"] for part in parts])
-        corpus.tokenizer = tokenizer_named(self.tokenizer) if self.tokenizer else None
+        corpus.tokenizer = tokenizer_named(self.tokenizer)
         result = decide(self.plan.source, corpus, filters.Observed(corpus.source, self.plan.cfg, detectors,
                                                                          positions), decisions)
         os.makedirs(os.path.join(self.work, "verdicts"), exist_ok=True)

@@ -30,12 +30,16 @@ class UnusableInput(Exception):
     """The input as a whole cannot be read (missing file, bad encoding): the CLI exits 2 with this message."""
 
 
-def tokenizer_named(name: str):
-    """The tokenizer lengths are counted in (`--tokenizer`), or a one-line error."""
+def tokenizer_named(name: str | None):
+    """The tokenizer lengths are counted in (`--tokenizer`; None: words), or a one-line error."""
+    if name is None:
+        return None
     from transformers import AutoTokenizer
 
+    from marco.tiny import resolve  # "marco-tiny": the built-in model's folder
+
     try:
-        return AutoTokenizer.from_pretrained(name)
+        return AutoTokenizer.from_pretrained(resolve(name))
     except (OSError, ValueError) as error:
         raise UnusableInput(f"{name}: cannot load tokenizer ({str(error).splitlines()[0]})") from None
 
