@@ -30,7 +30,8 @@ _FENCED = re.compile(r"```.*?(?:```|\Z)", re.DOTALL)
 _INLINE_CODE = re.compile(r"`[^`\n]*`")
 _LIST_ITEM = re.compile(r"^\s*(?P<marker>[-*•+]|\d{1,3}[.)]|[a-z][.)])\s+(?P<text>\S.*)$")
 _SENTENCE_END = re.compile(r"[.!?…][\"'”»)*]*\s+(?=\S)")
-_LAST_WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?\Z")
+_LAST_WORD_REVERSED = re.compile(r"(?:[^\W\d_]+['’])?[^\W\d_]+")  # a final "[^\W\d_]+(?:['’][^\W\d_]+)?\Z", reversed
+_LETTERS = re.compile(r"[^\W\d_]+")
 _FINAL_MARKS = ".!?…:;)]}\"'”»*_`~>|"  # a list item ending on one of these ended
 _OPEN_PUNCTUATION = {",": "a comma", ";": "a semicolon", ":": "a colon", "-": "a dash", "–": "a dash",
                      "—": "a dash", "=": "an operator", "+": "an operator", "&": "an ampersand"}
@@ -204,17 +205,24 @@ def _closing(line: str) -> bool:
     return line.endswith(",") or len(line.split()) <= 3
 
 
+def last_word(text: str, apostrophe: bool = True) -> str:
+    """The letters the text ends on (with one inner apostrophe: "dog's"), or "": matched at the start of the reversed
+    text, one try where a search for a word at the end would try every letter of the text."""
+    found = (_LAST_WORD_REVERSED if apostrophe else _LETTERS).match(text[::-1])
+    return found.group()[::-1] if found else ""
+
+
 def open_repeat(text: str, lines: list[str]) -> tuple[str, str] | None:
     """The reply stops partway into something it wrote whole before: its last word begins a longer word it used
     ("Chainsaw Mass" after "Chainsaw Massacre", "checking the Image" after "ImageMagick") and never stands alone, or its
     last sentence begins like an earlier one and stops ("#Warning: ... Please" after "Please inspect the code")."""
-    word = _LAST_WORD.search(text[-40:])
-    if word and len(word.group()) >= 3:
-        head = text[: word.start() + len(text) - min(40, len(text))]
-        stem = re.escape(word.group())
-        if (word.group() in head and re.search(rf"(?<!\w){stem}\w{{2,}}", head)
+    word = last_word(text[-40:])
+    if len(word) >= 3:
+        head = text[: len(text) - len(word)]
+        stem = re.escape(word)
+        if (word in head and re.search(rf"(?<!\w){stem}\w{{2,}}", head)
                 and not re.search(rf"(?<!\w){stem}(?!\w)", head)):
-            return f'ends inside a word it wrote whole before ("{word.group()}")', text[-_TAIL:]
+            return f'ends inside a word it wrote whole before ("{word}")', text[-_TAIL:]
     last = _LIST_ITEM.sub(r"\g<text>", lines[-1].strip()) if lines else ""
     sentences = list(_SENTENCE_END.finditer(last))
     fragment = last[sentences[-1].end():] if sentences else last
@@ -248,9 +256,9 @@ def open_code(text: str) -> tuple[str, str] | None:
 def open_word(text: str, last_line: str, prose: bool) -> tuple[str, str] | None:
     """A last word that cannot end a sentence; not on a line of code ("x = a", "for i in"), which may end on any
     name."""
-    word = _LAST_WORD.search(text[-40:])
-    if word and not is_code(last_line) and cannot_end(text, word.group(), prose):
-        return f'ends mid-sentence on "{word.group()}"', text[-_TAIL:]
+    word = last_word(text[-40:])
+    if word and not is_code(last_line) and cannot_end(text, word, prose):
+        return f'ends mid-sentence on "{word}"', text[-_TAIL:]
     return None
 
 
@@ -272,13 +280,13 @@ def open_start(text: str, lines: list[str]) -> tuple[str, str] | None:
     does this authority come from exactly? Is", a lone "Here" after a code block)."""
     item = _LIST_ITEM.match(lines[-1].strip())
     last = item.group("text") if item else lines[-1].strip()
-    word = _LAST_WORD.search(last)
-    if not word or last.startswith(("|", "#", ">")) or not word.group()[0].isupper():
+    word = last_word(last)
+    if not word or last.startswith(("|", "#", ">")) or not word[0].isupper():
         return None
-    head = last[: word.start()].rstrip() or (  # a sentence ended before it on its line, or the line is the word alone
-        "" if item else text[: len(text) - len(word.group())].rstrip())  # after a sentence or a code block
-    if head and head[-1] in ".!?…`" and needs_more(text, word.group()):
-        return f'ends on the first word of a sentence ("{word.group()}")', text[-_TAIL:]
+    head = last[: len(last) - len(word)].rstrip() or (  # a sentence ended before it on its line, or the line is the
+        "" if item else text[: len(text) - len(word)].rstrip())  # word alone after a sentence or a code block
+    if head and head[-1] in ".!?…`" and needs_more(text, word):
+        return f'ends on the first word of a sentence ("{word}")', text[-_TAIL:]
     return None
 
 

@@ -38,7 +38,7 @@ import numpy as np
 import xxhash
 
 from . import score_model
-from .endings import complete_form, judge_ending, long_prose, prose_lines, without_stray_fence
+from .endings import complete_form, judge_ending, last_word, long_prose, prose_lines, without_stray_fence
 from .findings import Detector, Finding
 from .languages import FUNCTION_WORDS
 
@@ -55,12 +55,10 @@ _DANGLING = re.compile(r"(?:(?:^|[\s(\[])[\[({](?:\s*[\[({])*|(?m:^\s*(?:[-*•+
                        r"(?:^|(?<=[\s.;,!?]))[^\W\d_][^\n:.!?]{0,40}:)\s*\Z")
 _BRACKETS = {"(": re.compile(r"[()]"), "[": re.compile(r"[\[\]]"), "{": re.compile(r"[{}]")}
 _ELLIPSIS = re.compile(r"\.\.\.|…")  # starts with a literal: the regex engine scans for it fast
-_LETTERS_BEFORE = re.compile(r"[^\W\d_]+\Z")
 _LETTERS_AFTER = re.compile(r"[^\W\d_]*")
 _CLOSING_QUOTES = "\"'”»)]"
 # "a, b, c...": an enumeration trailing off means "and so on", a style, not a cut (three items of 1-4 words)
 _OPEN_LIST = re.compile(r"(?:[^\W\d_]+(?: [^\W\d_]+){0,3}, ){2,}[^\W\d_]+(?: [^\W\d_]+){0,3}(?:\.\.\.|…)\Z")
-_FINAL_WORD = re.compile(r"[^\W\d_]+\Z")
 _WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?")
 _DANGLING_LAST = set("[({:-*•+#")  # what a reply with dangling markup can end on (besides "1." and "2)")
 _TAIL_CHARS = 60
@@ -129,16 +127,15 @@ def first_unclosed(text: str, opener: str) -> int:
 def ellipses(text: str):
     """(letters just before, letters just after, whether it ends the reply) for each "..." that follows a letter."""
     for match in _ELLIPSIS.finditer(text):
-        before = _LETTERS_BEFORE.search(text[max(0, match.start() - 40): match.start()])
+        before = last_word(text[max(0, match.start() - 40): match.start()], apostrophe=False)
         if before:
             after = _LETTERS_AFTER.match(text, match.end()).group()
-            yield before.group(), after, not text[match.end():].strip(_CLOSING_QUOTES + " \n")
+            yield before, after, not text[match.end():].strip(_CLOSING_QUOTES + " \n")
 
 
 def final_word(text: str) -> str:
     """The word the text ends on, as written ("" when it ends on anything else)."""
-    found = _FINAL_WORD.search(text[-40:])
-    return found.group() if found else ""
+    return last_word(text[-40:], apostrophe=False)
 
 
 @dataclass
